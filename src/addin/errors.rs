@@ -1,0 +1,281 @@
+//! Every failure a 1C developer can meet, with its text in English and Russian.
+
+use crate::chat::{limits, Invalid};
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ru,
+}
+
+impl Lang {
+    /// From SetUserInterfaceLanguageCode: "ru" (any case, any region) is Russian.
+    pub fn from_code(code: &str) -> Lang {
+        if code.trim().to_lowercase().starts_with("ru") {
+            Lang::Ru
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+
+    fn pick(self, en: String, ru: String) -> String {
+        match self {
+            Lang::En => en,
+            Lang::Ru => ru,
+        }
+    }
+}
+
+/// What an argument should have been.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    Text,
+    Integer,
+}
+
+/// A parameter named in both languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamName {
+    pub en: &'static str,
+    pub ru: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatError {
+    NotOpen,
+    Missing(ParamName),
+    WrongType {
+        param: ParamName,
+        expected: Expected,
+        got: super::Arg,
+    },
+    BadText(ParamName),
+    OutOfRange(ParamName),
+    TooLongStore,
+    WrongArgCount {
+        method: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    UnknownMember,
+    ReadOnlyProperty,
+    Invalid(Invalid),
+    Store {
+        error: StoreError,
+        location: String,
+    },
+    Memory,
+    Internal(String),
+}
+
+fn type_name(arg: &super::Arg, lang: Lang) -> String {
+    use super::Arg::*;
+    let (en, ru) = match arg {
+        Empty => ("Undefined", "Неопределено"),
+        Null => ("Null", "Null"),
+        Bool(_) => ("Boolean", "Булево"),
+        Int(_) | Num(_) => ("Number", "Число"),
+        Str(_) | BadStr => ("String", "Строка"),
+        Date => ("Date", "Дата"),
+        Blob => ("BinaryData", "ДвоичныеДанные"),
+        Unsupported(code) => {
+            return lang.pick(
+                format!("an unsupported type (code {code})"),
+                format!("неподдерживаемый тип (код {code})"),
+            )
+        }
+    };
+    lang.pick(en.into(), ru.into())
+}
+
+impl ChatError {
+    /// The text shown to the 1C developer in the client's language.
+    pub fn text(&self, lang: Lang) -> String {
+        let name = |p: &ParamName| lang.pick(p.en.into(), p.ru.into());
+        match self {
+            ChatError::NotOpen => lang.pick(
+                "The chat is not open: call Open first".into(),
+                "Чат не открыт: сначала вызовите Открыть".into(),
+            ),
+            ChatError::Missing(p) => lang.pick(
+                format!("Parameter {} is required", name(p)),
+                format!("Не задан обязательный параметр {}", name(p)),
+            ),
+            ChatError::WrongType {
+                param,
+                expected,
+                got,
+            } => {
+                let (en, ru) = match expected {
+                    Expected::Text => ("a String", "Строка"),
+                    Expected::Integer => ("a whole Number", "целое Число"),
+                };
+                lang.pick(
+                    format!(
+                        "Parameter {} must be {en}, not {}",
+                        name(param),
+                        type_name(got, lang)
+                    ),
+                    format!(
+                        "Параметр {} должен иметь тип {ru}, а передано: {}",
+                        name(param),
+                        type_name(got, lang)
+                    ),
+                )
+            }
+            ChatError::BadText(p) => lang.pick(
+                format!(
+                    "Parameter {} contains invalid characters (broken UTF-16)",
+                    name(p)
+                ),
+                format!(
+                    "Параметр {} содержит недопустимые символы (ошибка UTF-16)",
+                    name(p)
+                ),
+            ),
+            ChatError::OutOfRange(p) => lang.pick(
+                format!("Parameter {} is out of range", name(p)),
+                format!("Значение параметра {} вне допустимого диапазона", name(p)),
+            ),
+            ChatError::TooLongStore => lang.pick(
+                format!(
+                    "The store location is longer than {} characters",
+                    limits::STORE_MAX_CHARS
+                ),
+                format!(
+                    "Расположение хранилища длиннее {} символов",
+                    limits::STORE_MAX_CHARS
+                ),
+            ),
+            ChatError::WrongArgCount {
+                method,
+                expected,
+                got,
+            } => lang.pick(
+                format!("{method} takes {expected} parameters, {got} given"),
+                format!("{method}: ожидается параметров: {expected}, передано: {got}"),
+            ),
+            ChatError::UnknownMember => lang.pick(
+                "No such method or property".into(),
+                "Нет такого метода или свойства".into(),
+            ),
+            ChatError::ReadOnlyProperty => lang.pick(
+                "The property is read-only".into(),
+                "Свойство доступно только для чтения".into(),
+            ),
+            ChatError::Invalid(i) => invalid_text(i, lang),
+            ChatError::Store { error, location } => store_text(error, location, lang),
+            ChatError::Memory => lang.pick(
+                "1C could not allocate memory for the result".into(),
+                "1С не выделила память для результата".into(),
+            ),
+            ChatError::Internal(t) => lang.pick(
+                format!("Internal error of the chat add-in: {t}"),
+                format!("Внутренняя ошибка компоненты чата: {t}"),
+            ),
+        }
+    }
+}
+
+fn invalid_text(i: &Invalid, lang: Lang) -> String {
+    match i {
+        Invalid::EmptyText => lang.pick(
+            "The message text is empty".into(),
+            "Текст сообщения пуст".into(),
+        ),
+        Invalid::TextTooLong => lang.pick(
+            format!(
+                "The message is longer than {} characters",
+                limits::TEXT_MAX_CHARS
+            ),
+            format!("Сообщение длиннее {} символов", limits::TEXT_MAX_CHARS),
+        ),
+        Invalid::EmptyTopic => lang.pick("The topic is empty".into(), "Тема не заполнена".into()),
+        Invalid::TopicTooLong => lang.pick(
+            format!(
+                "The topic is longer than {} characters",
+                limits::TOPIC_MAX_CHARS
+            ),
+            format!("Тема длиннее {} символов", limits::TOPIC_MAX_CHARS),
+        ),
+        Invalid::NameTooLong(n) => lang.pick(
+            format!(
+                "The user name \"{n}…\" is longer than {} characters",
+                limits::NAME_MAX_CHARS
+            ),
+            format!(
+                "Имя пользователя \"{n}…\" длиннее {} символов",
+                limits::NAME_MAX_CHARS
+            ),
+        ),
+        Invalid::EmptyUser => lang.pick(
+            "The user name is empty".into(),
+            "Имя пользователя не заполнено".into(),
+        ),
+        Invalid::TooManyParticipants => lang.pick(
+            format!(
+                "A conversation can have at most {} participants",
+                limits::PARTICIPANTS_MAX
+            ),
+            format!(
+                "В беседе может быть не более {} участников",
+                limits::PARTICIPANTS_MAX
+            ),
+        ),
+        Invalid::ParticipantsMalformed => lang.pick(
+            "Participants must be names separated by \";\" or \",\", or a JSON array of strings"
+                .into(),
+            "Участники: имена через \";\" или \",\", либо JSON-массив строк".into(),
+        ),
+        Invalid::ControlCharInName => lang.pick(
+            "A user name contains control characters".into(),
+            "Имя пользователя содержит управляющие символы".into(),
+        ),
+    }
+}
+
+fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
+    match e {
+        StoreError::UnknownGroup(id) => lang.pick(
+            format!("Conversation {id} does not exist or is not available to you"),
+            format!("Беседа {id} не существует или недоступна вам"),
+        ),
+        StoreError::Busy => lang.pick(
+            "The chat store is locked by another process for too long; try again".into(),
+            "Хранилище чата слишком долго заблокировано другим процессом; повторите попытку".into(),
+        ),
+        StoreError::ReadOnly => lang.pick(
+            format!("The chat store {loc} is read-only: check the rights to the file and its folder"),
+            format!("Хранилище чата {loc} доступно только для чтения: проверьте права на файл и его каталог"),
+        ),
+        StoreError::NotADatabase => lang.pick(
+            format!("{loc} is not a chat store (not an SQLite database)"),
+            format!("{loc} не является хранилищем чата (это не база SQLite)"),
+        ),
+        StoreError::Corrupt => lang.pick(
+            format!("The chat store {loc} is damaged"),
+            format!("Хранилище чата {loc} повреждено"),
+        ),
+        StoreError::Full => lang.pick(
+            format!("No space left on the disk of the chat store {loc}"),
+            format!("Нет места на диске хранилища чата {loc}"),
+        ),
+        StoreError::CannotOpen(why) => lang.pick(
+            format!("Cannot open or create the chat store {loc}: {why}"),
+            format!("Не удалось открыть или создать хранилище чата {loc}: {why}"),
+        ),
+        StoreError::Other(why) => lang.pick(
+            format!("Chat store error ({loc}): {why}"),
+            format!("Ошибка хранилища чата ({loc}): {why}"),
+        ),
+    }
+}

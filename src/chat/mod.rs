@@ -1,0 +1,228 @@
+//! The chat domain: what a group and a message are, the limits, and how input is
+//! validated and shaped. Free of FFI and of storage details.
+
+mod participants;
+mod time;
+
+use serde::Serialize;
+
+pub use participants::{parse_participants, user_key};
+pub use time::{format_period, now_millis};
+
+/// Limits a 1C developer can rely on (documented in README.md).
+pub mod limits {
+    /// Characters (Unicode scalar values) in one message.
+    pub const TEXT_MAX_CHARS: usize = 10_000;
+    /// Characters in a topic.
+    pub const TOPIC_MAX_CHARS: usize = 200;
+    /// Characters in one user name (publisher or participant).
+    pub const NAME_MAX_CHARS: usize = 100;
+    /// Participants in one group, the sender included.
+    pub const PARTICIPANTS_MAX: usize = 100;
+    /// Characters of the raw Participants argument.
+    pub const PARTICIPANTS_ARG_MAX_CHARS: usize = 20_000;
+    /// Largest Limit accepted by GetMessages and GetHistory; larger values are capped.
+    pub const PAGE_MAX: i64 = 1_000;
+    /// Characters in a store location.
+    pub const STORE_MAX_CHARS: usize = 4_096;
+}
+
+/// One row of the register "Чат": period, publisher, participants, topic, message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub group: i64,
+    #[serde(serialize_with = "time::serialize_period")]
+    pub period: i64,
+    pub publisher: String,
+    pub text: String,
+}
+
+/// A conversation: a topic and a set of participants (empty = public).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    pub id: i64,
+    pub topic: String,
+    pub participants: Vec<String>,
+    pub unread: i64,
+    pub last: Option<Message>,
+}
+
+/// Input rejected by the domain rules, before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    EmptyText,
+    TextTooLong,
+    EmptyTopic,
+    TopicTooLong,
+    NameTooLong(String),
+    EmptyUser,
+    TooManyParticipants,
+    ParticipantsMalformed,
+    ControlCharInName,
+}
+
+/// A message ready to be stored: validated and normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub topic: String,
+    /// Display names, sender included, deduplicated by [`user_key`]; empty = public.
+    pub participants: Vec<String>,
+    pub publisher: String,
+    pub text: String,
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Checks a user name given to Open.
+pub fn validate_user(user: &str) -> Result<String, Invalid> {
+    let user = user.trim();
+    if user.is_empty() {
+        return Err(Invalid::EmptyUser);
+    }
+    check_name(user)?;
+    Ok(user.to_string())
+}
+
+fn check_name(name: &str) -> Result<(), Invalid> {
+    if chars(name) > limits::NAME_MAX_CHARS {
+        return Err(Invalid::NameTooLong(name.chars().take(40).collect()));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Invalid::ControlCharInName);
+    }
+    Ok(())
+}
+
+/// Validates SendMessage's arguments and shapes the group: the sender is always a
+/// member of a private group; no participants means a public topic.
+pub fn new_message(
+    publisher: &str,
+    topic: &str,
+    participants: &str,
+    text: &str,
+) -> Result<NewMessage, Invalid> {
+    if text.trim().is_empty() {
+        return Err(Invalid::EmptyText);
+    }
+    if chars(text) > limits::TEXT_MAX_CHARS {
+        return Err(Invalid::TextTooLong);
+    }
+    let topic = topic.trim();
+    if topic.is_empty() {
+        return Err(Invalid::EmptyTopic);
+    }
+    if chars(topic) > limits::TOPIC_MAX_CHARS {
+        return Err(Invalid::TopicTooLong);
+    }
+    if chars(participants) > limits::PARTICIPANTS_ARG_MAX_CHARS {
+        return Err(Invalid::TooManyParticipants);
+    }
+    let mut names = parse_participants(participants)?;
+    for name in &names {
+        check_name(name)?;
+    }
+    if !names.is_empty() {
+        let me = user_key(publisher);
+        if !names.iter().any(|n| user_key(n) == me) {
+            names.push(publisher.to_string());
+        }
+    }
+    if names.len() > limits::PARTICIPANTS_MAX {
+        return Err(Invalid::TooManyParticipants);
+    }
+    Ok(NewMessage {
+        topic: topic.to_string(),
+        participants: names,
+        publisher: publisher.to_string(),
+        text: text.to_string(),
+    })
+}
+
+/// Clamps a requested page size into 1..=PAGE_MAX.
+pub fn page_size(limit: i64) -> i64 {
+    limit.clamp(1, limits::PAGE_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_joins_private_groups_only() {
+        let m = new_message("Ann", "Sales", "Bob; Carl", "hi").unwrap();
+        assert_eq!(m.participants, vec!["Bob", "Carl", "Ann"]);
+        let public = new_message("Ann", "News", "", "hi").unwrap();
+        assert!(public.participants.is_empty());
+        let already = new_message("ann", "Sales", "ANN, bob", "hi").unwrap();
+        assert_eq!(already.participants, vec!["ANN", "bob"]);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert_eq!(new_message("a", "t", "", "  \n"), Err(Invalid::EmptyText));
+        assert_eq!(new_message("a", " ", "", "x"), Err(Invalid::EmptyTopic));
+        let long = "я".repeat(limits::TEXT_MAX_CHARS + 1);
+        assert_eq!(new_message("a", "t", "", &long), Err(Invalid::TextTooLong));
+        let ok = "я".repeat(limits::TEXT_MAX_CHARS);
+        assert!(new_message("a", "t", "", &ok).is_ok());
+        let topic = "t".repeat(limits::TOPIC_MAX_CHARS + 1);
+        assert_eq!(
+            new_message("a", &topic, "", "x"),
+            Err(Invalid::TopicTooLong)
+        );
+        let many: Vec<String> = (0..limits::PARTICIPANTS_MAX)
+            .map(|i| format!("u{i}"))
+            .collect();
+        assert_eq!(
+            new_message("a", "t", &many.join(";"), "x"),
+            Err(Invalid::TooManyParticipants)
+        );
+        assert!(new_message("a", "t", &many[1..].join(";"), "x").is_ok());
+        assert!(matches!(
+            new_message("a", "t", &"n".repeat(101), "x"),
+            Err(Invalid::NameTooLong(_))
+        ));
+        assert_eq!(validate_user("  "), Err(Invalid::EmptyUser));
+        assert_eq!(validate_user(" Иван "), Ok("Иван".to_string()));
+    }
+
+    #[test]
+    fn page_size_is_capped() {
+        assert_eq!(page_size(0), 1);
+        assert_eq!(page_size(50), 50);
+        assert_eq!(page_size(i64::MAX), limits::PAGE_MAX);
+    }
+
+    #[test]
+    fn json_shapes() {
+        let m = Message {
+            id: 7,
+            group: 3,
+            period: 1_700_000_000_123,
+            publisher: "Ann".into(),
+            text: "<b>\"hi\"</b>".into(),
+        };
+        let g = Group {
+            id: 3,
+            topic: "T".into(),
+            participants: vec!["Ann".into()],
+            unread: 2,
+            last: Some(m.clone()),
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"id":7,"group":3,"period":"2023-11-14T22:13:20.123Z","publisher":"Ann","text":"<b>\"hi\"</b>"}"#
+        );
+        let v: serde_json::Value = serde_json::to_value(&g).unwrap();
+        assert_eq!(v["last"]["id"], 7);
+        assert_eq!(v["unread"], 2);
+        let none = Group { last: None, ..g };
+        assert_eq!(
+            serde_json::to_value(&none).unwrap()["last"],
+            serde_json::Value::Null
+        );
+    }
+}

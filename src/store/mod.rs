@@ -1,0 +1,96 @@
+//! Where the register lives. The [`Store`] trait is what the add-in needs from a
+//! backend; SQLite is the embedded one (PostgreSQL follows behind the same trait).
+
+mod location;
+mod sqlite;
+
+use crate::chat::{Group, Message, NewMessage};
+
+pub use location::{default_location, is_network_path};
+pub use sqlite::SqliteStore;
+
+/// What went wrong in the store, without the backend's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The group does not exist or the user may not see it (never tell which).
+    UnknownGroup(i64),
+    /// Another process held the store's lock longer than the busy timeout.
+    Busy,
+    /// The store (file or directory) cannot be written.
+    ReadOnly,
+    /// The file exists but is not a chat store / SQLite database.
+    NotADatabase,
+    /// The file is damaged.
+    Corrupt,
+    /// No space left for the store.
+    Full,
+    /// The store cannot be opened or created at this location.
+    CannotOpen(String),
+    /// Anything else, with the backend's text.
+    Other(String),
+}
+
+/// Messages visible to a user that were committed after a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct News {
+    /// The highest visible message id found, or the old cursor when none.
+    pub cursor: i64,
+    /// Groups with visible news, ascending.
+    pub groups: Vec<i64>,
+    /// Everything up to this id has been examined (visible or not).
+    pub scanned: i64,
+}
+
+/// The register behind the add-in. One value is one connection, used by one thread.
+pub trait Store: Send {
+    /// The location in use, as shown in the `Store` property (no secrets).
+    fn location(&self) -> &str;
+    /// Groups visible to the user, newest activity first.
+    fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError>;
+    /// Messages of a group after `after` (or the newest when `after` is 0), ascending.
+    fn messages(
+        &mut self,
+        user_key: &str,
+        group: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// The newest `limit` messages with id < `before`, ascending.
+    fn history(
+        &mut self,
+        user_key: &str,
+        group: i64,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Writes one message (and its group when new) atomically.
+    fn send(&mut self, message: &NewMessage, period: i64) -> Result<Message, StoreError>;
+    /// Moves the user's read mark in a group forward (never back).
+    fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError>;
+    /// The id of the newest committed message (0 when empty).
+    fn latest_id(&mut self) -> Result<i64, StoreError>;
+    /// What is new for a user after `cursor` (used by the watcher).
+    fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError>;
+    /// A cheap value that changes whenever another connection commits.
+    fn change_token(&mut self) -> Result<i64, StoreError>;
+}
+
+/// How a store is watched for commits made by other processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPlan {
+    /// Directory whose files change on every commit (None: poll only).
+    pub dir: Option<std::path::PathBuf>,
+    /// Fallback poll period; short where change notifications cannot be trusted.
+    pub poll: std::time::Duration,
+}
+
+/// Opens (creating if absent) the store named by `location`; "" = the machine-wide default.
+pub fn open(location: &str) -> Result<(Box<dyn Store>, WatchPlan), StoreError> {
+    let (store, plan) = SqliteStore::open(location)?;
+    Ok((Box::new(store), plan))
+}
+
+/// A key that identifies one store within the process (one watcher per key).
+pub fn store_key(store: &dyn Store) -> String {
+    store.location().to_string()
+}

@@ -236,6 +236,10 @@ fn invalid_text(i: &Invalid, lang: Lang) -> String {
                 .into(),
             "Участники: имена через \";\" или \",\", либо JSON-массив строк".into(),
         ),
+        Invalid::NulChar => lang.pick(
+            "The text or topic contains the character with code 0".into(),
+            "Текст или тема содержит символ с кодом 0".into(),
+        ),
         Invalid::ControlCharInName => lang.pick(
             "A user name contains control characters".into(),
             "Имя пользователя содержит управляющие символы".into(),

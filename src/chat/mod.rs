@@ -60,6 +60,8 @@ pub enum Invalid {
     TooManyParticipants,
     ParticipantsMalformed,
     ControlCharInName,
+    /// U+0000 inside a text or topic: PostgreSQL cannot store it, so no store takes it.
+    NulChar,
 }
 
 /// A message ready to be stored: validated and normalised.
@@ -106,6 +108,9 @@ pub fn new_message(
 ) -> Result<NewMessage, Invalid> {
     if text.trim().is_empty() {
         return Err(Invalid::EmptyText);
+    }
+    if text.contains('\0') || topic.contains('\0') {
+        return Err(Invalid::NulChar);
     }
     if chars(text) > limits::TEXT_MAX_CHARS {
         return Err(Invalid::TextTooLong);

@@ -2,11 +2,13 @@
 //! backend; SQLite is the embedded one (PostgreSQL follows behind the same trait).
 
 mod location;
+mod postgres;
 mod sqlite;
 
 use crate::chat::{Group, Message, NewMessage};
 
 pub use location::{default_location, is_network_path};
+pub use postgres::{is_postgres, PgStore};
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store, without the backend's types.
@@ -73,6 +75,24 @@ pub trait Store: Send {
     fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError>;
     /// A cheap value that changes whenever another connection commits.
     fn change_token(&mut self) -> Result<i64, StoreError>;
+    /// Starts listening for commits on this connection; false when the backend
+    /// cannot (the watcher then relies on file events and its poll).
+    fn listen(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    /// Waits up to `timeout` for a commit notification (only after `listen` said true).
+    fn wait_change(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+        std::thread::sleep(timeout);
+        Ok(false)
+    }
+    /// A way for another thread to end a `wait_change` early (None: not listening).
+    fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        None
+    }
+    /// Replaces a broken connection.
+    fn reconnect(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// How a store is watched for commits made by other processes.
@@ -84,13 +104,25 @@ pub struct WatchPlan {
     pub poll: std::time::Duration,
 }
 
-/// Opens (creating if absent) the store named by `location`; "" = the machine-wide default.
+/// Opens (creating if absent) the store named by `location`: a PostgreSQL
+/// connection string, or a SQLite file path ("" = the machine-wide default).
 pub fn open(location: &str) -> Result<(Box<dyn Store>, WatchPlan), StoreError> {
-    let (store, plan) = SqliteStore::open(location)?;
-    Ok((Box::new(store), plan))
+    if is_postgres(location) {
+        let (store, plan) = PgStore::open(location)?;
+        Ok((Box::new(store), plan))
+    } else {
+        let (store, plan) = SqliteStore::open(location)?;
+        Ok((Box::new(store), plan))
+    }
 }
 
-/// A key that identifies one store within the process (one watcher per key).
-pub fn store_key(store: &dyn Store) -> String {
-    store.location().to_string()
+/// The identity of a group's member set: sorted user keys joined by LF ("" = public).
+fn members_key(participants: &[String]) -> String {
+    let mut keys: Vec<String> = participants
+        .iter()
+        .map(|p| crate::chat::user_key(p))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys.join("\n")
 }

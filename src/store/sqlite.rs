@@ -130,9 +130,10 @@ impl SqliteStore {
         if shared {
             share_with_all_users(path);
         }
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         Ok(SqliteStore {
             conn,
-            location: path.display().to_string(),
+            location: shown.display().to_string(),
         })
     }
 
@@ -212,16 +213,6 @@ fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
         publisher: r.get(3)?,
         text: r.get(4)?,
     })
-}
-
-fn members_key(participants: &[String]) -> String {
-    let mut keys: Vec<String> = participants
-        .iter()
-        .map(|p| crate::chat::user_key(p))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys.join("\n")
 }
 
 const MSG_COLS: &str = "id, group_id, period, publisher, message";
@@ -312,7 +303,7 @@ impl Store for SqliteStore {
     }
 
     fn send(&mut self, m: &NewMessage, period: i64) -> Result<Message, StoreError> {
-        let key = members_key(&m.participants);
+        let key = super::members_key(&m.participants);
         let participants_json =
             serde_json::to_string(&m.participants).map_err(|e| StoreError::Other(e.to_string()))?;
         let publisher_key = crate::chat::user_key(&m.publisher);

@@ -30,7 +30,7 @@ pub trait EventSink: Send + Sync {
 const RETRY_FIRST: Duration = Duration::from_millis(5);
 const RETRY_MAX: Duration = Duration::from_millis(500);
 /// How long Close/Done waits for the thread of the store's last subscriber to end.
-const JOIN_WAIT: Duration = Duration::from_millis(50);
+const JOIN_WAIT: Duration = Duration::from_millis(5);
 
 enum Signal {
     /// Something may have changed (file event, a send in this process, a new subscriber).
@@ -49,6 +49,17 @@ struct Subscriber {
 struct Shared {
     subscribers: Mutex<Vec<Arc<Subscriber>>>,
     signal: Sender<Signal>,
+    /// Ends the store's own wait (PostgreSQL LISTEN) so a signal is seen at once.
+    interrupt: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl Shared {
+    fn send(&self, signal: Signal) {
+        let _ = self.signal.send(signal);
+        if let Some(interrupt) = &self.interrupt {
+            interrupt();
+        }
+    }
 }
 
 struct Watcher {
@@ -76,7 +87,7 @@ pub struct Subscription {
 impl Subscription {
     /// Wakes the watcher at once (after a send from this process).
     pub fn poke(&self) {
-        let _ = self.shared.signal.send(Signal::Wake);
+        self.shared.send(Signal::Wake);
     }
 }
 
@@ -97,7 +108,7 @@ impl Drop for Subscription {
             }
         };
         if let Some(mut w) = finished {
-            let _ = w.shared.signal.send(Signal::Stop);
+            w.shared.send(Signal::Stop);
             // Join when the thread ends promptly; otherwise let it finish on its own
             // (it can no longer reach any subscriber) rather than block 1C.
             if w.done.recv_timeout(JOIN_WAIT).is_ok() {
@@ -133,7 +144,7 @@ pub fn subscribe(
         return Err(StoreError::Other("watcher vanished".into()));
     };
     lock(&w.shared.subscribers).push(subscriber.clone());
-    let _ = w.shared.signal.send(Signal::Wake);
+    w.shared.send(Signal::Wake);
     Ok(Subscription {
         key: key.to_string(),
         subscriber,
@@ -147,6 +158,7 @@ fn start(store: Box<dyn Store>, plan: WatchPlan) -> Watcher {
     let shared = Arc::new(Shared {
         subscribers: Mutex::new(Vec::new()),
         signal: tx.clone(),
+        interrupt: store.interrupter(),
     });
     let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
@@ -176,20 +188,87 @@ struct Progress {
     owed: Option<(i64, BTreeSet<i64>)>,
 }
 
+/// Backoff between reconnection attempts of a listening store (server restarts).
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// What ended a wait: a possible change, the end, or nothing.
+enum Woken {
+    Change,
+    Stop,
+    Idle,
+}
+
+/// Waits for a change: on the store's own notifications when it listens
+/// (PostgreSQL), else on the channel fed by file events and local sends.
+fn wait(
+    store: &mut dyn Store,
+    listening: &mut bool,
+    rx: &Receiver<Signal>,
+    wait: Duration,
+) -> Woken {
+    if *listening {
+        let woken = match store.wait_change(wait) {
+            Ok(true) => Woken::Change,
+            Ok(false) => Woken::Idle,
+            Err(_) => {
+                // The connection dropped: reconnect with backoff, then catch up by cursor.
+                let mut pause = Duration::from_millis(100);
+                loop {
+                    if let Ok(Signal::Stop) = rx.recv_timeout(pause) {
+                        return Woken::Stop;
+                    }
+                    if store.reconnect().is_ok() && store.listen().is_ok() {
+                        break Woken::Change;
+                    }
+                    pause = (pause * 2).min(RECONNECT_MAX);
+                }
+            }
+        };
+        return match rx.try_recv() {
+            Ok(Signal::Stop) => Woken::Stop,
+            Ok(Signal::Wake) => Woken::Change,
+            Err(_) => woken,
+        };
+    }
+    match rx.recv_timeout(wait) {
+        Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => Woken::Stop,
+        Ok(Signal::Wake) => Woken::Change,
+        Err(RecvTimeoutError::Timeout) => Woken::Idle,
+    }
+}
+
+/// Re-checks after a wake-up that found nothing: a file event can arrive before the
+/// commit it belongs to is visible (WAL frames are written before the index moves).
+const SETTLE: [Duration; 3] = [
+    Duration::from_millis(2),
+    Duration::from_millis(10),
+    Duration::from_millis(50),
+];
+
 fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
     let mut progress: HashMap<u64, Progress> = HashMap::new();
+    let mut listening = store.listen().unwrap_or(false);
     let mut token = store.change_token().ok();
+    let mut seen = store.latest_id().unwrap_or(0);
     let mut retry = RETRY_FIRST;
+    let mut settle = SETTLE.len();
     loop {
         let owed = progress.values().any(|p| p.owed.is_some());
-        let wait = if owed { retry } else { plan.poll };
-        match rx.recv_timeout(wait) {
-            Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-            Ok(Signal::Wake) => {}
-            Err(RecvTimeoutError::Timeout) => {
-                // The slow poll: a changed data_version means another process committed.
+        let period = match SETTLE.get(settle) {
+            Some(d) => *d,
+            None if owed => retry,
+            None => plan.poll,
+        };
+        let woken = wait(store.as_mut(), &mut listening, rx, period);
+        let settling = settle < SETTLE.len();
+        match woken {
+            Woken::Stop => return,
+            Woken::Change => {}
+            Woken::Idle if settling || owed => {}
+            Woken::Idle => {
+                // The slow poll: a changed token means another process committed.
                 let now = store.change_token().ok();
-                if now == token && !owed {
+                if now == token {
                     continue;
                 }
                 token = now;
@@ -201,8 +280,24 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
                 return;
             }
         }
+        let Ok(latest) = store.latest_id() else {
+            continue;
+        };
         let subscribers: Vec<Arc<Subscriber>> = lock(&shared.subscribers).clone();
         progress.retain(|id, _| subscribers.iter().any(|s| s.id == *id));
+        let newcomer = subscribers.iter().any(|s| !progress.contains_key(&s.id));
+        if latest == seen && !owed && !newcomer {
+            settle = if settling {
+                settle + 1
+            } else if matches!(woken, Woken::Change) {
+                0
+            } else {
+                SETTLE.len()
+            };
+            continue;
+        }
+        settle = SETTLE.len();
+        seen = latest;
         let mut refused = false;
         for sub in &subscribers {
             let p = progress.entry(sub.id).or_insert_with(|| Progress {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# chat1c build entry point.
+#   ./build.sh           build the add-in package (every platform whose toolchain installs) and run the demo
+#   ./build.sh test      run the whole test suite (installs what it needs: apt, npm, rust targets)
+#   ./build.sh demo      build the native add-in and run the two-client demo only
+#   ./build.sh package   build every platform and write dist/chat1c.zip
+# Works as root on a fresh Debian 12 machine with rustup's toolchain.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export CARGO_TERM_COLOR=never
+DIST=$ROOT/dist
+BIN_DIR=$ROOT/target/package-bin
+
+log() { printf '\n==> %s\n' "$*"; }
+
+apt_updated=0
+apt_install() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ]; then echo "need root to install: ${missing[*]}"; return 1; fi
+    if [ $apt_updated = 0 ]; then apt-get update -qq; apt_updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+native() {
+    log "building the native add-in and the 1C-faithful host"
+    cargo build --release -p chat1c -p chat1c-host
+}
+
+demo() {
+    native
+    log "demo: two simulated 1C clients chatting over one SQLite store"
+    cargo run --release -q -p chat1c-host --example demo -- \
+        --lib "$ROOT/target/release/libchat1c.so" --cli "$ROOT/target/release/chat1c-host"
+}
+
+package() {
+    log "installing the cross toolchains"
+    bash package/targets/install-toolchains.sh
+    log "building every platform"
+    rm -rf "$BIN_DIR"; mkdir -p "$BIN_DIR" "$DIST"
+    bash package/targets/build-all.sh "$BIN_DIR"
+    log "packing $DIST/chat1c.zip"
+    python3 package/make_package.py --bin-dir "$BIN_DIR" --out "$DIST/chat1c.zip"
+}
+
+# ---- the test suite: every step runs, failures are counted, the last line sums up ----
+passed=0; failed=0; failed_names=()
+step() {
+    local name=$1; shift
+    log "$name"
+    local t0=$SECONDS
+    if "$@"; then
+        passed=$((passed + 1)); echo "--- $name: ok ($((SECONDS - t0)) s)"
+    else
+        failed=$((failed + 1)); failed_names+=("$name"); echo "--- $name: FAILED ($((SECONDS - t0)) s)"
+    fi
+}
+
+rust_checks() {
+    cargo fmt --all --check && cargo clippy --workspace --all-targets -q -- -D warnings
+}
+
+rust_tests() {
+    cargo build --workspace -q && cargo test --workspace -q 2>&1
+}
+
+test_all() {
+    step "install test prerequisites" apt_install valgrind python3 e2fsprogs
+    step "format and lint" rust_checks
+    step "unit, contract and push tests (cargo test)" rust_tests
+    step "valgrind: host scenario, 100 cycles" bash host/valgrind.sh
+    step "page in real engines" bash tests/page/run.sh
+    step "BSL kit parses" bash tests/bsl/run.sh
+    step "cross builds and package" package
+    step "package contents" python3 package/test_package.py "$DIST/chat1c.zip"
+    step "foreign builds run (wine, qemu, i686)" bash tests/cross/run.sh "$BIN_DIR"
+    echo
+    if [ $failed -gt 0 ]; then echo "failed suites: ${failed_names[*]}"; fi
+    echo "suites: $passed passed, $failed failed"
+    [ $failed -eq 0 ]
+}
+
+case "${1:-all}" in
+    all) package; demo ;;
+    test) test_all ;;
+    demo) demo ;;
+    package) package ;;
+    *) echo "usage: $0 [test|demo|package]"; exit 2 ;;
+esac

@@ -1,0 +1,265 @@
+//! Shared helpers for the contract tests: every test drives the built library
+//! through the 1C-faithful host (C++ platform side), as 1C would.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[allow(unused_imports)]
+pub use chat1c_host::{CallError, Event, Library, Object, Options, Value};
+use serde_json::Value as Json;
+
+pub fn library() -> Library {
+    Library::load(chat1c_host::addin_path()).expect("load the built chat1c library")
+}
+
+pub fn create(lib: &Library, lang: &str) -> Object {
+    lib.create(
+        "Chat",
+        &Options {
+            lang: lang.into(),
+            ..Default::default()
+        },
+    )
+    .expect("create AddIn.Chat.Chat")
+}
+
+pub fn s(v: &str) -> Value {
+    Value::Str(v.to_string())
+}
+
+pub fn i(n: i32) -> Value {
+    Value::I4(n)
+}
+
+/// A fresh, empty store: a SQLite file in a temporary folder, or, when
+/// CHAT1C_TEST_PG holds a server URL (see tests/pg/cluster.sh), a new PostgreSQL
+/// database, so the same contract runs against both stores.
+pub struct TempStore {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+static NEXT_DB: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn psql(url: &str, sql: &str) {
+    let ok = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "psql failed: {sql}");
+}
+
+impl TempStore {
+    pub fn new() -> TempStore {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("chat.sqlite");
+        let pg = std::env::var("CHAT1C_TEST_PG")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(|base| {
+                let n = NEXT_DB.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let db = format!("chat1c_t{}_{n}", std::process::id());
+                psql(&base, &format!("CREATE DATABASE {db}"));
+                (base, db)
+            });
+        TempStore { dir, path, pg }
+    }
+
+    pub fn is_pg(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    pub fn location(&self) -> String {
+        match &self.pg {
+            Some((base, db)) => pg_url_with_db(base, db),
+            None => self.path.display().to_string(),
+        }
+    }
+}
+
+/// `postgresql://u:p@h:port/anything?x` with the database replaced.
+pub fn pg_url_with_db(base: &str, db: &str) -> String {
+    let (head, query) = base.split_once('?').map_or((base, ""), |(h, q)| (h, q));
+    let slash = head.rfind('/').expect("URL with a database");
+    let q = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{db}{q}", &head[..slash])
+}
+
+impl Drop for TempStore {
+    fn drop(&mut self) {
+        if let Some((base, db)) = &self.pg {
+            let _ = Command::new("psql")
+                .args([
+                    "-q",
+                    base.as_str(),
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Skips a test that is about SQLite files when the suite runs against PostgreSQL.
+#[macro_export]
+macro_rules! sqlite_only {
+    ($store:expr) => {
+        if $store.is_pg() {
+            println!("SQLite-only check, not applicable to PostgreSQL");
+            return;
+        }
+    };
+}
+
+/// A created object opened on `store` as `user`.
+pub fn open(lib: &Library, store: &TempStore, user: &str) -> Object {
+    let mut o = create(lib, "en");
+    o.call("Open", &[s(&store.location()), s(user)])
+        .expect("Open");
+    o
+}
+
+pub fn text(v: Value) -> String {
+    match v {
+        Value::Str(s) => s,
+        other => panic!("expected a string, got {other:?}"),
+    }
+}
+
+pub fn json(v: Value) -> Json {
+    serde_json::from_str(&text(v)).expect("valid JSON")
+}
+
+pub fn number(v: Value) -> i64 {
+    match v {
+        Value::I4(n) => n.into(),
+        Value::R8(f) => f as i64,
+        other => panic!("expected a number, got {other:?}"),
+    }
+}
+
+pub fn send(o: &mut Object, topic: &str, who: &str, body: &str) -> i64 {
+    number(
+        o.call("SendMessage", &[s(topic), s(who), s(body)])
+            .expect("SendMessage"),
+    )
+}
+
+pub fn ids(messages: &Json) -> Vec<i64> {
+    messages
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect()
+}
+
+/// Asserts a call fails with a message containing `needle`, and that LastError keeps it.
+pub fn fails(o: &mut Object, method: &str, args: &[Value], needle: &str) -> String {
+    let err = o
+        .call(method, args)
+        .expect_err(&format!("{method} should fail"));
+    assert!(
+        err.message.contains(needle),
+        "{method}: error {:?} should mention {needle:?}",
+        err.message
+    );
+    assert_ne!(err.scode, 0, "AddError must carry a non-zero scode");
+    let last = text(o.get("LastError").expect("LastError"));
+    assert_eq!(last, err.message, "LastError keeps the failure text");
+    err.message
+}
+
+/// A second simulated 1C client: the host CLI in its own process.
+pub struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub events: Vec<Json>,
+}
+
+impl Client {
+    pub fn start(args: &[&str]) -> Client {
+        let mut child = Command::new(chat1c_host::cli_path())
+            .arg("--lib")
+            .arg(chat1c_host::addin_path())
+            .args(args)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the host CLI");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut c = Client {
+            child,
+            stdin,
+            stdout,
+            events: Vec::new(),
+        };
+        let ready = c.line();
+        assert_eq!(ready["ready"], true, "CLI ready line: {ready}");
+        c
+    }
+
+    fn line(&mut self) -> Json {
+        let mut buf = String::new();
+        let n = self.stdout.read_line(&mut buf).expect("read CLI output");
+        assert!(n > 0, "the host CLI ended unexpectedly");
+        serde_json::from_str(&buf).unwrap_or_else(|e| panic!("bad CLI line {buf:?}: {e}"))
+    }
+
+    /// Sends one command; returns its result line (event lines are collected).
+    pub fn cmd(&mut self, cmd: Json) -> Json {
+        writeln!(self.stdin, "{cmd}").expect("write to CLI");
+        self.stdin.flush().expect("flush");
+        loop {
+            let l = self.line();
+            if l.get("event").is_some() {
+                self.events.push(l);
+            } else {
+                return l;
+            }
+        }
+    }
+
+    pub fn call(&mut self, name: &str, args: Json) -> Json {
+        self.cmd(serde_json::json!({"cmd": "call", "name": name, "args": args}))
+    }
+
+    pub fn finish(mut self) -> Json {
+        let r = self.cmd(serde_json::json!({"cmd": "destroy"}));
+        drop(self.stdin);
+        let _ = self.child.wait();
+        r
+    }
+}
+
+/// Waits until `f` is true or `limit` passes (no timing assertion: a generous bound
+/// only keeps a broken build from hanging the suite).
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    f()
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

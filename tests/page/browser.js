@@ -1,0 +1,580 @@
+// Browser tests of the chat page in real engines (Chromium, WebKitGTK).
+// The harness plays the 1C form: it loads the HTML the library produced (lib/html.js),
+// calls the page's window.chat* bridge as the form would, types and clicks like a user,
+// takes the queued actions with chatTakeActions() and checks what is shown.
+// Ends with 'N passed, N failed'. Env: CHAT1C_ENGINES=chromium,webkit (default both);
+// CHAT1C_WEBKIT=skip to skip WebKitGTK where it cannot run.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { getHtml, REPO } = require('./lib/html');
+const engines = require('./lib/engines');
+const D = require('./lib/data');
+
+const ARTIFACTS = path.join(__dirname, 'artifacts');
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const timings = [];
+let engineName = '';
+
+function check(name, ok, detail) {
+  if (ok) {
+    passed++;
+    console.log('ok   ' + engineName + ': ' + name);
+  } else {
+    failed++;
+    console.log('FAIL ' + engineName + ': ' + name + (detail !== undefined ? ' -- ' + JSON.stringify(detail) : ''));
+  }
+}
+
+// Key order differs between engines' WebDriver answers: compare canonical forms.
+function canon(v) {
+  if (Array.isArray(v)) return v.map(canon);
+  if (v && typeof v === 'object') {
+    const o = {};
+    for (const k of Object.keys(v).sort()) o[k] = canon(v[k]);
+    return o;
+  }
+  return v;
+}
+
+function eq(name, got, want) {
+  check(name, JSON.stringify(canon(got)) === JSON.stringify(canon(want)), { got: got, want: want });
+}
+
+// ---- page helpers (functions run inside the page: self-contained) ----
+
+async function take(page) {
+  await sleep(30); // the page notifies 1C on a zero-delay timer
+  return JSON.parse(await page.eval(function () { return window.chatTakeActions(); }));
+}
+
+function ofType(actions, type) {
+  return actions.filter((a) => a.action === type);
+}
+
+function bridge(page, name) {
+  const args = [].slice.call(arguments, 2);
+  return page.eval(function (n, a) { return window[n].apply(window, a); }, name, args);
+}
+
+function text(page, sel) {
+  return page.eval(function (s) { const n = document.querySelector(s); return n ? n.textContent : null; }, sel);
+}
+
+function inertProbe(page) {
+  return page.eval(function () {
+    return {
+      pwned: typeof window.pwned,
+      media: document.querySelectorAll('img, iframe, object, embed, svg').length,
+      scripts: document.querySelectorAll('script').length,
+      alerts: window.__probe ? window.__probe.alerts : 0
+    };
+  });
+}
+
+function listState(page) {
+  return page.eval(function () {
+    const m = document.getElementById('messages');
+    const msgs = document.querySelectorAll('#msg-list .msg');
+    return {
+      count: msgs.length,
+      days: document.querySelectorAll('#msg-list .day').length,
+      firstId: msgs.length ? Number(msgs[0].getAttribute('data-id')) : null,
+      lastId: msgs.length ? Number(msgs[msgs.length - 1].getAttribute('data-id')) : null,
+      scrollTop: m.scrollTop,
+      atBottom: m.scrollHeight - m.scrollTop - m.clientHeight < 4,
+      jump: document.getElementById('jump-btn').className.indexOf('shown') >= 0 ?
+        document.getElementById('jump-count').textContent : null,
+      olderHidden: document.getElementById('older-btn').hidden
+    };
+  });
+}
+
+async function noProblems(page, phase) {
+  const p = await page.problems();
+  eq(phase + ': no console errors, script errors, dialogs or network requests', p, []);
+}
+
+// ---- phases ----
+
+// The state injected by FillChat carries hostile user, topic, names and text.
+async function phaseRenderXss(page) {
+  const user = D.XSS_SCRIPT + D.XSS_IMG;
+  const topic = 'Topic ' + D.XSS_SCRIPT;
+  const last = D.msg(1, 1, Date.now(), user, D.XSS_IMG + ' and ' + D.XSS_SCRIPT);
+  const src = getHtml({
+    user: user, lang: 'en',
+    seeds: [{ user: user, topic: topic, participants: 'Bob;' + D.XSS_IMG, text: last.text }],
+    groups: [D.group(1, topic, [user, 'Bob', D.XSS_IMG], 0, last)]
+  });
+  console.log('html source: ' + src.source);
+  await page.load(src.html, { width: 1000, height: 640 });
+  const probe = await inertProbe(page);
+  eq('render XSS: nothing injected ran or was created', probe,
+    { pwned: 'undefined', media: 0, scripts: engineName === 'webkitgtk' ? 3 : 2, alerts: 0 });
+  eq('render XSS: user name shown literally', await text(page, '#me-name'), user);
+  eq('render XSS: topic shown literally', await text(page, '.group .group-topic'), topic);
+  const people = await text(page, '.group .group-people');
+  check('render XSS: participant name shown literally', people !== null && people.indexOf(D.XSS_IMG) >= 0, people);
+  const preview = await text(page, '.group .group-preview');
+  check('render XSS: last message preview literal', preview !== null && preview.indexOf(D.XSS_IMG + ' and ' + D.XSS_SCRIPT) >= 0, preview);
+  eq('no actions queued at first paint', await take(page), []);
+  await noProblems(page, 'render XSS');
+}
+
+async function phaseRussian(page) {
+  const src = getHtml({ user: 'Иван Петров', lang: 'ru', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const s = await page.eval(function () {
+    return {
+      lang: document.documentElement.lang, title: document.title,
+      ph: document.getElementById('input').getAttribute('placeholder'),
+      empty: document.getElementById('groups-empty').textContent,
+      user: document.getElementById('me-name').textContent
+    };
+  });
+  eq('Russian page from lang "ru"', s, {
+    lang: 'ru', title: 'Чат', ph: 'Напишите сообщение…', empty: 'Разговоров пока нет', user: 'Иван Петров'
+  });
+  await noProblems(page, 'russian');
+}
+
+async function phaseScenario(page) {
+  const now = Date.now();
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  await page.eval(function () {
+    window.__notified = 0;
+    document.getElementById('chat1c-notify').addEventListener('click', function () { window.__notified++; });
+  });
+  eq('English page from lang "en"', await page.eval(function () {
+    return [document.documentElement.lang, document.getElementById('input').getAttribute('placeholder')];
+  }), ['en', 'Write a message…']);
+
+  // Groups, given out of order: the page shows newest activity first.
+  const big = D.series(1, 10001, 1000, now - 2 * D.HOUR, 7 * D.MIN, [D.ME, D.BORIS, D.CLARA]);
+  const groups = [
+    D.group(4, 'Tender ' + D.XSS_IMG, [D.ME, D.XSS_IMG], 1, D.msg(8000, 4, now - 50 * D.HOUR, D.XSS_IMG, D.XSS_SCRIPT)),
+    D.group(2, 'Shipping delays', [D.ME, D.BORIS], 0, D.msg(9000, 2, now - 30 * D.HOUR, D.ME, 'See you tomorrow')),
+    D.group(1, 'Quarterly report', [D.ME, D.BORIS, D.CLARA], 3, big[big.length - 1]),
+    D.group(3, '', [], 0, D.msg(9500, 3, now - 26 * D.HOUR, D.CLARA, 'Lunch?'))
+  ];
+  eq('chatSetGroups returns true', await bridge(page, 'chatSetGroups', JSON.stringify(groups)), true);
+  const order = await page.eval(function () {
+    return [].map.call(document.querySelectorAll('#groups .group'), function (n) {
+      return [Number(n.getAttribute('data-id')), n.querySelector('.group-topic').textContent,
+        n.querySelector('.badge') ? n.querySelector('.badge').textContent : ''];
+    });
+  });
+  eq('groups newest first, with topic (public: Everyone) and unread badge', order, [
+    [1, 'Quarterly report', '3'], [3, 'Everyone', ''], [2, 'Shipping delays', ''], [4, 'Tender ' + D.XSS_IMG, '1']]);
+  const preview = await text(page, '.group[data-id="2"] .group-preview');
+  eq('own last message previewed as You:', preview, 'You: See you tomorrow');
+
+  // Open a group: the page asks 1C for its newest page.
+  await page.click('.group[data-id="1"]');
+  let acts = await take(page);
+  eq('opening a group queues "open" with after = 0', ofType(acts, 'open'), [{ action: 'open', group: 1, after: 0 }]);
+  check('the hidden chat1c-notify element was clicked for 1C', (await page.eval(function () { return window.__notified; })) >= 1);
+  eq('conversation header', [await text(page, '#conv-topic'), await text(page, '#conv-people')],
+    ['Quarterly report', D.ME + ', ' + D.BORIS + ', ' + D.CLARA]);
+  eq('status while loading', await text(page, '#conv-status'), 'Loading…');
+
+  // 1,000 messages (the answer to "open"): time to render.
+  const r1 = await page.eval(function (json) {
+    const t0 = performance.now();
+    const ok = window.chatPrependMessages(1, json, true);
+    void document.getElementById('messages').scrollHeight; // include layout
+    return { ok: ok, ms: performance.now() - t0 };
+  }, JSON.stringify(big));
+  timings.push(engineName + ': render 1,000 messages (the newest ' + 150 + ' go to the DOM): ' + r1.ms.toFixed(1) + ' ms');
+  let st = await listState(page);
+  check('1,000 messages taken, the newest shown, scrolled to the bottom', r1.ok && st.count === 150 && st.atBottom &&
+    st.firstId === 10851 && st.lastId === 11000 && !st.olderHidden, st);
+  acts = await take(page);
+  eq('reading the newest queues "read" up to it', ofType(acts, 'read'), [{ action: 'read', group: 1, upTo: 11000 }]);
+  eq('badge cleared once read', await text(page, '.group[data-id="1"] .badge'), null);
+  const shape = await page.eval(function () {
+    const own = document.querySelector('#msg-list .msg.own');
+    const other = document.querySelector('#msg-list .msg:not(.own):not(.cont)');
+    return {
+      ownAuthor: own ? (own.querySelector('.author') ? getComputedStyle(own.querySelector('.author')).display : 'none') : 'missing',
+      ownRight: own ? getComputedStyle(own).justifyContent : '',
+      otherAuthor: other ? other.querySelector('.author').textContent.length > 0 : false,
+      time: /^\d\d:\d\d$/.test(document.querySelector('#msg-list .msg .time').textContent),
+      today: [].some.call(document.querySelectorAll('#msg-list .day'), function (d) { return d.textContent === 'Today'; })
+    };
+  });
+  eq('own messages distinct (right, no author); others show author; time HH:MM', shape,
+    { ownAuthor: 'none', ownRight: 'flex-end', otherAuthor: true, time: true, today: true });
+
+  // 100 new messages while reading the newest: appended and followed.
+  const hundred = D.series(1, 11001, 100, now - 20 * D.MIN, 20 * 1000, [D.BORIS, D.CLARA]);
+  const r2 = await page.eval(function (json) {
+    const t0 = performance.now();
+    const ok = window.chatAddMessages(json);
+    void document.getElementById('messages').scrollHeight;
+    return { ok: ok, ms: performance.now() - t0 };
+  }, JSON.stringify(hundred));
+  timings.push(engineName + ': append 100 messages: ' + r2.ms.toFixed(1) + ' ms');
+  st = await listState(page);
+  check('100 appended, still at the newest (auto-scroll)', r2.ok && st.count === 250 && st.lastId === 11100 && st.atBottom, st);
+  acts = await take(page);
+  eq('read follows the newest', ofType(acts, 'read'), [{ action: 'read', group: 1, upTo: 11100 }]);
+
+  // Duplicates and out-of-order input are merged by id.
+  await bridge(page, 'chatAddMessages', JSON.stringify(hundred.slice(0, 10).concat(big.slice(-5))));
+  st = await listState(page);
+  check('duplicates ignored (dedupe by id)', st.count === 250 && st.lastId === 11100, st);
+
+  // Reading history: a new message must not yank the view; a jump button counts it.
+  await page.eval(function () { document.getElementById('messages').scrollTop = 400; });
+  await sleep(50);
+  await take(page);
+  const readingAt = (await listState(page)).scrollTop;
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11101, 1, now - 10 * D.MIN, D.BORIS, 'Are you there?')]));
+  st = await listState(page);
+  check('new message while reading history: view stays, jump shows 1', st.scrollTop === readingAt && !st.atBottom && st.jump === '1' && st.lastId === 11101, st);
+  eq('unread badge while reading history', await text(page, '.group[data-id="1"] .badge'), '1');
+  eq('no read while reading history', ofType(await take(page), 'read'), []);
+  await page.click('#jump-btn');
+  st = await listState(page);
+  check('jump button goes to the newest', st.atBottom && st.jump === null, st);
+  eq('and marks it read', ofType(await take(page), 'read'), [{ action: 'read', group: 1, upTo: 11101 }]);
+
+  // Scrolling up reveals the held history in chunks without asking 1C, view anchored.
+  const chunkAnchor = await page.eval(function () {
+    const n = document.querySelector('#msg-list .msg');
+    const r = { id: n.getAttribute('data-id'), top: 0 };
+    const m = document.getElementById('messages');
+    m.scrollTop = 0;
+    m.dispatchEvent(new Event('scroll')); // what the engine sends on the user's scroll
+    return r;
+  });
+  await sleep(100);
+  st = await listState(page);
+  const chunkTop = await page.eval(function (id) {
+    return document.querySelector('#msg-list .msg[data-id="' + id + '"]').getBoundingClientRect().top;
+  }, chunkAnchor.id);
+  check('scrolling to the top reveals an older chunk, the view stays on what was read',
+    st.count > 252 && st.firstId < 10851 && chunkTop > 100, { st: st, top: chunkTop });
+  for (let i = 0; i < 12 && st.firstId !== 10001; i++) {
+    await page.eval(function () {
+      const m = document.getElementById('messages');
+      m.scrollTop = 0;
+      m.dispatchEvent(new Event('scroll'));
+    });
+    await sleep(60);
+    st = await listState(page);
+  }
+  check('the whole held history reachable by scrolling', st.firstId === 10001 && st.count === 1101, st);
+  eq('revealing held history asks 1C for nothing', ofType(await take(page), 'older'), []);
+  const allDays = new Set(big.concat(hundred).map((m) => new Date(Date.parse(m.period)).toDateString())).size;
+  eq('one day separator per day', st.days, allDays);
+  const r3 = await page.eval(function () {
+    // Worst case: every held message in the DOM, laid out afresh (a clone swapped in).
+    const l = document.getElementById('msg-list');
+    const all = l.cloneNode(true);
+    const t0 = performance.now();
+    l.parentNode.replaceChild(all, l);
+    void document.getElementById('messages').scrollHeight;
+    const t1 = performance.now();
+    all.parentNode.replaceChild(l, all);
+    window.chatOpenGroup(1);
+    const t2 = performance.now();
+    return { layoutAll: t1 - t0, reopen: t2 - t1 };
+  });
+  timings.push(engineName + ': lay out all 1,101 messages at once: ' + r3.layoutAll.toFixed(1) +
+    ' ms; reopen the group (newest 150 shown): ' + r3.reopen.toFixed(1) + ' ms');
+  await take(page);
+  st = await listState(page);
+  check('reopening shows the newest window again', st.count === 150 && st.lastId === 11101 && st.atBottom, st);
+  for (let i = 0; i < 12 && st.firstId !== 10001; i++) {
+    await page.eval(function () {
+      const m = document.getElementById('messages');
+      m.scrollTop = 0;
+      m.dispatchEvent(new Event('scroll'));
+    });
+    await sleep(60);
+    st = await listState(page);
+  }
+
+  // Load older: with all held messages shown, the top button asks 1C for the page before.
+  await page.eval(function () { document.getElementById('messages').scrollTop = 0; });
+  await sleep(50);
+  const anchorBefore = await page.eval(function () {
+    const n = document.querySelector('#msg-list .msg');
+    return { id: n.getAttribute('data-id'), top: n.getBoundingClientRect().top };
+  });
+  await page.click('#older-btn');
+  acts = await take(page);
+  eq('"load older" queues "older" before the oldest id', ofType(acts, 'older'), [{ action: 'older', group: 1, before: 10001 }]);
+  eq('older button shows loading', await page.eval(function () {
+    const b = document.getElementById('older-btn'); return [b.disabled, b.textContent];
+  }), [true, 'Loading…']);
+  const older = D.series(1, 9951, 50, Date.parse(big[0].period) - 7 * D.MIN, 7 * D.MIN, [D.BORIS, D.CLARA]);
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(older), false);
+  st = await listState(page);
+  const anchorAfter = await page.eval(function (id) {
+    return document.querySelector('#msg-list .msg[data-id="' + id + '"]').getBoundingClientRect().top;
+  }, anchorBefore.id);
+  check('older page prepended, ascending, "load older" gone (hasMore false)',
+    st.count === 1151 && st.firstId === 9951 && st.lastId === 11101 && st.olderHidden, st);
+  check('reading position kept across the prepend', Math.abs(anchorAfter - anchorBefore.top) <= 2,
+    { before: anchorBefore.top, after: anchorAfter });
+  await page.eval(function () { const m = document.getElementById('messages'); m.scrollTop = m.scrollHeight; });
+  await sleep(50);
+  await take(page);
+
+  // Typing: Shift+Enter is a new line, Enter sends; an empty input sends nothing.
+  await page.click('#input');
+  await page.type('#input', 'Hello');
+  await page.press('#input', 'Shift+Enter');
+  await page.type('#input', 'second line');
+  await page.press('#input', 'Enter');
+  acts = await take(page);
+  eq('Enter sends; Shift+Enter kept a newline', ofType(acts, 'send'), [{
+    action: 'send', group: 1, topic: 'Quarterly report',
+    participants: JSON.stringify([D.ME, D.BORIS, D.CLARA]), text: 'Hello\nsecond line'
+  }]);
+  eq('input cleared after sending', await page.eval(function () { return document.getElementById('input').value; }), '');
+  const pend = await page.eval(function () {
+    const p = document.querySelectorAll('#pending-list .msg.pending');
+    return p.length ? [p.length, p[0].querySelector('.text').textContent, p[0].querySelector('.time').textContent] : [0];
+  });
+  eq('sent text shown as pending until 1C echoes it', pend, [1, 'Hello\nsecond line', 'sending…']);
+  await page.press('#input', 'Enter');
+  await page.type('#input', '   ');
+  await page.press('#input', 'Enter');
+  eq('empty or blank input sends nothing', ofType(await take(page), 'send'), []);
+  await page.eval(function () { document.getElementById('input').value = ''; });
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11102, 1, Date.now(), D.ME, 'Hello\nsecond line')]));
+  const echoed = await page.eval(function () {
+    const all = document.querySelectorAll('#msg-list .msg');
+    const last = all[all.length - 1];
+    return [document.querySelectorAll('#pending-list .msg').length, last.className.indexOf('own') >= 0,
+      last.querySelector('.text').textContent];
+  });
+  eq('echo replaces the pending bubble with an own message', echoed, [0, true, 'Hello\nsecond line']);
+
+  // XSS payloads in message texts and names are shown, never run.
+  await bridge(page, 'chatAddMessages', JSON.stringify([
+    D.msg(11103, 1, Date.now(), D.XSS_IMG, D.XSS_IMG),
+    D.msg(11104, 1, Date.now(), D.BORIS, D.XSS_SCRIPT)
+  ]));
+  const xss = await page.eval(function () {
+    const all = document.querySelectorAll('#msg-list .msg');
+    const a = all[all.length - 2];
+    const b = all[all.length - 1];
+    return [a.querySelector('.author').textContent, a.querySelector('.text').textContent, b.querySelector('.text').textContent];
+  });
+  eq('XSS in texts and names shown literally', xss, [D.XSS_IMG, D.XSS_IMG, D.XSS_SCRIPT]);
+  const probe = await inertProbe(page);
+  eq('XSS in messages inert', [probe.pwned, probe.media, probe.alerts], ['undefined', 0, 0]);
+
+  // Links: only http(s) become links; a click is handed to 1C, the field never navigates.
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11105, 1, Date.now(), D.BORIS,
+    'Spec: https://example.com/spec?id=1. Not links: javascript:alert(1) ftp://host/x www.example.org')]));
+  const links = await page.eval(function () {
+    const all = document.querySelectorAll('#msg-list .msg');
+    return [].map.call(all[all.length - 1].querySelectorAll('a'), function (a) { return [a.getAttribute('href'), a.textContent]; });
+  });
+  eq('only the http(s) URL is a link, trailing dot excluded', links, [['https://example.com/spec?id=1', 'https://example.com/spec?id=1']]);
+  const hrefBefore = await page.eval(function () { return location.href; });
+  await page.click('#msg-list .msg:last-child a');
+  await sleep(100);
+  eq('link click queued for 1C', ofType(await take(page), 'link'), [{ action: 'link', url: 'https://example.com/spec?id=1' }]);
+  eq('the field did not navigate', await page.eval(function () { return location.href; }), hrefBefore);
+
+  // Errors from 1C and bad bridge input.
+  await bridge(page, 'chatShowError', 'Store is locked: <b>busy</b>');
+  eq('chatShowError shows the text literally', await page.eval(function () {
+    const e = document.getElementById('error');
+    return [e.className.indexOf('shown') >= 0, document.getElementById('error-text').textContent, e.querySelectorAll('b').length];
+  }), [true, 'Store is locked: <b>busy</b>', 0]);
+  await page.click('#error-close');
+  // A send that 1C reports failed is marked, and a click puts it back into the input.
+  await page.type('#input', 'This one fails');
+  await page.press('#input', 'Enter');
+  eq('send queued', ofType(await take(page), 'send').map((a) => a.text), ['This one fails']);
+  await bridge(page, 'chatShowError', 'Store is read-only');
+  eq('failed send marked "not sent"', await page.eval(function () {
+    const p = document.querySelector('#pending-list .msg.failed');
+    return p ? p.querySelector('.time').textContent : null;
+  }), 'not sent');
+  await page.click('#pending-list .msg.failed .bubble');
+  eq('clicking it returns the text to the input', await page.eval(function () {
+    return [document.getElementById('input').value, document.querySelectorAll('#pending-list .msg').length];
+  }), ['This one fails', 0]);
+  await page.eval(function () { document.getElementById('input').value = ''; });
+  await page.click('#error-close');
+  eq('bad JSON from 1C: returns false, no throw', await bridge(page, 'chatAddMessages', '{not json'), false);
+  eq('and is reported in the banner', await page.eval(function () {
+    return document.getElementById('error').className.indexOf('shown') >= 0;
+  }), true);
+  eq('unknown group for chatOpenGroup returns false', await bridge(page, 'chatOpenGroup', 777), false);
+  await page.click('#error-close');
+
+  // Several actions queued before 1C reads: none lost, order kept; taking clears.
+  await page.click('.group[data-id="2"]');
+  await page.click('.group[data-id="3"]');
+  acts = await take(page);
+  eq('rapid actions all kept, in order', ofType(acts, 'open'), [
+    { action: 'open', group: 2, after: 0 }, { action: 'open', group: 3, after: 0 }]);
+  eq('chatTakeActions clears the queue', await take(page), []);
+  eq('public group header', await text(page, '#conv-people'), 'Everyone');
+
+  // 1C opens a group itself; the conversation comes back from memory.
+  eq('chatOpenGroup(1) returns true', await bridge(page, 'chatOpenGroup', 1), true);
+  acts = await take(page);
+  eq('reopening asks only for messages after the newest held', ofType(acts, 'open'), [{ action: 'open', group: 1, after: 11105 }]);
+  st = await listState(page);
+  check('conversation restored at the newest (newest window only)', st.count === 150 && st.lastId === 11105 && st.atBottom, st);
+
+  // New conversation: the form validates, queues "new", then opens the group when 1C lists it.
+  await page.click('#new-btn');
+  check('new conversation form shown', (await page.eval(function () { return document.getElementById('chat1c-root').className; })).indexOf('mode-new') >= 0);
+  await page.click('#new-submit');
+  eq('topic required', await text(page, '#new-hint'), 'Enter a topic.');
+  await page.type('#new-topic', 'Budget 2027');
+  await page.type('#new-people', D.BORIS + '; ' + D.CLARA);
+  await page.type('#new-text', 'Kick-off on Monday');
+  await page.click('#new-submit');
+  acts = await take(page);
+  eq('"new" queued with topic, participants and text', ofType(acts, 'new'), [{
+    action: 'new', topic: 'Budget 2027', participants: D.BORIS + '; ' + D.CLARA, text: 'Kick-off on Monday'
+  }]);
+  const first = D.msg(11106, 9, Date.now(), D.ME, 'Kick-off on Monday');
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups.concat([D.group(9, 'Budget 2027', [D.BORIS, D.CLARA, D.ME], 0, first)])));
+  eq('the new group opens by itself', await text(page, '#conv-topic'), 'Budget 2027');
+  eq('and is asked for', ofType(await take(page), 'open'), [{ action: 'open', group: 9, after: 0 }]);
+  await bridge(page, 'chatPrependMessages', 9, JSON.stringify([first]), false);
+  st = await listState(page);
+  check('its first message shown, nothing older to load', st.count === 1 && st.olderHidden, st);
+  eq('new group listed first', await text(page, '#groups .group .group-topic'), 'Budget 2027');
+
+  // Language switch at run time.
+  await bridge(page, 'chatSetUser', D.ME, 'ru');
+  eq('chatSetUser(.., "ru") switches strings', await page.eval(function () {
+    return [document.getElementById('input').getAttribute('placeholder'), document.querySelector('#msg-list .day').textContent,
+      document.getElementById('new-btn').getAttribute('title')];
+  }), ['Напишите сообщение…', 'Сегодня', 'Новый разговор']);
+  await bridge(page, 'chatSetUser', D.ME, 'en');
+  await take(page);
+
+  // Narrow form: one screen at a time with a back button, nothing wider than the field
+  // (a long unbroken word included).
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11107, 9, Date.now(), D.BORIS, 'x'.repeat(300) + ' ' + 'https://example.com/' + 'y'.repeat(200))]));
+  const size = await page.setSize(360, 640);
+  console.log('note: ' + engineName + ' narrow viewport ' + size.width + 'x' + size.height);
+  const narrow = () => page.eval(function () {
+    const vis = function (id) { const n = document.querySelector(id); return n.offsetWidth > 0 && n.offsetHeight > 0; };
+    const input = document.getElementById('input').getBoundingClientRect();
+    return {
+      side: vis('.side'), main: vis('.main'), back: vis('#back-btn'),
+      overflow: document.documentElement.scrollWidth > innerWidth ||
+        [].some.call(document.querySelectorAll('.bubble'), function (b) { return b.getBoundingClientRect().right > innerWidth + 0.5; }),
+      inputFits: input.right <= innerWidth + 0.5
+    };
+  });
+  check('narrow (<=640px) layout applies', size.width <= 640, size);
+  eq('narrow: the open conversation fills the field, with a back button', await narrow(),
+    { side: false, main: true, back: true, overflow: false, inputFits: true });
+  await page.screenshot(path.join(ARTIFACTS, 'narrow-conversation-' + engineName + '.png'));
+  await page.click('#back-btn');
+  const n2 = await narrow();
+  eq('narrow: back shows the groups screen', [n2.side, n2.main, n2.overflow], [true, false, false]);
+  await page.screenshot(path.join(ARTIFACTS, 'narrow-groups-' + engineName + '.png'));
+  await page.click('.group[data-id="1"]');
+  const n3 = await narrow();
+  eq('narrow: choosing a group shows it again', [n3.side, n3.main, n3.overflow, n3.inputFits], [false, true, false, true]);
+  await page.setSize(1000, 640);
+  await noProblems(page, 'scenario');
+}
+
+// A small, realistic chat for the README screenshot.
+async function phaseScreenshot(page) {
+  const now = new Date();
+  const at = (daysAgo, h, m) => new Date(now.getFullYear(), now.getMonth(), now.getDate() - daysAgo, h, m).getTime();
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const msgs = [
+    D.msg(101, 1, at(1, 16, 2), D.BORIS, 'The draft of the quarterly report is in the shared folder.'),
+    D.msg(103, 1, at(1, 16, 20), D.ME, 'Thanks! I will ask logistics for the shipping numbers.'),
+    D.msg(104, 1, at(0, 9, 12), D.CLARA, 'Morning! October is final, November is preliminary.\nCurrency table: https://intranet.example.com/fx/2026-11'),
+    D.msg(105, 1, at(0, 9, 14), D.BORIS, 'Can we go through the open questions at 14:00?'),
+    D.msg(106, 1, at(0, 9, 15), D.ME, 'Works for me. I will book the small meeting room.'),
+    D.msg(107, 1, at(0, 9, 16), D.ME, 'And I will bring the printed draft.'),
+    D.msg(108, 1, at(0, 9, 31), D.CLARA, 'Great, see you there!')
+  ];
+  const groups = [
+    D.group(1, 'Quarterly report', [D.ME, D.BORIS, D.CLARA], 0, msgs[msgs.length - 1]),
+    D.group(2, 'Shipping delays', [D.ME, 'Dmitry Orlov'], 2, D.msg(90, 2, at(0, 8, 47), 'Dmitry Orlov', 'Two trucks are stuck at the border, ETA Friday.')),
+    D.group(3, 'Office', [], 5, D.msg(80, 3, at(1, 18, 5), 'Elena Sokolova', 'Coffee machine on the 3rd floor works again')),
+    D.group(4, 'Contract #4411', [D.ME, 'Legal'], 0, D.msg(70, 4, at(3, 11, 30), D.ME, 'Sent the signed copy.')),
+    D.group(5, 'Price list update', [D.ME, D.BORIS, 'Dmitry Orlov', 'Elena Sokolova'], 0, D.msg(60, 5, at(9, 15, 0), 'Elena Sokolova', 'Done, new prices from the 1st.'))
+  ];
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups));
+  await page.click('.group[data-id="1"]');
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(msgs), false);
+  await page.type('#input', 'Perfect, thank you!');
+  await take(page);
+  const file = path.join(ARTIFACTS, 'chat-' + engineName + '.png');
+  await page.screenshot(file);
+  if (engineName === 'chromium') {
+    fs.mkdirSync(path.join(REPO, 'docs'), { recursive: true });
+    fs.copyFileSync(file, path.join(REPO, 'docs', 'screenshot.png'));
+  }
+  check('screenshot saved: ' + path.relative(REPO, file), fs.statSync(file).size > 10000);
+  await bridge(page, 'chatSetUser', D.ME, 'ru');
+  await page.screenshot(path.join(ARTIFACTS, 'chat-ru-' + engineName + '.png'));
+  await noProblems(page, 'screenshot');
+}
+
+async function runEngine(name) {
+  engineName = name;
+  let page;
+  try {
+    page = await engines[name === 'webkitgtk' ? 'webkit' : name]();
+  } catch (e) {
+    if (name === 'webkitgtk' && process.env.CHAT1C_WEBKIT === 'skip') {
+      skipped++;
+      console.log('skip ' + name + ': ' + e.message);
+      return;
+    }
+    check('engine starts', false, e.message);
+    return;
+  }
+  console.log('engine: ' + name + ' ' + page.version);
+  try {
+    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseScreenshot]) {
+      try {
+        await phase(page);
+      } catch (e) {
+        check(phase.name + ' ran to the end', false, e.stack || String(e));
+      }
+    }
+  } finally {
+    await page.close();
+  }
+}
+
+async function main() {
+  const wanted = (process.env.CHAT1C_ENGINES || 'chromium,webkitgtk').split(',').map((s) => s.trim())
+    .map((s) => (s === 'webkit' ? 'webkitgtk' : s)).filter(Boolean);
+  for (const name of wanted) await runEngine(name);
+  for (const t of timings) console.log('timing: ' + t);
+  console.log(passed + ' passed, ' + failed + ' failed' + (skipped ? ', ' + skipped + ' skipped' : ''));
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.log('FAIL harness: ' + (e.stack || e));
+  console.log(passed + ' passed, ' + (failed + 1) + ' failed');
+  process.exitCode = 1;
+});

@@ -64,19 +64,33 @@ rust_checks() {
 }
 
 rust_tests() {
+    # Builds the cdylib and the host CLI first: the tests load them as 1C would.
     cargo build --workspace -q && cargo test --workspace -q 2>&1
 }
 
+postgres_tests() {
+    local url
+    url=$(bash tests/pg/cluster.sh start) || return 1
+    CHAT1C_TEST_PG=$url cargo test -q --test contract --test push --test postgres 2>&1
+}
+
+bsl_tests() {
+    (cd tests/bsl && CARGO_TARGET_DIR="$ROOT/target/bsl" cargo test -q 2>&1) &&
+        python3 -m unittest discover -s tests/bsl 2>&1
+}
+
 test_all() {
-    step "install test prerequisites" apt_install valgrind python3 e2fsprogs
+    step "install test prerequisites" apt_install valgrind python3 e2fsprogs psmisc
     step "format and lint" rust_checks
-    step "unit, contract and push tests (cargo test)" rust_tests
-    step "valgrind: host scenario, 100 cycles" bash host/valgrind.sh
-    step "page in real engines" bash tests/page/run.sh
-    step "BSL kit parses" bash tests/bsl/run.sh
-    step "cross builds and package" package
-    step "package contents" python3 package/test_package.py "$DIST/chat1c.zip"
+    step "unit, contract, push and host tests, valgrind included (cargo test)" rust_tests
+    step "contract, push and fault tests on PostgreSQL" postgres_tests
+    step "page in real engines (Chromium, WebKitGTK)" bash tests/page/run.sh
+    step "BSL kit parses and drives the add-in" bsl_tests
+    step "package scripts" python3 -m unittest discover -s package
+    step "cross builds and the package zip" package
+    step "the package zip" python3 package/make_package.py --verify "$DIST/chat1c.zip"
     step "foreign builds run (wine, qemu, i686)" bash tests/cross/run.sh "$BIN_DIR"
+    bash tests/pg/cluster.sh stop >/dev/null 2>&1 || true
     echo
     if [ $failed -gt 0 ]; then echo "failed suites: ${failed_names[*]}"; fi
     echo "suites: $passed passed, $failed failed"

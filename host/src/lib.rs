@@ -22,9 +22,11 @@
 //! memory manager, queue external events (depth 1 at start), and `Done` + `DestroyObject`.
 //! Everything the add-in gets wrong is recorded as a *violation* (see [`violations`]).
 
+mod client;
 mod ffi;
 mod value;
 
+pub use client::Client;
 pub use value::Value;
 
 use std::ffi::{c_char, CStr, CString};
@@ -232,12 +234,49 @@ fn profile_dir() -> PathBuf {
     dir
 }
 
+/// Runs `cargo build -p <package>` for the running executable's target folder and
+/// profile, once per process, when running under cargo (`CARGO` is set). `cargo test`
+/// does not re-link the cdylib nor build other packages' binaries, and a stale
+/// library would test old code; cargo makes this a no-op when nothing changed.
+fn ensure_built(package: &'static str, done: &'static OnceLock<()>) {
+    done.get_or_init(|| {
+        let Some(cargo) = std::env::var_os("CARGO") else {
+            return;
+        };
+        let dir = profile_dir();
+        let profile = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "debug".into());
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("Cargo.toml");
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "-q", "-p", package])
+            .arg("--manifest-path")
+            .arg(workspace);
+        if profile != "debug" {
+            cmd.args(["--profile", &profile]);
+        }
+        if let Some(target) = dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target);
+        }
+        match cmd.status() {
+            Ok(s) if s.success() => {}
+            other => eprintln!("chat1c-host: `cargo build -p {package}` failed: {other:?}"),
+        }
+    });
+}
+
 /// The add-in library to test: env `CHAT1C_LIB`, else libchat1c.so / libchat1c.dylib /
-/// chat1c.dll in the running executable's target profile folder.
+/// chat1c.dll in the running executable's target profile folder (built first when
+/// running under cargo).
 pub fn addin_path() -> PathBuf {
     if let Some(p) = std::env::var_os("CHAT1C_LIB") {
         return PathBuf::from(p);
     }
+    static BUILT: OnceLock<()> = OnceLock::new();
+    ensure_built("chat1c", &BUILT);
     profile_dir().join(format!(
         "{}chat1c{}",
         std::env::consts::DLL_PREFIX,
@@ -245,48 +284,15 @@ pub fn addin_path() -> PathBuf {
     ))
 }
 
-/// The CLI binary: env `CHAT1C_HOST_CLI`, else target/<profile>/chat1c-host, built with
-/// `cargo build -p chat1c-host` (same target folder and profile) when it is missing.
+/// The CLI binary: env `CHAT1C_HOST_CLI`, else target/<profile>/chat1c-host (built
+/// first when running under cargo).
 pub fn cli_path() -> PathBuf {
     if let Some(p) = std::env::var_os("CHAT1C_HOST_CLI") {
         return PathBuf::from(p);
     }
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = profile_dir();
-            let bin = dir.join(format!("chat1c-host{}", std::env::consts::EXE_SUFFIX));
-            if !bin.exists() {
-                let profile = dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "debug".into());
-                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-                let mut cmd = std::process::Command::new(cargo);
-                cmd.args(["build", "-p", "chat1c-host", "--bin", "chat1c-host"])
-                    .arg("--manifest-path")
-                    .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-                if profile != "debug" {
-                    cmd.args([
-                        "--profile",
-                        if profile == "release" {
-                            "release"
-                        } else {
-                            &profile
-                        },
-                    ]);
-                }
-                if let Some(target) = dir.parent() {
-                    cmd.env("CARGO_TARGET_DIR", target);
-                }
-                match cmd.status() {
-                    Ok(s) if s.success() => {}
-                    other => eprintln!("chat1c-host: building the CLI failed: {other:?}"),
-                }
-            }
-            bin
-        })
-        .clone()
+    static BUILT: OnceLock<()> = OnceLock::new();
+    ensure_built("chat1c-host", &BUILT);
+    profile_dir().join(format!("chat1c-host{}", std::env::consts::EXE_SUFFIX))
 }
 
 struct LibInner {

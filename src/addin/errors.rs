@@ -277,6 +277,10 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
             format!("Cannot open or create the chat store {loc}: {why}"),
             format!("Не удалось открыть или создать хранилище чата {loc}: {why}"),
         ),
+        StoreError::Timeout(secs) => lang.pick(
+            format!("The chat store {loc} did not answer within {secs} s"),
+            format!("Хранилище чата {loc} не ответило за {secs} с"),
+        ),
         StoreError::Other(why) => lang.pick(
             format!("Chat store error ({loc}): {why}"),
             format!("Ошибка хранилища чата ({loc}): {why}"),

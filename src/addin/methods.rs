@@ -28,11 +28,7 @@ pub fn open(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
     let user = chat::validate_user(&user).map_err(ChatError::Invalid)?;
     // Reopening replaces the previous session (its watcher subscription ends first).
     c.session = None;
-    let shown = if location.trim().is_empty() {
-        store::default_location().display().to_string()
-    } else {
-        location.clone()
-    };
+    let shown = store::shown(&location);
     let on_store = |error| ChatError::Store {
         error,
         location: shown.clone(),

@@ -9,6 +9,7 @@ use crate::chat::{Group, Message, NewMessage};
 
 pub use location::{default_location, is_network_path};
 pub use postgres::{is_postgres, PgStore};
+
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store, without the backend's types.
@@ -28,6 +29,8 @@ pub enum StoreError {
     Full,
     /// The store cannot be opened or created at this location.
     CannotOpen(String),
+    /// The server did not answer within this many seconds (the connection is dropped).
+    Timeout(u64),
     /// Anything else, with the backend's text.
     Other(String),
 }
@@ -113,6 +116,17 @@ pub fn open(location: &str) -> Result<(Box<dyn Store>, WatchPlan), StoreError> {
     } else {
         let (store, plan) = SqliteStore::open(location)?;
         Ok((Box::new(store), plan))
+    }
+}
+
+/// How a location is shown in texts (Store property, errors): never a password.
+pub fn shown(location: &str) -> String {
+    if is_postgres(location) {
+        postgres::shown(location)
+    } else if location.trim().is_empty() {
+        default_location().display().to_string()
+    } else {
+        location.trim().to_string()
     }
 }
 

@@ -148,6 +148,14 @@ fn parse(location: &str) -> Result<(Config, Tls), StoreError> {
     Ok((config, tls))
 }
 
+/// A connection string as texts show it (see [`display`]); unparsable ones are not echoed.
+pub fn shown(location: &str) -> String {
+    parse(location).map_or_else(
+        |_| "postgresql://(invalid connection string)".into(),
+        |(c, _)| display(&c),
+    )
+}
+
 /// What the Store property shows: the server and database, never the password.
 fn display(config: &Config) -> String {
     let host = match config.get_hosts().first() {
@@ -257,10 +265,7 @@ async fn drive<S, T>(
 }
 
 fn lost() -> StoreError {
-    StoreError::Other(format!(
-        "PostgreSQL did not answer within {} s; the connection was dropped",
-        OPERATION_TIMEOUT.as_secs()
-    ))
+    StoreError::Timeout(OPERATION_TIMEOUT.as_secs())
 }
 
 impl PgStore {
@@ -343,12 +348,7 @@ impl PgStore {
             client.batch_execute(&setup).await.map_err(map_err)?;
             Ok(client)
         };
-        let timed_out = || {
-            StoreError::CannotOpen(format!(
-                "no answer from the server within {} s",
-                CONNECT_TIMEOUT.as_secs()
-            ))
-        };
+        let timed_out = || StoreError::Timeout(CONNECT_TIMEOUT.as_secs());
         let client = match self
             .runtime
             .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, connecting).await })
@@ -410,7 +410,7 @@ impl PgStore {
                 .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&client)).await });
             match result {
                 Err(_) => return Err(lost()),
-                Ok(Err(e)) if attempt == 0 && (e.is_closed() || client.is_closed()) => {
+                Ok(Err(e)) if attempt == 0 && connection_gone(&e, &client) => {
                     self.connect()?;
                 }
                 Ok(r) => {
@@ -458,6 +458,15 @@ async fn visible(
         .is_some_and(|r| r.get::<_, bool>(0)))
 }
 
+/// True when an error means the connection is dead (closed, or the server ended
+/// the session, e.g. pg_terminate_backend or a restart).
+fn connection_gone(e: &tokio_postgres::Error, client: &Client) -> bool {
+    e.is_closed()
+        || client.is_closed()
+        || e.code()
+            .is_some_and(|c| *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN)
+}
+
 fn connect_error(e: &tokio_postgres::Error) -> String {
     // The server's own words (e.g. "password authentication failed for user x") or
     // the network's; neither carries the password.
@@ -478,6 +487,87 @@ fn row_to_message(r: &tokio_postgres::Row) -> Message {
         publisher: r.get(3),
         text: r.get(4),
     }
+}
+
+/// A message's derived columns, computed once for every attempt.
+struct Row {
+    key: String,
+    participants: String,
+    publisher_key: String,
+    period: i64,
+}
+
+/// Writes one message in one transaction. The outer error is a failure after the
+/// transaction began (never retried: the commit may or may not have happened); the
+/// inner one is a connection that was already dead when it began.
+async fn insert(
+    client: &mut Client,
+    m: &NewMessage,
+    row: &Row,
+) -> Result<Result<Message, tokio_postgres::Error>, StoreError> {
+    let tx = match client.transaction().await {
+        Ok(tx) => tx,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Err(e) = tx
+        .execute("SELECT pg_advisory_xact_lock($1)", &[&SEND_LOCK])
+        .await
+    {
+        return Ok(Err(e));
+    }
+    let existing = tx
+        .query_opt(
+            "SELECT id FROM chat1c.groups WHERE topic = $1 AND members_key = $2",
+            &[&m.topic, &row.key],
+        )
+        .await
+        .map_err(map_err)?;
+    let group: i64 = match existing {
+        Some(r) => r.get(0),
+        None => {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO chat1c.groups(topic, members_key, participants, is_public)
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    &[&m.topic, &row.key, &row.participants, &row.key.is_empty()],
+                )
+                .await
+                .map_err(map_err)?
+                .get(0);
+            for p in &m.participants {
+                tx.execute(
+                    "INSERT INTO chat1c.members(user_key, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&crate::chat::user_key(p), &id],
+                )
+                .await
+                .map_err(map_err)?;
+            }
+            id
+        }
+    };
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO chat1c.register(group_id, period, publisher, publisher_key, participants, topic, message)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[&group, &row.period, &m.publisher, &row.publisher_key, &row.participants, &m.topic, &m.text],
+        )
+        .await
+        .map_err(map_err)?
+        .get(0);
+    tx.execute(
+        "UPDATE chat1c.groups SET last_id = $1 WHERE id = $2",
+        &[&id, &group],
+    )
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(Ok(Message {
+        id,
+        group,
+        period: row.period,
+        publisher: m.publisher.clone(),
+        text: m.text.clone(),
+    }))
 }
 
 impl Store for PgStore {
@@ -571,64 +661,34 @@ impl Store for PgStore {
     }
 
     fn send(&mut self, m: &NewMessage, period: i64) -> Result<Message, StoreError> {
-        let key = super::members_key(&m.participants);
-        let participants =
-            serde_json::to_string(&m.participants).map_err(|e| StoreError::Other(e.to_string()))?;
-        let publisher_key = crate::chat::user_key(&m.publisher);
-        // A write is never retried: if the connection dies mid-way, the commit is unknown.
-        self.live()?;
-        let Some(mut client) = self.client.take() else {
-            return Err(lost());
+        let row = Row {
+            key: super::members_key(&m.participants),
+            participants: serde_json::to_string(&m.participants)
+                .map_err(|e| StoreError::Other(e.to_string()))?,
+            publisher_key: crate::chat::user_key(&m.publisher),
+            period,
         };
-        let result = self.block(OPERATION_TIMEOUT, async {
-            let tx = client.transaction().await.map_err(map_err)?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEND_LOCK]).await.map_err(map_err)?;
-            let existing = tx
-                .query_opt("SELECT id FROM chat1c.groups WHERE topic = $1 AND members_key = $2", &[&m.topic, &key])
-                .await
-                .map_err(map_err)?;
-            let group: i64 = match existing {
-                Some(r) => r.get(0),
-                None => {
-                    let id: i64 = tx
-                        .query_one(
-                            "INSERT INTO chat1c.groups(topic, members_key, participants, is_public)
-                             VALUES ($1, $2, $3, $4) RETURNING id",
-                            &[&m.topic, &key, &participants, &key.is_empty()],
-                        )
-                        .await
-                        .map_err(map_err)?
-                        .get(0);
-                    for p in &m.participants {
-                        tx.execute(
-                            "INSERT INTO chat1c.members(user_key, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            &[&crate::chat::user_key(p), &id],
-                        )
-                        .await
-                        .map_err(map_err)?;
-                    }
-                    id
-                }
+        for attempt in 0..2 {
+            self.live()?;
+            let Some(mut client) = self.client.take() else {
+                return Err(lost());
             };
-            let id: i64 = tx
-                .query_one(
-                    "INSERT INTO chat1c.register(group_id, period, publisher, publisher_key, participants, topic, message)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                    &[&group, &period, &m.publisher, &publisher_key, &participants, &m.topic, &m.text],
-                )
-                .await
-                .map_err(map_err)?
-                .get(0);
-            tx.execute("UPDATE chat1c.groups SET last_id = $1 WHERE id = $2", &[&id, &group])
-                .await
-                .map_err(map_err)?;
-            tx.commit().await.map_err(map_err)?;
-            Ok(Message { id, group, period, publisher: m.publisher.clone(), text: m.text.clone() })
-        });
-        if !client.is_closed() {
-            self.client = Some(client);
+            let result = self.block(OPERATION_TIMEOUT, insert(&mut client, m, &row));
+            let gone = match &result {
+                Ok(Err(e)) => connection_gone(e, &client),
+                _ => client.is_closed(),
+            };
+            if !gone {
+                self.client = Some(client);
+            }
+            match result? {
+                Ok(message) => return Ok(message),
+                // Nothing was written yet: a connection found dead is replaced once.
+                Err(_) if attempt == 0 && gone => {}
+                Err(e) => return Err(map_err(e)),
+            }
         }
-        result
+        Err(lost())
     }
 
     fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError> {

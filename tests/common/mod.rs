@@ -2,9 +2,8 @@
 //! through the 1C-faithful host (C++ platform side), as 1C would.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
@@ -182,70 +181,8 @@ pub fn fails(o: &mut Object, method: &str, args: &[Value], needle: &str) -> Stri
 }
 
 /// A second simulated 1C client: the host CLI in its own process.
-pub struct Client {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    pub events: Vec<Json>,
-}
-
-impl Client {
-    pub fn start(args: &[&str]) -> Client {
-        let mut child = Command::new(chat1c_host::cli_path())
-            .arg("--lib")
-            .arg(chat1c_host::addin_path())
-            .args(args)
-            .arg("-")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the host CLI");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut c = Client {
-            child,
-            stdin,
-            stdout,
-            events: Vec::new(),
-        };
-        let ready = c.line();
-        assert_eq!(ready["ready"], true, "CLI ready line: {ready}");
-        c
-    }
-
-    fn line(&mut self) -> Json {
-        let mut buf = String::new();
-        let n = self.stdout.read_line(&mut buf).expect("read CLI output");
-        assert!(n > 0, "the host CLI ended unexpectedly");
-        serde_json::from_str(&buf).unwrap_or_else(|e| panic!("bad CLI line {buf:?}: {e}"))
-    }
-
-    /// Sends one command; returns its result line (event lines are collected).
-    pub fn cmd(&mut self, cmd: Json) -> Json {
-        writeln!(self.stdin, "{cmd}").expect("write to CLI");
-        self.stdin.flush().expect("flush");
-        loop {
-            let l = self.line();
-            if l.get("event").is_some() {
-                self.events.push(l);
-            } else {
-                return l;
-            }
-        }
-    }
-
-    pub fn call(&mut self, name: &str, args: Json) -> Json {
-        self.cmd(serde_json::json!({"cmd": "call", "name": name, "args": args}))
-    }
-
-    pub fn finish(mut self) -> Json {
-        let r = self.cmd(serde_json::json!({"cmd": "destroy"}));
-        drop(self.stdin);
-        let _ = self.child.wait();
-        r
-    }
-}
+#[allow(unused_imports)]
+pub use chat1c_host::Client;
 
 /// Waits until `f` is true or `limit` passes (no timing assertion: a generous bound
 /// only keeps a broken build from hanging the suite).

@@ -244,3 +244,62 @@ fn an_unreachable_or_silent_server_fails_within_the_timeout() {
     );
     drop(silent);
 }
+
+/// The grants README.md documents are enough for day-to-day use; without the schema
+/// such a user gets a clear error instead of a half-made store.
+#[test]
+fn a_user_with_the_documented_grants_can_chat() {
+    let Some(base) = server() else { return };
+    let store = TempStore::new();
+    let owner_url = store.location();
+    let mut owner = open(&library(), &store, "owner");
+    send(&mut owner, "t", "", "made by the owner");
+    let role = format!("chat_user_{}", std::process::id());
+    psql(
+        &base,
+        &format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'user-pw'"),
+    );
+    psql(
+        &owner_url,
+        &format!(
+            "GRANT USAGE ON SCHEMA chat1c TO {role};
+             GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA chat1c TO {role};
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA chat1c TO {role};"
+        ),
+    );
+    let user_url = owner_url.replacen("chat1c:chat1c-pw@", &format!("{role}:user-pw@"), 1);
+    let mut u = create(&library(), "en");
+    u.call("Open", &[s(&user_url), s("user")])
+        .expect("Open with read/write grants only");
+    let id = send(&mut u, "t", "", "from a plain user");
+    let g = json(u.call("GetGroups", &[]).unwrap());
+    assert_eq!(g[0]["last"]["id"], id);
+    u.call(
+        "MarkRead",
+        &[i(g[0]["id"].as_i64().unwrap() as i32), i(id as i32)],
+    )
+    .unwrap();
+    // A database without the schema: the plain user may not create it.
+    let empty = TempStore::new();
+    psql(
+        &empty.location(),
+        &format!(
+            "GRANT CONNECT ON DATABASE {} TO {role}",
+            db_name(&empty.location())
+        ),
+    );
+    let url = empty
+        .location()
+        .replacen("chat1c:chat1c-pw@", &format!("{role}:user-pw@"), 1);
+    fails(&mut u, "Open", &[s(&url), s("user")], "may not create it");
+    drop(u);
+    drop(owner);
+    psql(&owner_url, &format!("DROP OWNED BY {role}"));
+    psql(&empty.location(), &format!("DROP OWNED BY {role}"));
+    psql(&base, &format!("DROP ROLE {role}"));
+}
+
+fn db_name(url: &str) -> String {
+    let head = url.split('?').next().unwrap_or(url);
+    head.rsplit('/').next().unwrap_or("").to_string()
+}

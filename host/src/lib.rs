@@ -255,6 +255,15 @@ fn ensure_built(package: &'static str, done: &'static OnceLock<()>) {
         cmd.args(["build", "-q", "-p", package])
             .arg("--manifest-path")
             .arg(workspace);
+        // The test runner's per-crate variables (CARGO_MANIFEST_DIR, CARGO_PKG_*) would
+        // dirty build scripts that watch them (ring does) and rebuild every time.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("CARGO_") && key != "CARGO_HOME" && !key.starts_with("CARGO_TARGET_")
+            {
+                cmd.env_remove(key);
+            }
+        }
         if profile != "debug" {
             cmd.args(["--profile", &profile]);
         }

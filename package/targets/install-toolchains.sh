@@ -61,16 +61,18 @@ else
     had_i386=0
     dpkg --print-foreign-architectures | grep -qx i386 && had_i386=1
     [ $had_i386 = 1 ] || dpkg --add-architecture i386
-    if apt-get update -qq >/dev/null 2>&1 &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine32:i386 >/dev/null 2>&1; then
+    log=$(mktemp)
+    if apt-get update -qq >"$log" 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine32:i386 >"$log" 2>&1; then
         note "installed wine32:i386"
     else
-        skip "wine32: apt could not install wine32:i386 (i386 index unavailable or unresolvable); the i686 DLL is built and inspected but not run"
+        skip "wine32: apt could not install wine32:i386 ($(grep -m1 -E '^(E|W):' "$log" | cut -c1-200)); the i686 DLL is built and inspected but not run"
         if [ $had_i386 = 0 ]; then
             dpkg --remove-architecture i386 || true
             apt-get update -qq >/dev/null 2>&1 || true
         fi
     fi
+    rm -f "$log"
 fi
 
 # ---- Rust std for the targets (rustup) ----

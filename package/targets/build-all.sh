@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the chat1c add-in for every client platform whose toolchain is present and copies each
+# library into OUT_DIR as chat1c_<os>_<arch>.<ext> (the naming package/make_package.py reads).
+# Usage: build-all.sh [OUT_DIR]      (default <repo>/target/package-bin)
+# Env:   CARGO_TARGET_DIR (default <repo>/target-cross), CHAT1C_TOOLS (default <repo>/target-tools),
+#        CHAT1C_TARGETS="linux-x86_64 windows-i386 ..." to build only some.
+# Exit: 0 when every target was built or skipped for a missing toolchain; 1 when a build failed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${1:-$ROOT/target/package-bin}
+TOOLS=${CHAT1C_TOOLS:-$ROOT/target-tools}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-cross}
+export CARGO_TERM_COLOR=never
+# cargo-zigbuild and zig live in the git-ignored tools folder (install-toolchains.sh); the venv's
+# python3 first in PATH lets cargo-zigbuild find zig through `python3 -m ziglang`.
+export PATH=$TOOLS/bin:$TOOLS/zigvenv/bin:$PATH
+mkdir -p "$OUT"
+cd "$ROOT"
+
+# name  rust-triple  cargo-target-arg  how  output-file
+ALL=(
+  "linux-x86_64   x86_64-unknown-linux-gnu  x86_64-unknown-linux-gnu.2.17  zig    chat1c_linux_x86_64.so"
+  "linux-i386     i686-unknown-linux-gnu    i686-unknown-linux-gnu.2.17    zig    chat1c_linux_i386.so"
+  "linux-aarch64  aarch64-unknown-linux-gnu aarch64-unknown-linux-gnu.2.17 zig    chat1c_linux_aarch64.so"
+  "windows-x86_64 x86_64-pc-windows-gnu     x86_64-pc-windows-gnu          mingw  chat1c_windows_x86_64.dll"
+  "windows-i386   i686-pc-windows-gnu       i686-pc-windows-gnu            mingw  chat1c_windows_i386.dll"
+  "macos-x86_64   x86_64-apple-darwin       x86_64-apple-darwin            zig    chat1c_macos_x86_64.dylib"
+  "macos-arm64    aarch64-apple-darwin      aarch64-apple-darwin           zig    chat1c_macos_arm64.dylib"
+)
+# Glibc-versioned Linux targets: system gcc would tie the .so to glibc 2.34 and libgcc_s (cross-build.md §3).
+# Windows: mingw links libgcc statically for Rust, so the DLL imports only system DLLs.
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+export CARGO_TARGET_I686_PC_WINDOWS_GNU_LINKER=i686-w64-mingw32-gcc
+# macOS: without these the minimum OS would be the SDK's newest (15.0).
+macos_min() { case $1 in x86_64-apple-darwin) echo 10.13 ;; *) echo 11.0 ;; esac; }
+
+installed_targets=$(rustup target list --installed 2>/dev/null || true)
+results=()
+failed=0
+for row in "${ALL[@]}"; do
+    read -r name triple arg how file <<<"$row"
+    if [ -n "${CHAT1C_TARGETS:-}" ] && ! grep -qw -- "$name" <<<"$CHAT1C_TARGETS"; then
+        continue
+    fi
+    why=""
+    grep -qx "$triple" <<<"$installed_targets" || why="rust std for $triple not installed (rustup target add $triple)"
+    if [ -z "$why" ] && [ "$how" = zig ]; then
+        command -v cargo-zigbuild >/dev/null || why="cargo-zigbuild not found (package/targets/install-toolchains.sh)"
+        [ -n "$why" ] || python3 -m ziglang version >/dev/null 2>&1 || why="zig (PyPI ziglang) not found in $TOOLS/zigvenv"
+    fi
+    if [ -z "$why" ] && [ "$how" = mingw ]; then
+        linker=${triple%%-*}-w64-mingw32-gcc
+        command -v "$linker" >/dev/null || why="$linker not found (apt gcc-mingw-w64-*)"
+    fi
+    if [ -n "$why" ]; then
+        results+=("$name: skipped: $why"); echo "== $name: skipped: $why"; continue
+    fi
+    case $triple in *windows*) lib=chat1c.dll ;; *darwin*) lib=libchat1c.dylib ;; *) lib=libchat1c.so ;; esac
+    echo "== $name: building ($arg)"
+    t0=$SECONDS
+    rm -f "$CARGO_TARGET_DIR/$triple/release/$lib"
+    if [ "$how" = zig ]; then
+        cmd=(cargo zigbuild --release --locked -p chat1c --target "$arg")
+    else
+        cmd=(cargo build --release --locked -p chat1c --target "$arg")
+    fi
+    if MACOSX_DEPLOYMENT_TARGET=$(macos_min "$triple") "${cmd[@]}" && [ -f "$CARGO_TARGET_DIR/$triple/release/$lib" ]; then
+        cp "$CARGO_TARGET_DIR/$triple/release/$lib" "$OUT/$file"
+        size=$(stat -c %s "$OUT/$file")
+        results+=("$name: built $file ($size bytes, $((SECONDS - t0)) s)")
+    else
+        failed=$((failed + 1))
+        results+=("$name: FAILED after $((SECONDS - t0)) s: ${cmd[*]}")
+    fi
+    echo "== ${results[-1]}"
+done
+echo
+echo "build-all summary (into $OUT):"
+printf '  %s\n' "${results[@]}"
+[ $failed -eq 0 ]

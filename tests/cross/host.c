@@ -187,7 +187,7 @@ static void API never_called(void) { fprintf(stderr, "host: a destructor slot wa
 #define DTORS {(void *)never_called}
 #endif
 static const MemVT mem_vt = {DTORS, mem_alloc, mem_free};
-static MemManager mem = {&mem_vt, 0};
+static MemManager mem; /* vt set in main */
 
 /* ---- IAddInDefBase(Ex): AddError is recorded; ExternalEvent goes to a bounded queue ---- */
 #define QMAX 64
@@ -384,6 +384,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    mem.vt = &mem_vt;
     mutex_init(&mem.lock);
     printf("host: %s, sizeof(tVariant)=%u, vt at %u, %d destructor slot(s), library %s\n",
 #ifdef _WIN32

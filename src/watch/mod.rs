@@ -238,11 +238,13 @@ fn wait(
 }
 
 /// Re-checks after a wake-up that found nothing: a file event can arrive before the
-/// commit it belongs to is visible (WAL frames are written before the index moves).
-const SETTLE: [Duration; 3] = [
+/// commit it belongs to is visible (WAL frames are written before the index moves;
+/// a loaded machine can deschedule the writer in between).
+const SETTLE: [Duration; 4] = [
     Duration::from_millis(2),
     Duration::from_millis(10),
     Duration::from_millis(50),
+    Duration::from_millis(250),
 ];
 
 fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
@@ -274,10 +276,12 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
                 token = now;
             }
         }
-        // Coalesce a burst of wake-ups into one round.
+        // Coalesce a burst of wake-ups into one round (a wake-up taken here counts too).
+        let mut woke = matches!(woken, Woken::Change);
         while let Ok(signal) = rx.try_recv() {
-            if let Signal::Stop = signal {
-                return;
+            match signal {
+                Signal::Stop => return,
+                Signal::Wake => woke = true,
             }
         }
         let Ok(latest) = store.latest_id() else {
@@ -287,10 +291,11 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
         progress.retain(|id, _| subscribers.iter().any(|s| s.id == *id));
         let newcomer = subscribers.iter().any(|s| !progress.contains_key(&s.id));
         if latest == seen && !owed && !newcomer {
-            settle = if settling {
-                settle + 1
-            } else if matches!(woken, Woken::Change) {
+            // Nothing visible yet: a fresh wake-up restarts the settle checks.
+            settle = if woke {
                 0
+            } else if settling {
+                settle + 1
             } else {
                 SETTLE.len()
             };

@@ -61,6 +61,7 @@ pub enum ChatError {
     BadText(ParamName),
     OutOfRange(ParamName),
     TooLongStore,
+    NulInStore,
     WrongArgCount {
         method: &'static str,
         expected: usize,
@@ -98,8 +99,13 @@ fn type_name(arg: &super::Arg, lang: Lang) -> String {
 }
 
 impl ChatError {
-    /// The text shown to the 1C developer in the client's language.
+    /// The text shown to the 1C developer in the client's language. A NUL would cut
+    /// 1C's copy of it short, so any that came from input is shown as `\0`.
     pub fn text(&self, lang: Lang) -> String {
+        self.raw_text(lang).replace('\0', "\\0")
+    }
+
+    fn raw_text(&self, lang: Lang) -> String {
         let name = |p: &ParamName| lang.pick(p.en.into(), p.ru.into());
         match self {
             ChatError::NotOpen => lang.pick(
@@ -145,6 +151,10 @@ impl ChatError {
             ChatError::OutOfRange(p) => lang.pick(
                 format!("Parameter {} is out of range", name(p)),
                 format!("Значение параметра {} вне допустимого диапазона", name(p)),
+            ),
+            ChatError::NulInStore => lang.pick(
+                "The store location contains the character with code 0".into(),
+                "Расположение хранилища содержит символ с кодом 0".into(),
             ),
             ChatError::TooLongStore => lang.pick(
                 format!(
@@ -276,6 +286,10 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
         StoreError::CannotOpen(why) => lang.pick(
             format!("Cannot open or create the chat store {loc}: {why}"),
             format!("Не удалось открыть или создать хранилище чата {loc}: {why}"),
+        ),
+        StoreError::Replaced => lang.pick(
+            format!("The chat store file {loc} was deleted or replaced while open: open the chat again"),
+            format!("Файл хранилища чата {loc} удален или заменен во время работы: откройте чат заново"),
         ),
         StoreError::Timeout(secs) => lang.pick(
             format!("The chat store {loc} did not answer within {secs} s"),

@@ -25,6 +25,9 @@ pub fn open(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
     if location.chars().count() > limits::STORE_MAX_CHARS {
         return Err(ChatError::TooLongStore);
     }
+    if location.contains('\0') {
+        return Err(ChatError::NulInStore);
+    }
     let user = chat::validate_user(&user).map_err(ChatError::Invalid)?;
     // Reopening replaces the previous session (its watcher subscription ends first).
     c.session = None;

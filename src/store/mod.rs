@@ -29,6 +29,8 @@ pub enum StoreError {
     Full,
     /// The store cannot be opened or created at this location.
     CannotOpen(String),
+    /// The store file was deleted or replaced while open (reopen to continue).
+    Replaced,
     /// The server did not answer within this many seconds (the connection is dropped).
     Timeout(u64),
     /// Anything else, with the backend's text.

@@ -52,6 +52,27 @@ CREATE TABLE IF NOT EXISTS chat_reads(
 pub struct SqliteStore {
     conn: Connection,
     location: String,
+    path: PathBuf,
+    /// The file this connection opened; another file at the path means the store
+    /// was deleted or replaced, and writing on would lose messages.
+    identity: Option<FileId>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| FileId(m.dev(), m.ino()))
+}
+
+/// Windows keeps an open SQLite file from being deleted or replaced.
+#[cfg(not(unix))]
+fn file_id(_path: &Path) -> Option<FileId> {
+    None
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {
@@ -134,7 +155,17 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn,
             location: shown.display().to_string(),
+            identity: file_id(path),
+            path: path.to_path_buf(),
         })
+    }
+
+    /// Fails once the file at the path is no longer the one this connection has open.
+    fn still_there(&self) -> Result<(), StoreError> {
+        match self.identity {
+            Some(id) if file_id(&self.path) != Some(id) => Err(StoreError::Replaced),
+            _ => Ok(()),
+        }
     }
 
     fn visible(&self, user_key: &str, group: i64) -> Result<(), StoreError> {
@@ -223,6 +254,7 @@ impl Store for SqliteStore {
     }
 
     fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError> {
+        self.still_there()?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -274,6 +306,7 @@ impl Store for SqliteStore {
         after: i64,
         limit: i64,
     ) -> Result<Vec<Message>, StoreError> {
+        self.still_there()?;
         self.visible(user_key, group)?;
         if after <= 0 {
             let sql = format!(
@@ -295,6 +328,7 @@ impl Store for SqliteStore {
         before: i64,
         limit: i64,
     ) -> Result<Vec<Message>, StoreError> {
+        self.still_there()?;
         self.visible(user_key, group)?;
         let sql = format!(
             "SELECT {MSG_COLS} FROM chat_register WHERE group_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
@@ -303,6 +337,7 @@ impl Store for SqliteStore {
     }
 
     fn send(&mut self, m: &NewMessage, period: i64) -> Result<Message, StoreError> {
+        self.still_there()?;
         let key = super::members_key(&m.participants);
         let participants_json =
             serde_json::to_string(&m.participants).map_err(|e| StoreError::Other(e.to_string()))?;
@@ -359,6 +394,7 @@ impl Store for SqliteStore {
     }
 
     fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError> {
+        self.still_there()?;
         self.visible(user_key, group)?;
         self.conn
             .prepare_cached(
@@ -372,6 +408,7 @@ impl Store for SqliteStore {
     }
 
     fn latest_id(&mut self) -> Result<i64, StoreError> {
+        self.still_there()?;
         self.conn
             .prepare_cached("SELECT coalesce(max(id), 0) FROM chat_register")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
@@ -379,6 +416,7 @@ impl Store for SqliteStore {
     }
 
     fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError> {
+        self.still_there()?;
         let scanned = self.latest_id()?;
         if scanned <= cursor {
             return Ok(News {
@@ -416,6 +454,7 @@ impl Store for SqliteStore {
     }
 
     fn change_token(&mut self) -> Result<i64, StoreError> {
+        self.still_there()?;
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .map_err(map_err)

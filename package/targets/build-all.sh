@@ -4,7 +4,8 @@
 # Usage: build-all.sh [OUT_DIR]      (default <repo>/target/package-bin)
 # Env:   CARGO_TARGET_DIR (default <repo>/target-cross), CHAT1C_TOOLS (default <repo>/target-tools),
 #        CHAT1C_TARGETS="linux-x86_64 windows-i386 ..." to build only some.
-# Exit: 0 when every target was built or skipped for a missing toolchain; 1 when a build failed.
+# Exit: 0 when every target was built or skipped for a missing toolchain; 1 when a Linux/Windows
+#       build failed (macOS is best effort: a failed macOS build is reported as skipped).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${1:-$ROOT/target/package-bin}
@@ -33,6 +34,17 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_I686_PC_WINDOWS_GNU_LINKER=i686-w64-mingw32-gcc
 # macOS: without these the minimum OS would be the SDK's newest (15.0).
 macos_min() { case $1 in x86_64-apple-darwin) echo 10.13 ;; *) echo 11.0 ;; esac; }
+# zig ships libSystem but no SDK frameworks; whoami (tokio-postgres) links CoreFoundation and
+# SystemConfiguration, so link against the text stubs in macos-frameworks/ (the real ones load at run time).
+MACOS_FRAMEWORKS=$ROOT/package/targets/macos-frameworks
+# macOS is best effort (built and inspected, never run here): its failure is reported, not fatal.
+macos_why_not() {
+    # notify without default features has no macOS backend unless one is chosen explicitly.
+    if grep -E '^notify *=' Cargo.toml | grep -q 'default-features *= *false' &&
+        ! grep -E '^notify *=' Cargo.toml | grep -q 'macos_'; then
+        echo 'notify is built without a macOS backend: Cargo.toml needs notify features = ["macos_kqueue"]'
+    fi
+}
 
 installed_targets=$(rustup target list --installed 2>/dev/null || true)
 results=()
@@ -48,6 +60,7 @@ for row in "${ALL[@]}"; do
         command -v cargo-zigbuild >/dev/null || why="cargo-zigbuild not found (package/targets/install-toolchains.sh)"
         [ -n "$why" ] || python3 -m ziglang version >/dev/null 2>&1 || why="zig (PyPI ziglang) not found in $TOOLS/zigvenv"
     fi
+    if [ -z "$why" ] && [[ $triple == *darwin* ]]; then why=$(macos_why_not); fi
     if [ -z "$why" ] && [ "$how" = mingw ]; then
         linker=${triple%%-*}-w64-mingw32-gcc
         command -v "$linker" >/dev/null || why="$linker not found (apt gcc-mingw-w64-*)"
@@ -59,7 +72,11 @@ for row in "${ALL[@]}"; do
     echo "== $name: building ($arg)"
     t0=$SECONDS
     rm -f "$CARGO_TARGET_DIR/$triple/release/$lib"
-    if [ "$how" = zig ]; then
+    if [[ $triple == *darwin* ]]; then
+        # `rustc` passes the link flags to the add-in only, so the dependencies' cache stays valid.
+        cmd=(cargo-zigbuild rustc --release --locked -p chat1c --lib --target "$arg" --
+             -L "framework=$MACOS_FRAMEWORKS" -C "link-arg=-Wl,-install_name,@rpath/libchat1c.dylib")
+    elif [ "$how" = zig ]; then
         cmd=(cargo zigbuild --release --locked -p chat1c --target "$arg")
     else
         cmd=(cargo build --release --locked -p chat1c --target "$arg")
@@ -68,6 +85,8 @@ for row in "${ALL[@]}"; do
         cp "$CARGO_TARGET_DIR/$triple/release/$lib" "$OUT/$file"
         size=$(stat -c %s "$OUT/$file")
         results+=("$name: built $file ($size bytes, $((SECONDS - t0)) s)")
+    elif [[ $triple == *darwin* ]]; then
+        results+=("$name: skipped: build failed after $((SECONDS - t0)) s (best effort; log above): ${cmd[*]}")
     else
         failed=$((failed + 1))
         results+=("$name: FAILED after $((SECONDS - t0)) s: ${cmd[*]}")

@@ -66,7 +66,7 @@ else
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine32:i386 >"$log" 2>&1; then
         note "installed wine32:i386"
     else
-        skip "wine32: apt could not install wine32:i386 ($(grep -m1 -E '^(E|W):' "$log" | cut -c1-200)); the i686 DLL is built and inspected but not run"
+        skip "wine32: apt could not install wine32:i386 ($(grep -m1 -E '^(E|W):' "$log" | sed 's,http[^ ]*,,; s, *\[IP:.*,,' | cut -c1-160)); the i686 DLL is built and inspected but not run"
         if [ $had_i386 = 0 ]; then
             dpkg --remove-architecture i386 || true
             apt-get update -qq >/dev/null 2>&1 || true
@@ -98,14 +98,17 @@ if [ -x "$TOOLS/zigvenv/bin/python" ] && "$TOOLS/zigvenv/bin/python" -m ziglang 
     skip "ziglang: already in $TOOLS/zigvenv ($("$TOOLS/zigvenv/bin/python" -m ziglang version))"
 else
     note "pip install ziglang==$ZIGLANG_VERSION into $TOOLS/zigvenv"
-    python3 -m venv "$TOOLS/zigvenv"
-    "$TOOLS/zigvenv/bin/pip" install -q --disable-pip-version-check "ziglang==$ZIGLANG_VERSION"
+    if ! { python3 -m venv "$TOOLS/zigvenv" &&
+        "$TOOLS/zigvenv/bin/pip" install -q --disable-pip-version-check "ziglang==$ZIGLANG_VERSION"; }; then
+        skip "ziglang: pip install failed: the glibc-2.17 Linux and macOS targets will be skipped"
+    fi
 fi
 if [ -x "$TOOLS/bin/cargo-zigbuild" ]; then
     skip "cargo-zigbuild: already in $TOOLS/bin ($("$TOOLS/bin/cargo-zigbuild" --version))"
 else
     note "cargo install --locked cargo-zigbuild@$ZIGBUILD_VERSION --root $TOOLS"
-    cargo install -q --locked cargo-zigbuild --version "$ZIGBUILD_VERSION" --root "$TOOLS"
+    cargo install -q --locked cargo-zigbuild --version "$ZIGBUILD_VERSION" --root "$TOOLS" ||
+        skip "cargo-zigbuild: cargo install failed: the glibc-2.17 Linux and macOS targets will be skipped"
 fi
 
 echo "install-toolchains: done in $((SECONDS - t0)) s; ${#skipped[@]} skipped"

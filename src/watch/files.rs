@@ -1,4 +1,4 @@
-//! File-change notifications on the store's folder (inotify, ReadDirectoryChangesW),
+//! File-change notifications on the store's folder (inotify, ReadDirectoryChangesW, kqueue),
 //! turned into wake-ups for the watcher. Where the OS gives none (network shares,
 //! or platforms built without a backend), the watcher's slow poll carries on alone.
 
@@ -8,7 +8,7 @@ use crossbeam_channel::Sender;
 
 use super::Signal;
 
-#[cfg(any(target_os = "linux", target_os = "windows"))]
+#[cfg(any(target_os = "linux", target_os = "windows", target_os = "macos"))]
 pub(super) fn watch(dir: &Path, wake: Sender<Signal>) -> Option<notify::RecommendedWatcher> {
     use notify::{EventKind, RecursiveMode, Watcher};
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -27,7 +27,7 @@ pub(super) fn watch(dir: &Path, wake: Sender<Signal>) -> Option<notify::Recommen
     Some(watcher)
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "windows")))]
+#[cfg(not(any(target_os = "linux", target_os = "windows", target_os = "macos")))]
 pub(super) fn watch(_dir: &Path, _wake: Sender<Signal>) -> Option<()> {
     None
 }

@@ -522,13 +522,20 @@ int main(int argc, char **argv) {
     snprintf(detail, sizeof detail, "%ld blocks from AllocMemory not freed", mem.live);
     check(mem.live == 0, "every AllocMemory block was handed over and freed", detail);
 
+    /* best effort: the store files and their folder */
+    {
+        char f[700];
+        const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+        for (int i = 0; i < 4; i++) {
+            snprintf(f, sizeof f, "%s%s", store, sfx[i]);
+            remove(f);
+        }
 #ifdef _WIN32
-    /* best effort: the store files; the wine prefix is temporary anyway */
-    char f[700];
-    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
-    for (int i = 0; i < 4; i++) { snprintf(f, sizeof f, "%s%s", store, sfx[i]); DeleteFileA(f); }
-    RemoveDirectoryA(dir);
+        RemoveDirectoryA(dir);
+#else
+        rmdir(dir);
 #endif
+    }
 done:
     printf("host: %d passed, %d failed\n", passed, failed);
     fflush(stdout);

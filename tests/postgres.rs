@@ -12,6 +12,17 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 
+/// Faults hit the whole server: they run alone, the other tests share it.
+static SERVER: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    SERVER.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SERVER.write().unwrap_or_else(|p| p.into_inner())
+}
+
 fn server() -> Option<String> {
     let url = std::env::var("CHAT1C_TEST_PG")
         .ok()
@@ -55,6 +66,7 @@ fn pull_all(o: &mut Object, group: i64, after: &mut i64, got: &mut Vec<i64>) {
 /// must reach the reader exactly once.
 fn stream_through_fault(fault: impl FnOnce(&str) + Send + 'static, label: &str) {
     let Some(_) = server() else { return };
+    let _alone = exclusive();
     let store = TempStore::new();
     let url = store.location();
     let mut reader = open(&library(), &store, "reader");
@@ -165,6 +177,7 @@ fn a_server_restart_loses_nothing() {
 #[test]
 fn wrong_password_and_the_password_never_shows() {
     let Some(base) = server() else { return };
+    let _server = shared();
     let bad = base.replace("chat1c-pw", "not-the-password");
     let mut o = create(&library(), "en");
     let started = Instant::now();
@@ -204,6 +217,7 @@ fn an_unreachable_or_silent_server_fails_within_the_timeout() {
     if server().is_none() {
         return;
     }
+    let _server = shared();
     let mut o = create(&library(), "ru");
     // Nothing listens: refused at once.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -250,6 +264,7 @@ fn an_unreachable_or_silent_server_fails_within_the_timeout() {
 #[test]
 fn a_user_with_the_documented_grants_can_chat() {
     let Some(base) = server() else { return };
+    let _server = shared();
     let store = TempStore::new();
     let owner_url = store.location();
     let mut owner = open(&library(), &store, "owner");

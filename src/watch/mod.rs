@@ -30,6 +30,8 @@ pub trait EventSink: Send + Sync {
 const RETRY_FIRST: Duration = Duration::from_millis(5);
 const RETRY_MAX: Duration = Duration::from_millis(500);
 /// How long Close/Done waits for the thread of the store's last subscriber to end.
+/// Poll period when the store's folder cannot be watched for changes.
+const POLL_WITHOUT_EVENTS: Duration = Duration::from_millis(300);
 const JOIN_WAIT: Duration = Duration::from_millis(5);
 
 enum Signal {
@@ -135,13 +137,30 @@ pub fn subscribe(
         sink: Mutex::new(Some(sink)),
         start_cursor: cursor,
     });
+    // The watcher's own connection is opened outside the lock: a slow server must not
+    // hold up Close/Done of other objects in this process.
+    let fresh = if lock(&WATCHERS).contains_key(key) {
+        None
+    } else {
+        Some(store::open(location)?.0)
+    };
     let mut watchers = lock(&WATCHERS);
-    if !watchers.contains_key(key) {
-        let (store, _) = store::open(location)?;
-        watchers.insert(key.to_string(), start(store, plan.clone()));
+    if let Some(store) = fresh {
+        if !watchers.contains_key(key) {
+            watchers.insert(key.to_string(), start(store, plan.clone()));
+        }
     }
-    let Some(w) = watchers.get(key) else {
-        return Err(StoreError::Other("watcher vanished".into()));
+    let w = match watchers.get(key) {
+        Some(w) => w,
+        None => {
+            // Its last subscriber left between the two looks: start one now.
+            drop(watchers);
+            let store = store::open(location)?.0;
+            watchers = lock(&WATCHERS);
+            watchers
+                .entry(key.to_string())
+                .or_insert_with(|| start(store, plan.clone()))
+        }
     };
     lock(&w.shared.subscribers).push(subscriber.clone());
     w.shared.send(Signal::Wake);
@@ -165,7 +184,12 @@ fn start(store: Box<dyn Store>, plan: WatchPlan) -> Watcher {
         .name("chat1c-watch".into())
         .spawn(move || {
             // The file watcher lives as long as this thread; it only sends wake-ups.
-            let _files = plan.dir.as_deref().and_then(|dir| files::watch(dir, tx));
+            let events = plan.dir.as_deref().and_then(|dir| files::watch(dir, tx));
+            let mut plan = plan;
+            if plan.dir.is_some() && events.is_none() {
+                // No file events after all: the poll has to carry the latency.
+                plan.poll = plan.poll.min(POLL_WITHOUT_EVENTS);
+            }
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run(store, &plan, &thread_shared, &rx)
             }));

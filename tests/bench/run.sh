@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the add-in, the host CLI and the benchmark (release), then prints every figure.
+#   tests/bench/run.sh            default size (a few minutes)
+#   tests/bench/run.sh --smoke    tiny sizes, every section once (CI; figures not meaningful)
+#   tests/bench/run.sh --full     the sizes of issue 6 (1,000,000 messages, 5,000 latency samples…)
+#   tests/bench/run.sh --only latency,idle,throughput,scale,calls,pg
+# PostgreSQL figures use CHAT1C_PG_URL, else a throwaway cluster from tests/pg/cluster.sh
+# (skipped with a printed reason when neither is available).
+set -euo pipefail
+cd "$(dirname "$0")"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/../../target-bench}
+(cd ../.. && cargo build --release -q -p chat1c -p chat1c-host)
+cargo build --release -q
+export CHAT1C_LIB=$CARGO_TARGET_DIR/release/libchat1c.so
+export CHAT1C_HOST_CLI=$CARGO_TARGET_DIR/release/chat1c-host
+exec "$CARGO_TARGET_DIR/release/chat1c-bench" "$@"

@@ -1,0 +1,288 @@
+//! Queries at scale (issue 6, figure 4): a store filled with direct SQL into the
+//! add-in's schema (the add-in creates the schema first), then every read method
+//! through the host.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use chat1c_host::{Library, Value};
+use rusqlite::params;
+
+use crate::stats::{Report, Rng, Summary};
+use crate::{open, tempdir, Cfg};
+
+struct Data {
+    /// Members of each group by user index (empty = public), group id = index + 1.
+    members: Vec<Vec<usize>>,
+    /// Message ids of each group, ascending.
+    ids: Vec<Vec<i64>>,
+    public: Vec<usize>,
+}
+
+fn name(u: usize) -> String {
+    format!("user{u}")
+}
+
+fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
+    let mut rng = Rng(42);
+    let mut c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-200000;")
+        .unwrap();
+    let tx = c.transaction().unwrap();
+    let mut members = Vec::with_capacity(groups);
+    let mut public = Vec::new();
+    {
+        let mut g_ins = tx
+            .prepare("INSERT INTO chat_groups(id, topic, members_key, participants, is_public) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .unwrap();
+        let mut m_ins = tx
+            .prepare("INSERT INTO chat_members(user_key, group_id) VALUES (?1, ?2)")
+            .unwrap();
+        for g in 0..groups {
+            // 1 % public groups; the rest have 2-4 members.
+            let set: BTreeSet<usize> = if g % 100 == 0 {
+                public.push(g);
+                BTreeSet::new()
+            } else {
+                let k = 2 + rng.below(3) as usize;
+                let mut set = BTreeSet::new();
+                while set.len() < k {
+                    set.insert(rng.below(users as u64) as usize);
+                }
+                set
+            };
+            let names: Vec<String> = set.iter().map(|u| name(*u)).collect();
+            let mut keys = names.clone();
+            keys.sort();
+            let topic = format!("topic {g}");
+            g_ins
+                .execute(params![
+                    g as i64 + 1,
+                    topic,
+                    keys.join("\n"),
+                    serde_json::to_string(&names).unwrap(),
+                    set.is_empty()
+                ])
+                .unwrap();
+            for n in &names {
+                m_ins.execute(params![n, g as i64 + 1]).unwrap();
+            }
+            members.push(set.into_iter().collect::<Vec<_>>());
+        }
+    }
+    let mut ids: Vec<Vec<i64>> = vec![Vec::new(); groups];
+    {
+        let mut ins = tx
+            .prepare(
+                "INSERT INTO chat_register(id, group_id, period, publisher, publisher_key, participants, topic, message) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .unwrap();
+        let pj: Vec<String> = members
+            .iter()
+            .map(|m: &Vec<usize>| {
+                serde_json::to_string(&m.iter().map(|u| name(*u)).collect::<Vec<_>>()).unwrap()
+            })
+            .collect();
+        for id in 1..=messages as i64 {
+            let g = rng.below(groups as u64) as usize;
+            let m = &members[g];
+            let who = if m.is_empty() {
+                rng.below(users as u64) as usize
+            } else {
+                m[rng.below(m.len() as u64) as usize]
+            };
+            let who = name(who);
+            ins.execute(params![
+                id,
+                g as i64 + 1,
+                1_700_000_000_000i64 + id * 1000,
+                who,
+                who,
+                pj[g],
+                format!("topic {g}"),
+                format!("message {id}: an ordinary line of chat text of about sixty chars")
+            ])
+            .unwrap();
+            ids[g].push(id);
+        }
+    }
+    tx.execute_batch(
+        "UPDATE chat_groups SET last_id = coalesce((SELECT max(id) FROM chat_register r WHERE r.group_id = chat_groups.id), 0);",
+    )
+    .unwrap();
+    {
+        // Every user has read each visible group up to a few messages before its end.
+        let mut r_ins = tx
+            .prepare("INSERT INTO chat_reads(user_key, group_id, up_to) VALUES (?1, ?2, ?3)")
+            .unwrap();
+        let mut read = |u: usize, g: usize, rng: &mut Rng| {
+            let v = &ids[g];
+            if let Some(up) = v
+                .len()
+                .checked_sub(1 + rng.below(5) as usize)
+                .and_then(|i| v.get(i))
+            {
+                r_ins.execute(params![name(u), g as i64 + 1, up]).unwrap();
+            }
+        };
+        for (g, m) in members.iter().enumerate() {
+            for u in m {
+                read(*u, g, &mut rng);
+            }
+        }
+        for g in &public {
+            for u in 0..users {
+                read(u, *g, &mut rng);
+            }
+        }
+    }
+    tx.commit().unwrap();
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        .ok();
+    Data {
+        members,
+        ids,
+        public,
+    }
+}
+
+pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
+    let (messages, groups, users) = cfg.size(
+        (20_000, 200, 50),
+        (200_000, 2_000, 200),
+        (1_000_000, 10_000, 1_000),
+    );
+    println!("\n-- queries at scale: {messages} messages, {groups} groups, {users} users");
+    let dir = tempdir("scale");
+    let path = dir.join("chat.sqlite").display().to_string();
+    open(lib, &path, "creator").destroy();
+    let t0 = Instant::now();
+    let data = fill(&path, messages, groups, users);
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    println!(
+        "   generated in {:.1} s ({} MiB)",
+        t0.elapsed().as_secs_f64(),
+        size / 1024 / 1024
+    );
+    let visible = |u: usize| -> Vec<usize> {
+        let mut v: Vec<usize> = data.public.clone();
+        v.extend(
+            data.members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.contains(&u))
+                .map(|(g, _)| g),
+        );
+        v
+    };
+    let n_users = 40;
+    let iters = cfg.size(50, 500, 2000);
+    let mut rng = Rng(5);
+    let mut objs: Vec<(usize, Vec<usize>, chat1c_host::Object)> = (0..n_users)
+        .map(|_| {
+            let u = rng.below(users as u64) as usize;
+            (u, visible(u), open(lib, &path, &name(u)))
+        })
+        .collect();
+    let mut t: [Vec<u64>; 5] = Default::default();
+    let time = |o: &mut chat1c_host::Object, m: &str, a: &[Value], out: &mut Vec<u64>| {
+        let t0 = chat1c_host::mono_ns();
+        o.call(m, a)
+            .unwrap_or_else(|e| panic!("{m}: {}", e.message));
+        out.push(chat1c_host::mono_ns() - t0);
+    };
+    let mut group_counts = Vec::new();
+    for k in 0..iters {
+        let (_, vis, o) = &mut objs[k % n_users];
+        let g = vis[rng.below(vis.len() as u64) as usize];
+        let ids = &data.ids[g];
+        if ids.len() < 8 {
+            continue;
+        }
+        let gid = Value::I4(g as i32 + 1);
+        time(o, "GetGroups", &[], &mut t[0]);
+        group_counts.push(vis.len());
+        time(
+            o,
+            "GetMessages",
+            &[gid.clone(), Value::I4(0), Value::I4(50)],
+            &mut t[1],
+        );
+        let after = ids[ids.len() - 4];
+        time(
+            o,
+            "GetMessages",
+            &[gid.clone(), Value::I4(after as i32), Value::I4(100)],
+            &mut t[2],
+        );
+        let before = ids[ids.len() / 2];
+        time(
+            o,
+            "GetHistory",
+            &[gid.clone(), Value::I4(before as i32), Value::I4(50)],
+            &mut t[3],
+        );
+        time(
+            o,
+            "MarkRead",
+            &[gid, Value::I4(*ids.last().unwrap() as i32)],
+            &mut t[4],
+        );
+    }
+    group_counts.sort_unstable();
+    let avg_groups = group_counts.iter().sum::<usize>() as f64 / group_counts.len().max(1) as f64;
+    let goal = Summary {
+        n: 0,
+        p50: 5_000_000,
+        p99: 5_000_000,
+        max: 5_000_000,
+    };
+    let names = [
+        format!("GetGroups ({avg_groups:.0} visible groups on average)"),
+        "GetMessages newest 50".to_string(),
+        "GetMessages incremental (after a recent id)".to_string(),
+        "GetHistory 50 before the middle of a group".to_string(),
+        "MarkRead".to_string(),
+    ];
+    for (name, v) in names.iter().zip(&t) {
+        report.add(
+            "scale",
+            name,
+            &Summary::of(v),
+            Some(("goal ≤ 5 ms p99", &goal)),
+        );
+    }
+    // The naive shape: the register alone, grouped on every call.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let mut naive = Vec::new();
+    let naive_iters = cfg.size(2, 10, 5);
+    let mut st = c
+        .prepare(
+            "SELECT topic, participants, max(id), count(*) FROM chat_register \
+             WHERE participants = '[]' OR participants LIKE ?1 \
+             GROUP BY topic, participants ORDER BY max(id) DESC",
+        )
+        .unwrap();
+    for k in 0..naive_iters {
+        let u = objs[k % n_users].0;
+        let t0 = chat1c_host::mono_ns();
+        let n = st
+            .query_map([format!("%\"{}\"%", name(u))], |_| Ok(()))
+            .unwrap()
+            .count();
+        naive.push(chat1c_host::mono_ns() - t0);
+        assert!(n > 0);
+    }
+    let gg = Summary::of(&t[0]);
+    report.add(
+        "scale",
+        "naive GetGroups: GROUP BY over the register (rusqlite, no host)",
+        &Summary::of(&naive),
+        Some(("the add-in's GetGroups", &gg)),
+    );
+    for (_, _, o) in objs {
+        o.destroy();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

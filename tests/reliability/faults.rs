@@ -1,0 +1,351 @@
+//! Store faults: the file deleted or replaced while open, a folder that cannot be
+//! written, a full disk, a corrupted file. Each gives a clear error in 1C (a non-empty
+//! text, kept in LastError) and the add-in recovers or stays closed, without crashing.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+use crate::sqlite_only;
+
+fn clear_error(o: &mut Object, method: &str, args: &[Value]) -> String {
+    let e = o
+        .call(method, args)
+        .expect_err(&format!("{method} should fail"));
+    assert!(!e.message.trim().is_empty(), "{method}: empty error text");
+    assert_ne!(e.scode, 0);
+    assert_eq!(text(o.get("LastError").unwrap()), e.message);
+    e.message
+}
+
+fn all_texts(o: &mut Object) -> Vec<String> {
+    let groups = json(o.call("GetGroups", &[]).unwrap());
+    let mut out = Vec::new();
+    for g in groups.as_array().unwrap() {
+        let id = g["id"].as_i64().unwrap() as i32;
+        let page = json(o.call("GetMessages", &[i(id), i(0), i(1000)]).unwrap());
+        out.extend(
+            page.as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["text"].as_str().unwrap().to_string()),
+        );
+    }
+    out
+}
+
+fn remove_store(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// A message accepted by SendMessage must be readable by a fresh object on the same
+/// Store; otherwise the call must fail with a text.
+fn sent_is_durable_or_refused(lib: &Library, store: &TempStore, o: &mut Object, body: &str) {
+    match o.call("SendMessage", &[s("t"), s(""), s(body)]) {
+        Ok(_) => {
+            let mut fresh = open(lib, store, "fresh");
+            let texts = all_texts(&mut fresh);
+            assert!(
+                texts.iter().any(|t| t == body),
+                "SendMessage returned an id but {body:?} is not in the store at {} (it went to the removed file)",
+                store.location()
+            );
+        }
+        Err(e) => {
+            assert!(!e.message.trim().is_empty());
+            println!("after the fault SendMessage failed with: {}", e.message);
+        }
+    }
+}
+
+#[test]
+fn store_file_deleted_while_open() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let mut o = open(&lib, &store, "u");
+    send(&mut o, "t", "", "before");
+    remove_store(&store.path);
+    sent_is_durable_or_refused(&lib, &store, &mut o, "after delete");
+}
+
+#[test]
+fn store_file_replaced_while_open() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let mut o = open(&lib, &store, "u");
+    send(&mut o, "t", "", "before");
+    // Another, valid store is moved over the file (a restore from backup).
+    let other = store.dir.path().join("other.sqlite");
+    {
+        let mut b = create(&lib, "en");
+        b.call("Open", &[s(&other.display().to_string()), s("u")])
+            .unwrap();
+        send(&mut b, "t", "", "restored");
+        b.call("Close", &[]).unwrap();
+    }
+    remove_store(&store.path);
+    std::fs::rename(&other, &store.path).unwrap();
+    sent_is_durable_or_refused(&lib, &store, &mut o, "after replace");
+}
+
+#[test]
+fn store_deleted_or_replaced_while_open_never_crashes() {
+    // The part of the two tests above that holds today: calls after the fault return
+    // a value or a text, and a reopen sees the file that is there now.
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let mut o = open(&lib, &store, "u");
+    send(&mut o, "t", "", "before");
+    remove_store(&store.path);
+    for m in ["GetGroups", "FillChat"] {
+        if let Err(e) = o.call(m, &[]) {
+            assert!(!e.message.trim().is_empty());
+        }
+    }
+    let _ = o.call("SendMessage", &[s("t"), s(""), s("into the void")]);
+    std::fs::write(&store.path, b"").unwrap();
+    o.call("Open", &[s(&store.location()), s("u")])
+        .expect("reopen on the new (empty) file");
+    assert_eq!(
+        json(o.call("GetGroups", &[]).unwrap()),
+        serde_json::json!([])
+    );
+    o.call("Close", &[]).unwrap();
+    remove_store(&store.path);
+    std::fs::write(&store.path, vec![b'z'; 8192]).unwrap();
+    let e = clear_error(&mut o, "Open", &[s(&store.location()), s("u")]);
+    println!("a file replaced by junk: {e}");
+    assert_eq!(o.get("IsOpen").unwrap(), Value::Bool(false), "stays closed");
+    let d = o.destroy();
+    assert_eq!(d.leaks, 0);
+    assert!(d.violations.is_empty());
+}
+
+fn chattr(flag: &str, p: &Path) -> bool {
+    Command::new("chattr")
+        .arg(flag)
+        .arg(p)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn folder_not_writable() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let dir = store.dir.path().join("locked");
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("chat.sqlite").display().to_string();
+    {
+        let mut o = create(&lib, "en");
+        o.call("Open", &[s(&path), s("u")]).unwrap();
+        send(&mut o, "t", "", "before the lock");
+        o.destroy();
+    }
+    // Root ignores modes: make the folder immutable (as tests/contract.rs does for a file).
+    let locked = if root() {
+        chattr("+i", &dir)
+    } else {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).is_ok()
+    };
+    if !locked {
+        println!(
+            "skipped: cannot make {} read-only (no chattr +i)",
+            dir.display()
+        );
+        return;
+    }
+    // Unlocks even when an assertion fails, so the temporary folder can be removed.
+    struct Unlock(std::path::PathBuf);
+    impl Drop for Unlock {
+        fn drop(&mut self) {
+            if root() {
+                chattr("-i", &self.0);
+            } else {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+            }
+        }
+    }
+    let unlock = Unlock(dir.clone());
+    let mut o = create(&lib, "en");
+    let new_store = dir.join("new.sqlite").display().to_string();
+    let e = clear_error(&mut o, "Open", &[s(&new_store), s("u")]);
+    println!("new store in a locked folder: {e}");
+    // The existing store: its -wal/-shm may still exist (a watcher thread finishing
+    // late keeps them), and existing files stay writable in an immutable folder. So a
+    // send either fails with a text or succeeds for real (checked after unlocking).
+    let mut accepted = None;
+    match o.call("Open", &[s(&path), s("u")]) {
+        Ok(_) => match o.call("SendMessage", &[s("t"), s(""), s("in the locked folder")]) {
+            Ok(_) => accepted = Some("in the locked folder"),
+            Err(e) => {
+                assert!(!e.message.trim().is_empty());
+                assert_eq!(text(o.get("LastError").unwrap()), e.message);
+                println!(
+                    "existing store in a locked folder, SendMessage: {}",
+                    e.message
+                );
+            }
+        },
+        Err(e) => {
+            assert!(!e.message.trim().is_empty());
+            println!("existing store in a locked folder, Open: {}", e.message);
+        }
+    }
+    drop(unlock);
+    // Recovers once the folder is writable again.
+    o.call("Open", &[s(&path), s("u")])
+        .expect("Open after unlocking");
+    send(&mut o, "t", "", "after the lock");
+    let texts = all_texts(&mut o);
+    if let Some(t) = accepted {
+        println!("existing store in a locked folder: SendMessage worked (journal files present)");
+        assert!(
+            texts.iter().any(|x| x == t),
+            "an accepted message is stored"
+        );
+    }
+    let d = o.destroy();
+    assert_eq!(d.leaks, 0);
+    assert!(d.violations.is_empty());
+}
+
+struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let mnt = store.dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = root()
+        && Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("skipped: cannot mount a 2 MiB tmpfs here (needs root and mount rights); SQLite's max_page_count is not reachable through the add-in");
+        return;
+    }
+    let _guard = Tmpfs(mnt.clone());
+    let path = mnt.join("chat.sqlite").display().to_string();
+    let mut o = create(&lib, "en");
+    o.call("Open", &[s(&path), s("u")]).unwrap();
+    let filler = mnt.join("filler");
+    // Leave about 300 KiB free, then write until the disk is full.
+    std::fs::write(&filler, vec![0u8; 1536 * 1024]).ok();
+    // Just under the 10,000-character text limit, so only the disk can refuse it.
+    let big = "x".repeat(9_000);
+    let mut sent = 0;
+    let err = loop {
+        match o.call("SendMessage", &[s("t"), s(""), s(&big)]) {
+            Ok(_) => sent += 1,
+            Err(e) => break e,
+        }
+        assert!(sent < 1000, "the 2 MiB disk never filled");
+    };
+    println!("disk full after {sent} messages: {}", err.message);
+    assert!(sent > 0, "the first message must fit: {}", err.message);
+    assert!(!err.message.trim().is_empty());
+    assert_ne!(err.scode, 0);
+    // Reads still work, and writes resume once space is freed.
+    o.call("GetGroups", &[]).expect("GetGroups on a full disk");
+    std::fs::remove_file(&filler).unwrap();
+    let mut ok = o.call("SendMessage", &[s("t"), s(""), s("after freeing space")]);
+    if ok.is_err() {
+        o.call("Open", &[s(&path), s("u")])
+            .expect("reopen after freeing space");
+        ok = o.call("SendMessage", &[s("t"), s(""), s("after freeing space")]);
+    }
+    ok.expect("SendMessage after freeing space");
+    let d = o.destroy();
+    assert_eq!(d.leaks, 0);
+    assert!(d.violations.is_empty());
+}
+
+#[test]
+fn corrupted_file() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    {
+        let mut o = open(&lib, &store, "u");
+        for n in 0..300 {
+            send(
+                &mut o,
+                &format!("topic {}", n % 20),
+                "",
+                &format!("message {n} {}", "y".repeat(200)),
+            );
+        }
+        o.destroy();
+    }
+    // Overwrite everything after the header page with garbage.
+    let mut bytes = std::fs::read(&store.path).unwrap();
+    assert!(bytes.len() > 8192, "the store has several pages");
+    for (k, b) in bytes.iter_mut().enumerate().skip(4096) {
+        *b = (k * 31 % 251) as u8;
+    }
+    std::fs::write(&store.path, &bytes).unwrap();
+    let mut o = create(&lib, "en");
+    let mut texts = Vec::new();
+    match o.call("Open", &[s(&store.location()), s("u")]) {
+        Err(e) => texts.push(format!("Open: {}", e.message)),
+        Ok(_) => {
+            for m in ["GetGroups", "FillChat"] {
+                if let Err(e) = o.call(m, &[]) {
+                    assert!(!e.message.trim().is_empty());
+                    texts.push(format!("{m}: {}", e.message));
+                }
+            }
+            for (m, args) in [
+                ("GetMessages", vec![i(1), i(0), i(50)]),
+                (
+                    "SendMessage",
+                    vec![s("topic 1"), s(""), s("into a damaged file")],
+                ),
+            ] {
+                if let Err(e) = o.call(m, &args) {
+                    assert!(!e.message.trim().is_empty());
+                    texts.push(format!("{m}: {}", e.message));
+                }
+            }
+        }
+    }
+    println!("corrupted store: {texts:?}");
+    assert!(!texts.is_empty(), "a damaged store must be reported");
+    // A truncated file too.
+    std::fs::write(&store.path, &bytes[..5000]).unwrap();
+    let r = o.call("Open", &[s(&store.location()), s("u")]);
+    if let Ok(()) = r.as_ref().map(|_| ()) {
+        let _ = o.call("GetGroups", &[]);
+    }
+    // The object is still usable on a healthy store.
+    let other = TempStore::new();
+    o.call("Open", &[s(&other.location()), s("u")]).unwrap();
+    send(&mut o, "t", "", "fine");
+    let d = o.destroy();
+    assert_eq!(d.leaks, 0);
+    assert!(d.violations.is_empty());
+}

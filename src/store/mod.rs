@@ -76,8 +76,35 @@ pub trait Store: Send {
     fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError>;
     /// The id of the newest committed message (0 when empty).
     fn latest_id(&mut self) -> Result<i64, StoreError>;
-    /// What is new for a user after `cursor` (used by the watcher).
-    fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError>;
+    /// Per group, the highest message id in (`after`, `up_to`] visible to the user.
+    fn visible_news(
+        &mut self,
+        user_key: &str,
+        after: i64,
+        up_to: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// What is new for a user after `cursor` (used by the watcher). The bound is read
+    /// first, so a commit landing meanwhile is left for the next round, not skipped.
+    fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError> {
+        let scanned = self.latest_id()?;
+        if scanned <= cursor {
+            return Ok(News {
+                cursor,
+                groups: Vec::new(),
+                scanned: cursor,
+            });
+        }
+        let mut news = News {
+            cursor,
+            groups: Vec::new(),
+            scanned,
+        };
+        for (group, max_id) in self.visible_news(user_key, cursor, scanned)? {
+            news.groups.push(group);
+            news.cursor = news.cursor.max(max_id);
+        }
+        Ok(news)
+    }
     /// A cheap value that changes whenever another connection commits.
     fn change_token(&mut self) -> Result<i64, StoreError>;
     /// Starts listening for commits on this connection; false when the backend

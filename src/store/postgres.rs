@@ -11,7 +11,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 
-use super::{News, Store, StoreError, WatchPlan};
+use super::{Store, StoreError, WatchPlan};
 use crate::chat::{Group, Message, NewMessage};
 
 /// Bounds on how long a call may block 1C's thread (documented in README.md):
@@ -723,15 +723,12 @@ impl Store for PgStore {
         })
     }
 
-    fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError> {
-        let scanned = self.latest_id()?;
-        if scanned <= cursor {
-            return Ok(News {
-                cursor,
-                groups: Vec::new(),
-                scanned: cursor,
-            });
-        }
+    fn visible_news(
+        &mut self,
+        user_key: &str,
+        after: i64,
+        up_to: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         let rows = self.read(async |c| {
             c.query(
                 "SELECT r.group_id, max(r.id) FROM chat1c.register r JOIN chat1c.groups g ON g.id = r.group_id
@@ -739,20 +736,11 @@ impl Store for PgStore {
                     AND (g.is_public OR EXISTS(SELECT 1 FROM chat1c.members m
                                                 WHERE m.user_key = $1 AND m.group_id = r.group_id))
                   GROUP BY r.group_id ORDER BY r.group_id",
-                &[&user_key, &cursor, &scanned],
+                &[&user_key, &after, &up_to],
             )
             .await
         })?;
-        let mut news = News {
-            cursor,
-            groups: Vec::new(),
-            scanned,
-        };
-        for r in rows {
-            news.groups.push(r.get(0));
-            news.cursor = news.cursor.max(r.get(1));
-        }
-        Ok(news)
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn change_token(&mut self) -> Result<i64, StoreError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use super::{location, News, Store, StoreError, WatchPlan};
+use super::{location, Store, StoreError, WatchPlan};
 use crate::chat::{Group, Message, NewMessage};
 
 /// How long a call waits for another process's write lock before failing with Busy.
@@ -416,16 +416,13 @@ impl Store for SqliteStore {
             .map_err(map_err)
     }
 
-    fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError> {
+    fn visible_news(
+        &mut self,
+        user_key: &str,
+        after: i64,
+        up_to: i64,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
         self.still_there()?;
-        let scanned = self.latest_id()?;
-        if scanned <= cursor {
-            return Ok(News {
-                cursor,
-                groups: Vec::new(),
-                scanned: cursor,
-            });
-        }
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -437,21 +434,11 @@ impl Store for SqliteStore {
             )
             .map_err(map_err)?;
         let rows = stmt
-            .query_map(params![user_key, cursor, scanned], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            .query_map(params![user_key, after, up_to], |r| {
+                Ok((r.get(0)?, r.get(1)?))
             })
             .map_err(map_err)?;
-        let mut news = News {
-            cursor,
-            groups: Vec::new(),
-            scanned,
-        };
-        for row in rows {
-            let (group, max_id) = row.map_err(map_err)?;
-            news.groups.push(group);
-            news.cursor = news.cursor.max(max_id);
-        }
-        Ok(news)
+        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
     }
 
     fn change_token(&mut self) -> Result<i64, StoreError> {

@@ -79,6 +79,11 @@ bsl_tests() {
         python3 -m unittest discover -s tests/bsl 2>&1
 }
 
+bench_check() {
+    # A separate workspace (tests/bench): check it so it cannot rot unnoticed.
+    CARGO_TARGET_DIR="$ROOT/target/bench" cargo check -q --manifest-path tests/bench/Cargo.toml
+}
+
 test_all() {
     step "install test prerequisites" apt_install valgrind python3 e2fsprogs psmisc
     step "format and lint" rust_checks
@@ -90,6 +95,8 @@ test_all() {
     step "cross builds and the package zip" package
     step "the package zip" python3 package/make_package.py --verify "$DIST/chat1c.zip"
     step "foreign builds run (wine, qemu, i686)" bash tests/cross/run.sh "$BIN_DIR"
+    step "fuzzing, bounded (cargo fuzz)" bash tests/fuzz/run.sh 30
+    step "the benchmark command compiles" bench_check
     bash tests/pg/cluster.sh stop >/dev/null 2>&1 || true
     echo
     if [ $failed -gt 0 ]; then echo "failed suites: ${failed_names[*]}"; fi

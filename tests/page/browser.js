@@ -207,11 +207,19 @@ async function phaseScenario(page) {
       ownRight: own ? getComputedStyle(own).justifyContent : '',
       otherAuthor: other ? other.querySelector('.author').textContent.length > 0 : false,
       time: /^\d\d:\d\d$/.test(document.querySelector('#msg-list .msg .time').textContent),
-      today: [].some.call(document.querySelectorAll('#msg-list .day'), function (d) { return d.textContent === 'Today'; })
+      days: [].map.call(document.querySelectorAll('#msg-list .day'), function (d) { return d.textContent; })
     };
   });
-  eq('own messages distinct (right, no author); others show author; time HH:MM', shape,
-    { ownAuthor: 'none', ownRight: 'flex-end', otherAuthor: true, time: true, today: true });
+  // The newest shown message is 2 hours old: its separator reads Today, or Yesterday
+  // when the test runs in the first two hours of the day (the browser's local date).
+  const newest = new Date(big[big.length - 1].period);
+  const midnight = new Date(now);
+  midnight.setHours(0, 0, 0, 0);
+  const newestLabel = newest.getTime() >= midnight.getTime() ? 'Today' : 'Yesterday';
+  shape.newestDay = shape.days[shape.days.length - 1];
+  delete shape.days;
+  eq('own messages distinct (right, no author); others show author; time HH:MM; day separator', shape,
+    { ownAuthor: 'none', ownRight: 'flex-end', otherAuthor: true, time: true, newestDay: newestLabel });
 
   // 100 new messages while reading the newest: appended and followed.
   const hundred = D.series(1, 11001, 100, now - 20 * D.MIN, 20 * 1000, [D.BORIS, D.CLARA]);
@@ -237,7 +245,8 @@ async function phaseScenario(page) {
   await sleep(50);
   await take(page);
   const readingAt = (await listState(page)).scrollTop;
-  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11101, 1, now - 10 * D.MIN, D.BORIS, 'Are you there?')]));
+  const latest = D.msg(11101, 1, now - 10 * D.MIN, D.BORIS, 'Are you there?');
+  await bridge(page, 'chatAddMessages', JSON.stringify([latest]));
   st = await listState(page);
   check('new message while reading history: view stays, jump shows 1', st.scrollTop === readingAt && !st.atBottom && st.jump === '1' && st.lastId === 11101, st);
   eq('unread badge while reading history', await text(page, '.group[data-id="1"] .badge'), '1');
@@ -274,7 +283,7 @@ async function phaseScenario(page) {
   }
   check('the whole held history reachable by scrolling', st.firstId === 10001 && st.count === 1101, st);
   eq('revealing held history asks 1C for nothing', ofType(await take(page), 'older'), []);
-  const allDays = new Set(big.concat(hundred).map((m) => new Date(Date.parse(m.period)).toDateString())).size;
+  const allDays = new Set(big.concat(hundred, [latest]).map((m) => new Date(Date.parse(m.period)).toDateString())).size;
   eq('one day separator per day', st.days, allDays);
   const r3 = await page.eval(function () {
     // Worst case: every held message in the DOM, laid out afresh (a clone swapped in).

@@ -70,6 +70,9 @@ rust_tests() {
 
 postgres_tests() {
     local url
+    # A fresh cluster folder per run (under /tmp: the postgres user must reach it);
+    # exported so the restart test and the final stop use the same one.
+    export CHAT1C_PG_DIR=${CHAT1C_PG_DIR:-$(mktemp -d /tmp/chat1c-pg.XXXXXX)}
     url=$(bash tests/pg/cluster.sh start) || return 1
     CHAT1C_TEST_PG=$url cargo test -q --test contract --test push --test postgres 2>&1
 }
@@ -97,7 +100,10 @@ test_all() {
     step "foreign builds run (wine, qemu, i686)" bash tests/cross/run.sh "$BIN_DIR"
     step "fuzzing, bounded (cargo fuzz)" bash tests/fuzz/run.sh 30
     step "the benchmark command compiles" bench_check
-    bash tests/pg/cluster.sh stop >/dev/null 2>&1 || true
+    if [ -n "${CHAT1C_PG_DIR:-}" ]; then
+        bash tests/pg/cluster.sh stop >/dev/null 2>&1 || true
+        rm -rf "$CHAT1C_PG_DIR"
+    fi
     echo
     if [ $failed -gt 0 ]; then echo "failed suites: ${failed_names[*]}"; fi
     echo "suites: $passed passed, $failed failed"

@@ -33,19 +33,6 @@ fn server() -> Option<String> {
     url
 }
 
-fn psql(url: &str, sql: &str) -> String {
-    let out = std::process::Command::new("psql")
-        .args(["-qAt", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// Pulls everything after `after` in `group`, following the cursor.
 fn pull_all(o: &mut Object, group: i64, after: &mut i64, got: &mut Vec<i64>) {
     loop {

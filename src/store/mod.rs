@@ -83,23 +83,19 @@ pub trait Store: Send {
         after: i64,
         up_to: i64,
     ) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// What is new for a user after `cursor` (used by the watcher). The bound is read
-    /// first, so a commit landing meanwhile is left for the next round, not skipped.
-    fn news(&mut self, user_key: &str, cursor: i64) -> Result<News, StoreError> {
-        let scanned = self.latest_id()?;
-        if scanned <= cursor {
-            return Ok(News {
-                cursor,
-                groups: Vec::new(),
-                scanned: cursor,
-            });
-        }
+    /// What is new for a user in (`cursor`, `up_to`] (used by the watcher). The caller
+    /// reads `up_to` once per round (`latest_id`), so a commit landing meanwhile is left
+    /// for the next round, not skipped.
+    fn news(&mut self, user_key: &str, cursor: i64, up_to: i64) -> Result<News, StoreError> {
         let mut news = News {
             cursor,
             groups: Vec::new(),
-            scanned,
+            scanned: up_to.max(cursor),
         };
-        for (group, max_id) in self.visible_news(user_key, cursor, scanned)? {
+        if up_to <= cursor {
+            return Ok(news);
+        }
+        for (group, max_id) in self.visible_news(user_key, cursor, up_to)? {
             news.groups.push(group);
             news.cursor = news.cursor.max(max_id);
         }

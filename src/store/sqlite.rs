@@ -568,13 +568,16 @@ mod tests {
         let start = s.latest_id().unwrap();
         let private = send(&mut s, "a", "x", "b", "1");
         let public = send(&mut s, "c", "pub", "", "2");
-        let n = s.news("b", start).unwrap();
+        let latest = s.latest_id().unwrap();
+        let n = s.news("b", start, latest).unwrap();
         assert_eq!(n.groups, vec![private.group, public.group]);
         assert_eq!(n.cursor, public.id);
-        let n = s.news("z", start).unwrap();
+        let latest = s.latest_id().unwrap();
+        let n = s.news("z", start, latest).unwrap();
         assert_eq!(n.groups, vec![public.group]);
         let hidden = send(&mut s, "a", "x", "b", "3");
-        let n = s.news("z", public.id).unwrap();
+        let latest = s.latest_id().unwrap();
+        let n = s.news("z", public.id, latest).unwrap();
         assert!(n.groups.is_empty());
         assert_eq!((n.cursor, n.scanned), (public.id, hidden.id));
     }

@@ -333,7 +333,7 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
                 scanned: sub.start_cursor,
                 owed: None,
             });
-            if let Ok(news) = store.news(&sub.user_key, p.scanned) {
+            if let Ok(news) = store.news(&sub.user_key, p.scanned, latest) {
                 p.scanned = news.scanned;
                 if !news.groups.is_empty() {
                     let owed = p.owed.get_or_insert_with(|| (0, BTreeSet::new()));

@@ -540,49 +540,55 @@ fn a_locked_store_gives_a_clear_error_after_the_busy_timeout() {
 
 #[test]
 fn a_read_only_store_refuses_writes_but_reads() {
+    use std::os::unix::fs::PermissionsExt;
     let lib = library();
     let store = TempStore::new();
     sqlite_only!(store);
     let mut o = open(&lib, &store, "u");
     send(&mut o, "t", "", "before");
     o.call("Close", &[]).unwrap();
-    // Root ignores file modes, so make the file immutable where root runs the tests.
-    let immutable = make_read_only(&store.path);
-    let mut r = open(&lib, &store, "u");
-    assert_eq!(
-        json(r.call("GetGroups", &[]).unwrap())
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    fails(&mut r, "SendMessage", &[s("t"), s(""), s("x")], "read-only");
-    if immutable {
-        let _ = std::process::Command::new("chattr")
-            .arg("-i")
-            .arg(&store.path)
-            .status();
-    }
-}
-
-/// Makes the store read-only for this process; true when `chattr +i` was used.
-fn make_read_only(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root {
-        let ok = std::process::Command::new("chattr")
-            .arg("+i")
-            .arg(path)
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return true;
-        }
-        eprintln!("chattr +i unavailable; testing the read-only store via a file mode only");
-    }
+    let path = &store.path;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
-    false
+    let writable = || std::fs::OpenOptions::new().write(true).open(path).is_ok();
+    // Root ignores file modes: then the immutable flag, believed only when it holds.
+    let immutable = writable() && chattr("+i", path);
+    if !writable() {
+        let mut r = open(&lib, &store, "u");
+        assert_eq!(
+            json(r.call("GetGroups", &[]).unwrap())
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        fails(&mut r, "SendMessage", &[s("t"), s(""), s("x")], "read-only");
+        if immutable {
+            chattr("-i", path);
+        }
+        return;
+    }
+    // No immutable flag here: a client of another OS user. The folder stays writable,
+    // as above, so SQLite can make its -wal and -shm files; only the file is read-only.
+    let Some(mut r) = nobody_client(&store.dir.path().join("bin")) else {
+        eprintln!("not tested here: root without chattr +i, and setpriv cannot switch users");
+        return;
+    };
+    std::fs::set_permissions(store.dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let opened = r.call("Open", json!([store.location(), "u"]));
+    assert_eq!(opened["ok"], true, "{opened}");
+    let groups = r.call("GetGroups", json!([]));
+    let groups: serde_json::Value =
+        serde_json::from_str(groups["value"].as_str().expect("GetGroups text")).unwrap();
+    assert_eq!(groups.as_array().unwrap().len(), 1);
+    let sent = r.call("SendMessage", json!(["t", "", "x"]));
+    assert_eq!(sent["ok"], false, "{sent}");
+    let error = sent["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("read-only"),
+        "{error:?} should say read-only"
+    );
+    assert_ne!(sent["scode"], 0, "AddError must carry a non-zero scode");
+    r.finish();
 }
 
 #[test]

@@ -24,7 +24,21 @@ impl Client {
     /// Starts a given CLI binary on a given add-in library; panics with a clear
     /// message when it cannot start or does not say it is ready.
     pub fn start_with(cli: &Path, lib: &Path, args: &[&str]) -> Client {
-        let mut child = Command::new(cli)
+        Client::start_via(&[], cli, lib, args)
+    }
+
+    /// As [`Client::start_with`], with the CLI run by a wrapper command such as
+    /// `setpriv --reuid=65534 …` (a client of another OS user).
+    pub fn start_via(wrapper: &[&str], cli: &Path, lib: &Path, args: &[&str]) -> Client {
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(cli);
+                c
+            }
+            None => Command::new(cli),
+        };
+        let mut child = command
             .arg("--lib")
             .arg(lib)
             .args(args)

@@ -205,3 +205,60 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn exists(p: &Path) -> bool {
     p.exists()
 }
+
+/// True when the tests run as root, which ignores file modes.
+#[cfg(unix)]
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `chattr +i` or `-i` on a path; false when the flag cannot be set here (containers
+/// drop CAP_LINUX_IMMUTABLE; some file systems lack the flag).
+pub fn chattr(flag: &str, p: &Path) -> bool {
+    std::env::var_os("CHAT1C_TEST_NO_CHATTR").is_none()
+        && Command::new("chattr")
+            .arg(flag)
+            .arg(p)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+/// A second client run as user `nobody` (uid 65534), for file-rights tests where root
+/// would ignore file modes and `chattr +i` is not allowed. The host CLI and the add-in
+/// are copied into `bin_dir` (made reachable by everyone), since the build folder may
+/// not be. None when this process cannot switch users.
+#[cfg(unix)]
+pub fn nobody_client(bin_dir: &Path) -> Option<Client> {
+    use std::os::unix::fs::PermissionsExt;
+    const AS_NOBODY: [&str; 4] = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let switched = Command::new(AS_NOBODY[0])
+        .args(&AS_NOBODY[1..])
+        .arg("true")
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !switched {
+        return None;
+    }
+    std::fs::create_dir_all(bin_dir).expect("bin folder");
+    let reachable = std::fs::Permissions::from_mode(0o755);
+    let mut dir = Some(bin_dir);
+    while let Some(d) =
+        dir.filter(|d| d.starts_with(std::env::temp_dir()) && *d != std::env::temp_dir())
+    {
+        std::fs::set_permissions(d, reachable.clone()).expect("open the folder to nobody");
+        dir = d.parent();
+    }
+    let cli = bin_dir.join("chat1c-host");
+    let lib = bin_dir.join("libchat1c.so");
+    std::fs::copy(chat1c_host::cli_path(), &cli).expect("copy the host CLI");
+    std::fs::copy(chat1c_host::addin_path(), &lib).expect("copy the add-in");
+    Some(Client::start_via(&AS_NOBODY, &cli, &lib, &[]))
+}

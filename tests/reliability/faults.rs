@@ -126,19 +126,6 @@ fn store_deleted_or_replaced_while_open_never_crashes() {
     assert!(d.violations.is_empty());
 }
 
-fn chattr(flag: &str, p: &Path) -> bool {
-    Command::new("chattr")
-        .arg(flag)
-        .arg(p)
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
 fn folder_not_writable() {
     let lib = library();
@@ -153,44 +140,78 @@ fn folder_not_writable() {
         send(&mut o, "t", "", "before the lock");
         o.destroy();
     }
-    // Root ignores modes: make the folder immutable (as tests/contract.rs does for a file).
-    let locked = if root() {
-        chattr("+i", &dir)
-    } else {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).is_ok()
-    };
-    if !locked {
-        println!(
-            "skipped: cannot make {} read-only (no chattr +i)",
-            dir.display()
+    let new_store = dir.join("new.sqlite").display().to_string();
+    let mut o = create(&lib, "en");
+    if is_root() && !chattr("+i", &dir) {
+        // Root ignores modes and the immutable flag is not allowed here: the locked
+        // part runs as user nobody, for whom the folder and its files are read-only.
+        let Some(mut r) = nobody_client(&store.dir.path().join("bin")) else {
+            println!("skipped: root without chattr +i, and setpriv cannot switch users");
+            return;
+        };
+        let e = r.call("Open", serde_json::json!([new_store, "u"]));
+        assert_eq!(
+            e["ok"], false,
+            "new store in a folder nobody cannot write: {e}"
         );
-        return;
+        println!("new store in a locked folder (user nobody): {}", e["error"]);
+        let opened = r.call("Open", serde_json::json!([path, "u"]));
+        if opened["ok"] == true {
+            let sent = r.call("SendMessage", serde_json::json!(["t", "", "as nobody"]));
+            assert_eq!(sent["ok"], false, "nobody cannot write the file: {sent}");
+            assert!(!sent["error"].as_str().unwrap_or_default().trim().is_empty());
+            println!("existing store, SendMessage as nobody: {}", sent["error"]);
+        } else {
+            assert!(!opened["error"]
+                .as_str()
+                .unwrap_or_default()
+                .trim()
+                .is_empty());
+            println!("existing store, Open as nobody: {}", opened["error"]);
+        }
+        r.finish();
+    } else {
+        folder_locked(&mut o, &dir, &path, &new_store);
     }
+    // Recovers once the folder is writable again.
+    o.call("Open", &[s(&path), s("u")])
+        .expect("Open after unlocking");
+    send(&mut o, "t", "", "after the lock");
+    let texts = all_texts(&mut o);
+    assert!(texts.iter().any(|x| x == "after the lock"));
+    let d = o.destroy();
+    assert_eq!(d.leaks, 0);
+    assert!(d.violations.is_empty());
+}
+
+/// The locked part of [`folder_not_writable`] for this process: the folder is
+/// immutable (root) or mode 0555, and unlocked again before returning.
+fn folder_locked(o: &mut Object, dir: &Path, path: &str, new_store: &str) {
+    use std::os::unix::fs::PermissionsExt;
     // Unlocks even when an assertion fails, so the temporary folder can be removed.
     struct Unlock(std::path::PathBuf);
     impl Drop for Unlock {
         fn drop(&mut self) {
-            if root() {
+            if is_root() {
                 chattr("-i", &self.0);
             } else {
-                use std::os::unix::fs::PermissionsExt;
                 let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
             }
         }
     }
-    let unlock = Unlock(dir.clone());
-    let mut o = create(&lib, "en");
-    let new_store = dir.join("new.sqlite").display().to_string();
-    let e = clear_error(&mut o, "Open", &[s(&new_store), s("u")]);
+    if !is_root() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let unlock = Unlock(dir.to_path_buf());
+    let e = clear_error(o, "Open", &[s(new_store), s("u")]);
     println!("new store in a locked folder: {e}");
     // The existing store: its -wal/-shm may still exist (a watcher thread finishing
     // late keeps them), and existing files stay writable in an immutable folder. So a
     // send either fails with a text or succeeds for real (checked after unlocking).
-    let mut accepted = None;
-    match o.call("Open", &[s(&path), s("u")]) {
+    let mut accepted = false;
+    match o.call("Open", &[s(path), s("u")]) {
         Ok(_) => match o.call("SendMessage", &[s("t"), s(""), s("in the locked folder")]) {
-            Ok(_) => accepted = Some("in the locked folder"),
+            Ok(_) => accepted = true,
             Err(e) => {
                 assert!(!e.message.trim().is_empty());
                 assert_eq!(text(o.get("LastError").unwrap()), e.message);
@@ -206,21 +227,15 @@ fn folder_not_writable() {
         }
     }
     drop(unlock);
-    // Recovers once the folder is writable again.
-    o.call("Open", &[s(&path), s("u")])
-        .expect("Open after unlocking");
-    send(&mut o, "t", "", "after the lock");
-    let texts = all_texts(&mut o);
-    if let Some(t) = accepted {
+    if accepted {
         println!("existing store in a locked folder: SendMessage worked (journal files present)");
+        o.call("Open", &[s(path), s("u")])
+            .expect("Open after unlocking");
         assert!(
-            texts.iter().any(|x| x == t),
+            all_texts(o).iter().any(|x| x == "in the locked folder"),
             "an accepted message is stored"
         );
     }
-    let d = o.destroy();
-    assert_eq!(d.leaks, 0);
-    assert!(d.violations.is_empty());
 }
 
 struct Tmpfs(std::path::PathBuf);
@@ -238,7 +253,7 @@ fn disk_full() {
     sqlite_only!(store);
     let mnt = store.dir.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
-    let mounted = root()
+    let mounted = is_root()
         && Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
             .arg(&mnt)

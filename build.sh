@@ -65,7 +65,10 @@ rust_checks() {
 
 rust_tests() {
     # Builds the cdylib and the host CLI first: the tests load them as 1C would.
-    cargo build --workspace -q && cargo test --workspace -q 2>&1
+    cargo build --workspace -q && cargo test --workspace -q 2>&1 &&
+        echo "again without chattr +i and mount, as in a container:" &&
+        CHAT1C_TEST_NO_ADMIN=1 cargo test -q --test contract --test reliability -- \
+            read_only folder_not_writable disk_full 2>&1
 }
 
 postgres_tests() {

@@ -283,6 +283,10 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
             format!("No space left on the disk of the chat store {loc}"),
             format!("Нет места на диске хранилища чата {loc}"),
         ),
+        StoreError::Io => lang.pick(
+            format!("The disk refused to read or write the chat store {loc}: check its free space, file-size limits and the disk or network share"),
+            format!("Диск не дал прочитать или записать хранилище чата {loc}: проверьте свободное место, ограничения размера файла и диск или сетевой ресурс"),
+        ),
         StoreError::CannotOpen(why) => lang.pick(
             format!("Cannot open or create the chat store {loc}: {why}"),
             format!("Не удалось открыть или создать хранилище чата {loc}: {why}"),

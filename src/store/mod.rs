@@ -27,6 +27,8 @@ pub enum StoreError {
     Corrupt,
     /// No space left for the store.
     Full,
+    /// The disk refused a read or write (a file-size limit, a failing disk or share).
+    Io,
     /// The store cannot be opened or created at this location.
     CannotOpen(String),
     /// The store file was deleted or replaced while open (reopen to continue).

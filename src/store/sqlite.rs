@@ -84,6 +84,7 @@ fn map_err(e: rusqlite::Error) -> StoreError {
             ErrorCode::NotADatabase => StoreError::NotADatabase,
             ErrorCode::DatabaseCorrupt => StoreError::Corrupt,
             ErrorCode::DiskFull => StoreError::Full,
+            ErrorCode::SystemIoFailure => StoreError::Io,
             ErrorCode::CannotOpen => StoreError::CannotOpen(e.to_string()),
             ErrorCode::PermissionDenied => StoreError::ReadOnly,
             _ => StoreError::Other(e.to_string()),

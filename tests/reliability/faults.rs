@@ -254,14 +254,15 @@ fn disk_full() {
     let mnt = store.dir.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
     let mounted = is_root()
+        && admin_allowed()
         && Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
             .arg(&mnt)
             .status()
             .is_ok_and(|s| s.success());
     if !mounted {
-        println!("skipped: cannot mount a 2 MiB tmpfs here (needs root and mount rights); SQLite's max_page_count is not reachable through the add-in");
-        return;
+        println!("no tmpfs here (needs root and mount rights): a file-size limit instead");
+        return file_size_limit(&store);
     }
     let _guard = Tmpfs(mnt.clone());
     let path = mnt.join("chat.sqlite").display().to_string();
@@ -297,6 +298,91 @@ fn disk_full() {
     let d = o.destroy();
     assert_eq!(d.leaks, 0);
     assert!(d.violations.is_empty());
+}
+
+/// Where no small file system can be mounted: a client whose process may not grow a
+/// file past 1 MiB (RLIMIT_FSIZE, with SIGXFSZ ignored so the write fails instead of
+/// killing it). SQLite then fails the write as the full disk does, with an I/O error.
+fn file_size_limit(store: &TempStore) {
+    const LIMIT: &str = "--fsize=1048576:unlimited";
+    let wrapper = [
+        "sh",
+        "-c",
+        "trap '' XFSZ; exec prlimit \"$0\" \"$@\"",
+        LIMIT,
+    ];
+    let mut c = Client::start_via(
+        &wrapper,
+        &chat1c_host::cli_path(),
+        &chat1c_host::addin_path(),
+        &[],
+    );
+    let opened = c.call("Open", serde_json::json!([store.location(), "u"]));
+    assert_eq!(opened["ok"], true, "{opened}");
+    let big = "x".repeat(9_000);
+    let mut sent = Vec::new();
+    let err = loop {
+        let r = c.call("SendMessage", serde_json::json!(["t", "", big]));
+        if r["ok"] != true {
+            break r;
+        }
+        sent.push(r["value"].as_i64().expect("an id"));
+        assert!(sent.len() < 1000, "the 1 MiB limit never hit");
+    };
+    println!(
+        "file size limit after {} messages: {}",
+        sent.len(),
+        err["error"]
+    );
+    assert!(!sent.is_empty(), "the first message must fit: {err}");
+    assert!(
+        !err["error"].as_str().unwrap_or_default().trim().is_empty(),
+        "{err}"
+    );
+    assert_ne!(err["scode"], 0, "{err}");
+    let groups = c.call("GetGroups", serde_json::json!([]));
+    assert_eq!(groups["ok"], true, "GetGroups at the limit: {groups}");
+    // Lift the limit: writes resume, and every message that got an id is there.
+    let pid = c.child().id().to_string();
+    let lifted = Command::new("prlimit")
+        .args(["--pid", &pid, "--fsize=unlimited:unlimited"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(lifted, "prlimit --pid {pid} could not lift the limit");
+    let mut after = c.call(
+        "SendMessage",
+        serde_json::json!(["t", "", "after the limit"]),
+    );
+    if after["ok"] != true {
+        c.call("Open", serde_json::json!([store.location(), "u"]));
+        after = c.call(
+            "SendMessage",
+            serde_json::json!(["t", "", "after the limit"]),
+        );
+    }
+    assert_eq!(
+        after["ok"], true,
+        "SendMessage after lifting the limit: {after}"
+    );
+    let ids: Vec<i64> = serde_json::from_str::<serde_json::Value>(
+        c.call("GetMessages", serde_json::json!([1, 0, 1000]))["value"]
+            .as_str()
+            .expect("GetMessages text"),
+    )
+    .expect("JSON")
+    .as_array()
+    .expect("array")
+    .iter()
+    .map(|m| m["id"].as_i64().expect("id"))
+    .collect();
+    for id in &sent {
+        assert!(
+            ids.contains(id),
+            "message {id} returned an id but is not stored"
+        );
+    }
+    let done = c.finish();
+    assert_eq!(done["leaks"], 0, "{done}");
 }
 
 #[test]

@@ -152,11 +152,13 @@ pub static PROPERTIES: &[Property] = &[
 ];
 
 /// Finds a name in either language, case-insensitively (Unicode), as BSL does.
+/// 1C looks a name up before every call, so this allocates nothing.
 fn find<T>(items: &[T], name: &str, names: fn(&T) -> [&'static str; 2]) -> Option<usize> {
-    let wanted = name.to_lowercase();
+    let lower = |s: &'static str| s.chars().flat_map(char::to_lowercase);
+    let wanted = || name.chars().flat_map(char::to_lowercase);
     items
         .iter()
-        .position(|item| names(item).iter().any(|n| n.to_lowercase() == wanted))
+        .position(|item| names(item).iter().any(|n| lower(n).eq(wanted())))
 }
 
 pub fn find_method(name: &str) -> Option<usize> {

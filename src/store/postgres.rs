@@ -36,9 +36,8 @@ CREATE TABLE IF NOT EXISTS chat1c.groups(
     members_key TEXT NOT NULL,
     participants TEXT NOT NULL,
     is_public BOOLEAN NOT NULL,
-    last_id BIGINT NOT NULL DEFAULT 0,
     UNIQUE(topic, members_key));
-CREATE INDEX IF NOT EXISTS groups_public ON chat1c.groups(is_public, last_id);
+CREATE INDEX IF NOT EXISTS groups_public ON chat1c.groups(is_public);
 CREATE TABLE IF NOT EXISTS chat1c.members(
     user_key TEXT NOT NULL,
     group_id BIGINT NOT NULL,
@@ -554,12 +553,6 @@ async fn insert(
         .await
         .map_err(map_err)?
         .get(0);
-    tx.execute(
-        "UPDATE chat1c.groups SET last_id = $1 WHERE id = $2",
-        &[&id, &group],
-    )
-    .await
-    .map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
     Ok(Ok(Message {
         id,
@@ -580,19 +573,24 @@ impl Store for PgStore {
             let rows = c
                 .query(
                     "WITH visible AS (
-                        SELECT id, topic, participants, last_id FROM chat1c.groups WHERE is_public
+                        SELECT id, topic, participants FROM chat1c.groups WHERE is_public
                         UNION ALL
-                        SELECT g.id, g.topic, g.participants, g.last_id
+                        SELECT g.id, g.topic, g.participants
                           FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
-                         WHERE m.user_key = $1 AND NOT g.is_public)
+                         WHERE m.user_key = $1 AND NOT g.is_public),
+                     -- The newest message of each group: one seek in register_group.
+                     newest AS (
+                        SELECT v.id, v.topic, v.participants,
+                               (SELECT max(c.id) FROM chat1c.register c WHERE c.group_id = v.id) AS last_id
+                          FROM visible v)
                      SELECT v.id, v.topic, v.participants,
                             (SELECT count(*) FROM chat1c.register c
                               WHERE c.group_id = v.id AND c.publisher_key <> $1
                                 AND c.id > coalesce((SELECT up_to FROM chat1c.reads
                                                       WHERE user_key = $1 AND group_id = v.id), 0)),
                             r.id, r.group_id, r.period, r.publisher, r.message
-                       FROM visible v LEFT JOIN chat1c.register r ON r.id = v.last_id
-                      ORDER BY v.last_id DESC, v.id DESC",
+                       FROM newest v LEFT JOIN chat1c.register r ON r.id = v.last_id
+                      ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC",
                     &[&user_key],
                 )
                 .await?;
@@ -699,7 +697,7 @@ impl Store for PgStore {
             }
             c.execute(
                 "INSERT INTO chat1c.reads(user_key, group_id, up_to)
-                 SELECT $1, id, LEAST($3, last_id) FROM chat1c.groups WHERE id = $2
+                 SELECT $1, $2, LEAST($3, coalesce(max(id), 0)) FROM chat1c.register WHERE group_id = $2
                  ON CONFLICT (user_key, group_id) DO UPDATE SET up_to = GREATEST(chat1c.reads.up_to, excluded.up_to)",
                 &[&user_key, &group, &up_to],
             )

@@ -25,9 +25,8 @@ CREATE TABLE IF NOT EXISTS chat_groups(
     members_key TEXT NOT NULL,      -- sorted user keys joined by LF; '' = public
     participants TEXT NOT NULL,     -- JSON array of display names
     is_public INTEGER NOT NULL,
-    last_id INTEGER NOT NULL DEFAULT 0,
     UNIQUE(topic, members_key));
-CREATE INDEX IF NOT EXISTS chat_groups_public ON chat_groups(is_public, last_id);
+CREATE INDEX IF NOT EXISTS chat_groups_public ON chat_groups(is_public);
 CREATE TABLE IF NOT EXISTS chat_members(
     user_key TEXT NOT NULL,
     group_id INTEGER NOT NULL,
@@ -260,20 +259,25 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "WITH visible(id, topic, participants, last_id) AS (
-                    SELECT id, topic, participants, last_id FROM chat_groups WHERE is_public = 1
+                "WITH visible(id, topic, participants) AS (
+                    SELECT id, topic, participants FROM chat_groups WHERE is_public = 1
                     UNION ALL
-                    SELECT g.id, g.topic, g.participants, g.last_id
+                    SELECT g.id, g.topic, g.participants
                       FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-                     WHERE m.user_key = ?1 AND g.is_public = 0)
+                     WHERE m.user_key = ?1 AND g.is_public = 0),
+                 -- The newest message of each group: one seek in chat_register_group.
+                 newest(id, topic, participants, last_id) AS (
+                    SELECT v.id, v.topic, v.participants,
+                           (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id)
+                      FROM visible v)
                  SELECT v.id, v.topic, v.participants,
                         (SELECT count(*) FROM chat_register c
                           WHERE c.group_id = v.id AND c.publisher_key <> ?1
                             AND c.id > coalesce((SELECT up_to FROM chat_reads
                                                   WHERE user_key = ?1 AND group_id = v.id), 0)),
                         r.id, r.group_id, r.period, r.publisher, r.message
-                   FROM visible v LEFT JOIN chat_register r ON r.id = v.last_id
-                  ORDER BY v.last_id DESC, v.id DESC",
+                   FROM newest v LEFT JOIN chat_register r ON r.id = v.last_id
+                  ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC",
             )
             .map_err(map_err)?;
         let rows = stmt
@@ -382,9 +386,6 @@ impl Store for SqliteStore {
         })
         .map_err(map_err)?;
         let id = tx.last_insert_rowid();
-        tx.prepare_cached("UPDATE chat_groups SET last_id = ?1 WHERE id = ?2")
-            .and_then(|mut s| s.execute(params![id, group]))
-            .map_err(map_err)?;
         tx.commit().map_err(map_err)?;
         Ok(Message {
             id,
@@ -401,7 +402,7 @@ impl Store for SqliteStore {
         self.conn
             .prepare_cached(
                 "INSERT INTO chat_reads(user_key, group_id, up_to)
-                 SELECT ?1, id, min(?3, last_id) FROM chat_groups WHERE id = ?2
+                 SELECT ?1, ?2, min(?3, coalesce(max(id), 0)) FROM chat_register WHERE group_id = ?2
                  ON CONFLICT(user_key, group_id) DO UPDATE SET up_to = max(up_to, excluded.up_to)",
             )
             .and_then(|mut s| s.execute(params![user_key, group, up_to.max(0)]))

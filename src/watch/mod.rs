@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use once_cell::sync::Lazy;
@@ -271,6 +271,21 @@ const SETTLE: [Duration; 4] = [
     Duration::from_millis(250),
 ];
 
+/// Least time between two rounds. A stream of commits (each with several file events)
+/// is then read in at most one round per gap instead of one per wake-up, so a busy
+/// sender does not spend a second core re-reading the store; a lone message after a
+/// quiet spell is still read at once.
+const MIN_ROUND_GAP: Duration = Duration::from_millis(1);
+
+/// Sleeps until `until` (at most [`MIN_ROUND_GAP`]): wake-ups sent meanwhile wait in
+/// the channel, so a stream of sends costs the sender no thread switch per message.
+/// A Stop sent meanwhile is taken by the drain that follows.
+fn hold_until(until: Instant) {
+    if let Some(left) = until.checked_duration_since(Instant::now()) {
+        std::thread::sleep(left);
+    }
+}
+
 fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
     let mut progress: HashMap<u64, Progress> = HashMap::new();
     let mut listening = store.listen().unwrap_or(false);
@@ -278,6 +293,9 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
     let mut seen = store.latest_id().unwrap_or(0);
     let mut retry = RETRY_FIRST;
     let mut settle = SETTLE.len();
+    let mut last_round = Instant::now()
+        .checked_sub(MIN_ROUND_GAP)
+        .unwrap_or_else(Instant::now);
     loop {
         let owed = progress.values().any(|p| p.owed.is_some());
         let period = match SETTLE.get(settle) {
@@ -300,14 +318,18 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
                 token = now;
             }
         }
-        // Coalesce a burst of wake-ups into one round (a wake-up taken here counts too).
         let mut woke = matches!(woken, Woken::Change);
+        if woke {
+            hold_until(last_round + MIN_ROUND_GAP);
+        }
+        // Coalesce a burst of wake-ups into one round (a wake-up taken here counts too).
         while let Ok(signal) = rx.try_recv() {
             match signal {
                 Signal::Stop => return,
                 Signal::Wake => woke = true,
             }
         }
+        last_round = Instant::now();
         let Ok(latest) = store.latest_id() else {
             continue;
         };

@@ -107,10 +107,6 @@ fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
             ids[g].push(id);
         }
     }
-    tx.execute_batch(
-        "UPDATE chat_groups SET last_id = coalesce((SELECT max(id) FROM chat_register r WHERE r.group_id = chat_groups.id), 0);",
-    )
-    .unwrap();
     {
         // Every user has read each visible group up to a few messages before its end.
         let mut r_ins = tx

@@ -143,7 +143,7 @@ fn raw_sqlite(file: &str, user: &str, participants: &str) {
         let p: Vec<&str> = line.split(' ').collect();
         match p[0] {
             // "n": one INSERT per commit (the floor); "t": the add-in's whole transaction
-            // (find the group, insert, move last_id) in plain SQL.
+            // (find the group, insert) in plain SQL.
             "n" | "t" => {
                 let whole = p[0] == "t";
                 let n: usize = p[1].parse().unwrap();
@@ -174,9 +174,6 @@ fn raw_sqlite(file: &str, user: &str, participants: &str) {
                                 .prepare_cached("SELECT id FROM chat_groups WHERE topic = ?1 AND members_key = ?2")?
                                 .query_row(rusqlite::params![topic, key], |r| r.get(0))?;
                             st.execute(rusqlite::params![g, period, user, user.to_lowercase(), pjson, topic, text])?;
-                            let id = c.last_insert_rowid();
-                            c.prepare_cached("UPDATE chat_groups SET last_id = ?1 WHERE id = ?2")?
-                                .execute(rusqlite::params![id, g])?;
                             c.execute_batch("COMMIT")
                         })()
                         .inspect_err(|_| {

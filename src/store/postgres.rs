@@ -2,14 +2,16 @@
 //! Same register and rules as SQLite, in its own schema `chat1c`; every insert
 //! NOTIFYs (a trigger, so other writers are seen too) and the watcher LISTENs.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Statement};
 
 use super::{Store, StoreError, WatchPlan};
 use crate::chat::{Group, Message, NewMessage};
@@ -91,12 +93,82 @@ pub struct PgStore {
     config: Config,
     tls: Tls,
     runtime: Runtime,
-    client: Option<Client>,
+    client: Option<Conn>,
     /// One unit per NOTIFY, per lost connection, or per interrupt by the watcher's owner.
     notified: Option<UnboundedReceiver<()>>,
     notify: UnboundedSender<()>,
     location: String,
     listening: bool,
+}
+
+/// A connection and its prepared statements: the server parses and plans each SQL
+/// text once per connection, so a statement costs one round trip instead of two.
+struct Conn {
+    client: Client,
+    statements: Mutex<HashMap<&'static str, Statement>>,
+}
+
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn prepared(&self, sql: &'static str) -> Result<Statement, tokio_postgres::Error> {
+        let cached = self
+            .statements
+            .lock()
+            .ok()
+            .and_then(|m| m.get(sql).cloned());
+        if let Some(statement) = cached {
+            return Ok(statement);
+        }
+        let statement = self.client.prepare(sql).await?;
+        if let Ok(mut m) = self.statements.lock() {
+            m.insert(sql, statement.clone());
+        }
+        Ok(statement)
+    }
+
+    async fn query(
+        &self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query(&statement, params).await
+    }
+
+    async fn query_one(
+        &self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> Result<tokio_postgres::Row, tokio_postgres::Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query_one(&statement, params).await
+    }
+
+    async fn query_opt(
+        &self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> Result<Option<tokio_postgres::Row>, tokio_postgres::Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.query_opt(&statement, params).await
+    }
+
+    async fn execute(
+        &self,
+        sql: &'static str,
+        params: Params<'_>,
+    ) -> Result<u64, tokio_postgres::Error> {
+        let statement = self.prepared(sql).await?;
+        self.client.execute(&statement, params).await
+    }
 }
 
 fn map_err(e: tokio_postgres::Error) -> StoreError {
@@ -316,7 +388,7 @@ impl PgStore {
         }
     }
 
-    fn connect(&mut self) -> Result<&Client, StoreError> {
+    fn connect(&mut self) -> Result<&Conn, StoreError> {
         self.client = None;
         let (config, tls, listening) = (self.config.clone(), self.tls, self.listening);
         let tx = self.notify.clone();
@@ -355,14 +427,15 @@ impl PgStore {
             Ok(r) => r?,
             Err(_) => return Err(timed_out()),
         };
-        Ok(self.client.insert(client))
+        Ok(self.client.insert(Conn::new(client)))
     }
 
     fn ensure_schema(&mut self) -> Result<(), StoreError> {
-        let Some(mut client) = self.client.take() else {
+        let Some(mut conn) = self.client.take() else {
             return Err(lost());
         };
         let result = self.block(OPERATION_TIMEOUT, async {
+            let client = &mut conn.client;
             let present: bool = client
                 .query_one("SELECT to_regclass('chat1c.reads') IS NOT NULL", &[])
                 .await
@@ -382,13 +455,13 @@ impl PgStore {
             })?;
             tx.commit().await.map_err(map_err)
         });
-        self.client = Some(client);
+        self.client = Some(conn);
         result
     }
 
     /// The live client, reconnecting once when the last one died.
     fn live(&mut self) -> Result<(), StoreError> {
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+        if self.client.as_ref().is_none_or(|c| c.client.is_closed()) {
             self.connect()?;
         }
         Ok(())
@@ -397,7 +470,7 @@ impl PgStore {
     /// Runs a read; a connection that died under it is replaced and the read retried once.
     fn read<T>(
         &mut self,
-        f: impl AsyncFn(&Client) -> Result<T, tokio_postgres::Error>,
+        f: impl AsyncFn(&Conn) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, StoreError> {
         self.live()?;
         for attempt in 0..2 {
@@ -409,7 +482,7 @@ impl PgStore {
                 .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&client)).await });
             match result {
                 Err(_) => return Err(lost()),
-                Ok(Err(e)) if attempt == 0 && connection_gone(&e, &client) => {
+                Ok(Err(e)) if attempt == 0 && connection_gone(&e, &client.client) => {
                     self.connect()?;
                 }
                 Ok(r) => {
@@ -442,11 +515,7 @@ impl PgStore {
     }
 }
 
-async fn visible(
-    client: &Client,
-    user_key: &str,
-    group: i64,
-) -> Result<bool, tokio_postgres::Error> {
+async fn visible(client: &Conn, user_key: &str, group: i64) -> Result<bool, tokio_postgres::Error> {
     Ok(client
         .query_opt(
             "SELECT is_public OR EXISTS(SELECT 1 FROM chat1c.members WHERE user_key = $1 AND group_id = g.id)
@@ -488,6 +557,17 @@ fn row_to_message(r: &tokio_postgres::Row) -> Message {
     }
 }
 
+/// The statements of [`insert`], in the order it takes them.
+const INSERT_SQL: [&str; 5] = [
+    "SELECT pg_advisory_xact_lock($1)",
+    "SELECT id FROM chat1c.groups WHERE topic = $1 AND members_key = $2",
+    "INSERT INTO chat1c.groups(topic, members_key, participants, is_public)
+     VALUES ($1, $2, $3, $4) RETURNING id",
+    "INSERT INTO chat1c.members(user_key, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    "INSERT INTO chat1c.register(group_id, period, publisher, publisher_key, participants, topic, message)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+];
+
 /// A message's derived columns, computed once for every attempt.
 struct Row {
     key: String,
@@ -500,25 +580,31 @@ struct Row {
 /// transaction began (never retried: the commit may or may not have happened); the
 /// inner one is a connection that was already dead when it began.
 async fn insert(
-    client: &mut Client,
+    conn: &mut Conn,
     m: &NewMessage,
     row: &Row,
 ) -> Result<Result<Message, tokio_postgres::Error>, StoreError> {
-    let tx = match client.transaction().await {
+    // Prepared before the transaction begins: a connection found dead here may be
+    // replaced and the send retried, as nothing was written.
+    let mut statements = Vec::with_capacity(INSERT_SQL.len());
+    for sql in INSERT_SQL {
+        match conn.prepared(sql).await {
+            Ok(s) => statements.push(s),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let [lock, find, add_group, add_member, add_message] = &statements[..] else {
+        return Err(StoreError::Other("statements not prepared".into()));
+    };
+    let tx = match conn.client.transaction().await {
         Ok(tx) => tx,
         Err(e) => return Ok(Err(e)),
     };
-    if let Err(e) = tx
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&SEND_LOCK])
-        .await
-    {
+    if let Err(e) = tx.execute(lock, &[&SEND_LOCK]).await {
         return Ok(Err(e));
     }
     let existing = tx
-        .query_opt(
-            "SELECT id FROM chat1c.groups WHERE topic = $1 AND members_key = $2",
-            &[&m.topic, &row.key],
-        )
+        .query_opt(find, &[&m.topic, &row.key])
         .await
         .map_err(map_err)?;
     let group: i64 = match existing {
@@ -526,29 +612,32 @@ async fn insert(
         None => {
             let id: i64 = tx
                 .query_one(
-                    "INSERT INTO chat1c.groups(topic, members_key, participants, is_public)
-                     VALUES ($1, $2, $3, $4) RETURNING id",
+                    add_group,
                     &[&m.topic, &row.key, &row.participants, &row.key.is_empty()],
                 )
                 .await
                 .map_err(map_err)?
                 .get(0);
             for p in &m.participants {
-                tx.execute(
-                    "INSERT INTO chat1c.members(user_key, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    &[&crate::chat::user_key(p), &id],
-                )
-                .await
-                .map_err(map_err)?;
+                tx.execute(add_member, &[&crate::chat::user_key(p), &id])
+                    .await
+                    .map_err(map_err)?;
             }
             id
         }
     };
     let id: i64 = tx
         .query_one(
-            "INSERT INTO chat1c.register(group_id, period, publisher, publisher_key, participants, topic, message)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[&group, &row.period, &m.publisher, &row.publisher_key, &row.participants, &m.topic, &m.text],
+            add_message,
+            &[
+                &group,
+                &row.period,
+                &m.publisher,
+                &row.publisher_key,
+                &row.participants,
+                &m.topic,
+                &m.text,
+            ],
         )
         .await
         .map_err(map_err)?
@@ -668,16 +757,16 @@ impl Store for PgStore {
         };
         for attempt in 0..2 {
             self.live()?;
-            let Some(mut client) = self.client.take() else {
+            let Some(mut conn) = self.client.take() else {
                 return Err(lost());
             };
-            let result = self.block(OPERATION_TIMEOUT, insert(&mut client, m, &row));
+            let result = self.block(OPERATION_TIMEOUT, insert(&mut conn, m, &row));
             let gone = match &result {
-                Ok(Err(e)) => connection_gone(e, &client),
-                _ => client.is_closed(),
+                Ok(Err(e)) => connection_gone(e, &conn.client),
+                _ => conn.client.is_closed(),
             };
             if !gone {
-                self.client = Some(client);
+                self.client = Some(conn);
             }
             match result? {
                 Ok(message) => return Ok(message),
@@ -747,7 +836,7 @@ impl Store for PgStore {
 
     fn listen(&mut self) -> Result<bool, StoreError> {
         self.listening = true;
-        self.read(async |c| c.batch_execute(&format!("LISTEN {CHANNEL}")).await)?;
+        self.read(async |c| c.client.batch_execute(&format!("LISTEN {CHANNEL}")).await)?;
         Ok(true)
     }
 
@@ -767,7 +856,7 @@ impl Store for PgStore {
             }
         });
         self.notified = Some(rx);
-        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+        if self.client.as_ref().is_none_or(|c| c.client.is_closed()) {
             self.client = None;
             return Err(StoreError::Other(
                 "the connection to PostgreSQL was lost".into(),

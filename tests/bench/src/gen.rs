@@ -143,14 +143,18 @@ fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
     }
 }
 
-pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
-    let (messages, groups, users) = cfg.size(
+fn sizes(cfg: &Cfg) -> (usize, usize, usize) {
+    cfg.size(
         (20_000, 200, 50),
         (200_000, 2_000, 200),
         (1_000_000, 10_000, 1_000),
-    );
+    )
+}
+
+/// A SQLite store made by the add-in and filled with the scale data set.
+fn generate(lib: &Library, dir: &std::path::Path, cfg: &Cfg) -> (String, Data) {
+    let (messages, groups, users) = sizes(cfg);
     println!("\n-- queries at scale: {messages} messages, {groups} groups, {users} users");
-    let dir = tempdir("scale");
     let path = dir.join("chat.sqlite").display().to_string();
     open(lib, &path, "creator").destroy();
     let t0 = Instant::now();
@@ -161,6 +165,20 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
         t0.elapsed().as_secs_f64(),
         size / 1024 / 1024
     );
+    (path, data)
+}
+
+/// Times every read method through the host on `store`; returns GetGroups' figures
+/// and the users whose objects were timed.
+fn measure(
+    lib: &Library,
+    cfg: &Cfg,
+    report: &mut Report,
+    label: &str,
+    store: &str,
+    data: &Data,
+) -> (Summary, Vec<usize>) {
+    let users = sizes(cfg).2;
     let visible = |u: usize| -> Vec<usize> {
         let mut v: Vec<usize> = data.public.clone();
         v.extend(
@@ -178,7 +196,7 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
     let mut objs: Vec<(usize, Vec<usize>, chat1c_host::Object)> = (0..n_users)
         .map(|_| {
             let u = rng.below(users as u64) as usize;
-            (u, visible(u), open(lib, &path, &name(u)))
+            (u, visible(u), open(lib, store, &name(u)))
         })
         .collect();
     let mut t: [Vec<u64>; 5] = Default::default();
@@ -226,7 +244,6 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
             &mut t[4],
         );
     }
-    group_counts.sort_unstable();
     let avg_groups = group_counts.iter().sum::<usize>() as f64 / group_counts.len().max(1) as f64;
     let goal = Summary {
         n: 0,
@@ -235,11 +252,11 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
         max: 5_000_000,
     };
     let names = [
-        format!("GetGroups ({avg_groups:.0} visible groups on average)"),
-        "GetMessages newest 50".to_string(),
-        "GetMessages incremental (after a recent id)".to_string(),
-        "GetHistory 50 before the middle of a group".to_string(),
-        "MarkRead".to_string(),
+        format!("{label}: GetGroups ({avg_groups:.0} visible groups on average)"),
+        format!("{label}: GetMessages newest 50"),
+        format!("{label}: GetMessages incremental (after a recent id)"),
+        format!("{label}: GetHistory 50 before the middle of a group"),
+        format!("{label}: MarkRead"),
     ];
     for (name, v) in names.iter().zip(&t) {
         report.add(
@@ -249,6 +266,17 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
             Some(("goal ≤ 5 ms p99", &goal)),
         );
     }
+    let timed = objs.iter().map(|(u, _, _)| *u).collect();
+    for (_, _, o) in objs {
+        o.destroy();
+    }
+    (Summary::of(&t[0]), timed)
+}
+
+pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
+    let dir = tempdir("scale");
+    let (path, data) = generate(lib, &dir, cfg);
+    let (gg, users) = measure(lib, cfg, report, "SQLite", &path, &data);
     // The naive shape: the register alone, grouped on every call.
     let c = rusqlite::Connection::open(&path).unwrap();
     let mut naive = Vec::new();
@@ -261,7 +289,7 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
         )
         .unwrap();
     for k in 0..naive_iters {
-        let u = objs[k % n_users].0;
+        let u = users[k % users.len()];
         let t0 = chat1c_host::mono_ns();
         let n = st
             .query_map([format!("%\"{}\"%", name(u))], |_| Ok(()))
@@ -270,15 +298,67 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
         naive.push(chat1c_host::mono_ns() - t0);
         assert!(n > 0);
     }
-    let gg = Summary::of(&t[0]);
     report.add(
         "scale",
         "naive GetGroups: GROUP BY over the register (rusqlite, no host)",
         &Summary::of(&naive),
         Some(("the add-in's GetGroups", &gg)),
     );
-    for (_, _, o) in objs {
-        o.destroy();
-    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same data set copied into PostgreSQL (`url`: an empty database), then the same
+/// calls: the schema's indexes must keep the same goals there.
+pub fn scale_pg(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
+    let dir = tempdir("scale-pg");
+    let (path, data) = generate(lib, &dir, cfg);
+    open(lib, url, "creator").destroy();
+    let t0 = Instant::now();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let tables = [
+        ("chat_groups", "chat1c.groups", "id, topic, members_key, participants, is_public"),
+        ("chat_members", "chat1c.members", "user_key, group_id"),
+        (
+            "chat_register",
+            "chat1c.register",
+            "id, group_id, period, publisher, publisher_key, participants, topic, message",
+        ),
+        ("chat_reads", "chat1c.reads", "user_key, group_id, up_to"),
+    ];
+    for (from, to, cols) in tables {
+        let csv = dir.join(format!("{from}.csv"));
+        write_csv(&c, &format!("SELECT {cols} FROM {from}"), &csv);
+        crate::psql(url, &format!("\\copy {to}({cols}) FROM '{}' CSV", csv.display()));
+    }
+    crate::psql(
+        url,
+        "SELECT setval(pg_get_serial_sequence('chat1c.groups', 'id'), (SELECT max(id) FROM chat1c.groups)); \
+         SELECT setval(pg_get_serial_sequence('chat1c.register', 'id'), (SELECT max(id) FROM chat1c.register)); \
+         ANALYZE;",
+    );
+    println!("   copied into PostgreSQL in {:.1} s", t0.elapsed().as_secs_f64());
+    drop(c);
+    let _ = std::fs::remove_dir_all(&dir);
+    measure(lib, cfg, report, "PostgreSQL", url, &data);
+}
+
+/// Writes a query's rows as CSV (every field quoted, so JSON and line feeds survive).
+fn write_csv(c: &rusqlite::Connection, sql: &str, to: &std::path::Path) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(to).unwrap());
+    let mut st = c.prepare(sql).unwrap();
+    let n = st.column_count();
+    let mut rows = st.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        for k in 0..n {
+            let field = match r.get_ref(k).unwrap() {
+                rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                other => panic!("unexpected value {other:?}"),
+            };
+            let sep = if k + 1 == n { "\n" } else { "," };
+            write!(out, "\"{}\"{sep}", field.replace('"', "\"\"")).unwrap();
+        }
+    }
+    out.flush().unwrap();
 }

@@ -733,6 +733,8 @@ fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report) {
             println!("   first error surfaced to 1C: {first}");
         }
     }
+    psql(&url, "DROP SCHEMA IF EXISTS chat1c CASCADE");
+    gen::scale_pg(lib, cfg, report, &url);
     psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
 }
 
@@ -754,7 +756,7 @@ fn start_cluster() -> Option<String> {
         .map(str::to_string)
 }
 
-fn psql(url: &str, sql: &str) {
+pub fn psql(url: &str, sql: &str) {
     let ok = Command::new("psql")
         .args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
         .stdout(Stdio::null())

@@ -666,20 +666,19 @@ impl Store for PgStore {
                         UNION ALL
                         SELECT g.id, g.topic, g.participants
                           FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
-                         WHERE m.user_key = $1 AND NOT g.is_public),
-                     -- The newest message of each group: one seek in register_group.
-                     newest AS (
-                        SELECT v.id, v.topic, v.participants,
-                               (SELECT max(c.id) FROM chat1c.register c WHERE c.group_id = v.id) AS last_id
-                          FROM visible v)
+                         WHERE m.user_key = $1 AND NOT g.is_public)
                      SELECT v.id, v.topic, v.participants,
                             (SELECT count(*) FROM chat1c.register c
                               WHERE c.group_id = v.id AND c.publisher_key <> $1
-                                AND c.id > coalesce((SELECT up_to FROM chat1c.reads
-                                                      WHERE user_key = $1 AND group_id = v.id), 0)),
+                                AND c.id > coalesce(rd.up_to, 0)),
                             r.id, r.group_id, r.period, r.publisher, r.message
-                       FROM newest v LEFT JOIN chat1c.register r ON r.id = v.last_id
-                      ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC",
+                       FROM visible v
+                       LEFT JOIN chat1c.reads rd ON rd.user_key = $1 AND rd.group_id = v.id
+                       -- The newest message of each group: one backward seek in register_group.
+                       LEFT JOIN LATERAL (
+                            SELECT id, group_id, period, publisher, message FROM chat1c.register
+                             WHERE group_id = v.id ORDER BY id DESC LIMIT 1) r ON true
+                      ORDER BY coalesce(r.id, 0) DESC, v.id DESC",
                     &[&user_key],
                 )
                 .await?;

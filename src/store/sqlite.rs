@@ -265,8 +265,9 @@ impl Store for SqliteStore {
                     SELECT g.id, g.topic, g.participants
                       FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
                      WHERE m.user_key = ?1 AND g.is_public = 0),
-                 -- The newest message of each group: one seek in chat_register_group.
-                 newest(id, topic, participants, last_id) AS (
+                 -- The newest message of each group: one seek in chat_register_group,
+                 -- materialized so it is not evaluated again for ORDER BY.
+                 newest(id, topic, participants, last_id) AS MATERIALIZED (
                     SELECT v.id, v.topic, v.participants,
                            (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id)
                       FROM visible v)

@@ -149,6 +149,15 @@ fn folder_not_writable() {
             println!("skipped: root without chattr +i, and setpriv cannot switch users");
             return;
         };
+        // Modes set explicitly: a umask of 0 would leave them writable by everyone.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path, m: u32| {
+            let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+        };
+        mode(&dir, 0o755);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            mode(Path::new(&format!("{path}{suffix}")), 0o644);
+        }
         let e = r.call("Open", serde_json::json!([new_store, "u"]));
         assert_eq!(
             e["ok"], false,
@@ -327,7 +336,10 @@ fn file_size_limit(store: &TempStore) {
             break r;
         }
         sent.push(r["value"].as_i64().expect("an id"));
-        assert!(sent.len() < 1000, "the 1 MiB limit never hit");
+        if sent.len() == 1000 {
+            println!("skipped: this system does not enforce RLIMIT_FSIZE (9 MB written)");
+            return;
+        }
     };
     println!(
         "file size limit after {} messages: {}",
@@ -335,54 +347,59 @@ fn file_size_limit(store: &TempStore) {
         err["error"]
     );
     assert!(!sent.is_empty(), "the first message must fit: {err}");
+    let text = err["error"].as_str().unwrap_or_default();
     assert!(
-        !err["error"].as_str().unwrap_or_default().trim().is_empty(),
-        "{err}"
+        text.contains("disk refused"),
+        "a clear text, not SQLite's: {err}"
     );
     assert_ne!(err["scode"], 0, "{err}");
     let groups = c.call("GetGroups", serde_json::json!([]));
     assert_eq!(groups["ok"], true, "GetGroups at the limit: {groups}");
-    // Lift the limit: writes resume, and every message that got an id is there.
+    // Lift the limit where this system lets us change another process's limits: the
+    // same client writes again (after reopening if its connection gave up).
     let pid = c.child().id().to_string();
     let lifted = Command::new("prlimit")
         .args(["--pid", &pid, "--fsize=unlimited:unlimited"])
         .status()
         .is_ok_and(|s| s.success());
-    assert!(lifted, "prlimit --pid {pid} could not lift the limit");
-    let mut after = c.call(
-        "SendMessage",
-        serde_json::json!(["t", "", "after the limit"]),
-    );
-    if after["ok"] != true {
-        c.call("Open", serde_json::json!([store.location(), "u"]));
-        after = c.call(
+    if lifted {
+        let mut after = c.call(
             "SendMessage",
             serde_json::json!(["t", "", "after the limit"]),
         );
+        if after["ok"] != true {
+            c.call("Open", serde_json::json!([store.location(), "u"]));
+            after = c.call(
+                "SendMessage",
+                serde_json::json!(["t", "", "after the limit"]),
+            );
+        }
+        assert_eq!(
+            after["ok"], true,
+            "SendMessage after lifting the limit: {after}"
+        );
+    } else {
+        println!(
+            "prlimit --pid is not allowed here: writes resume from a client without the limit"
+        );
     }
-    assert_eq!(
-        after["ok"], true,
-        "SendMessage after lifting the limit: {after}"
-    );
-    let ids: Vec<i64> = serde_json::from_str::<serde_json::Value>(
-        c.call("GetMessages", serde_json::json!([1, 0, 1000]))["value"]
-            .as_str()
-            .expect("GetMessages text"),
-    )
-    .expect("JSON")
-    .as_array()
-    .expect("array")
-    .iter()
-    .map(|m| m["id"].as_i64().expect("id"))
-    .collect();
+    let done = c.finish();
+    assert_eq!(done["leaks"], 0, "{done}");
+    // A client without the limit: the store is sound, every message that got an id is
+    // there, and writing goes on.
+    let mut o = open(&library(), store, "u");
+    let ids = ids(&json(
+        o.call("GetMessages", &[i(1), i(0), i(1000)]).unwrap(),
+    ));
     for id in &sent {
         assert!(
             ids.contains(id),
             "message {id} returned an id but is not stored"
         );
     }
-    let done = c.finish();
-    assert_eq!(done["leaks"], 0, "{done}");
+    send(&mut o, "t", "", "from a client without the limit");
+    let d = o.destroy();
+    assert_eq!(d.leaks, 0);
 }
 
 #[test]

@@ -266,5 +266,16 @@ pub fn nobody_client(bin_dir: &Path) -> Option<Client> {
     let lib = bin_dir.join("libchat1c.so");
     std::fs::copy(chat1c_host::cli_path(), &cli).expect("copy the host CLI");
     std::fs::copy(chat1c_host::addin_path(), &lib).expect("copy the add-in");
+    // A temp folder nobody cannot enter (TMPDIR under /root, say) makes the test moot.
+    let reachable = Command::new(AS_NOBODY[0])
+        .args(&AS_NOBODY[1..])
+        .args(["test", "-x"])
+        .arg(&cli)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !reachable {
+        eprintln!("user nobody cannot reach {}", cli.display());
+        return None;
+    }
     Some(Client::start_via(&AS_NOBODY, &cli, &lib, &[]))
 }

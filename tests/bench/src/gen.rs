@@ -316,7 +316,11 @@ pub fn scale_pg(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
     let t0 = Instant::now();
     let c = rusqlite::Connection::open(&path).unwrap();
     let tables = [
-        ("chat_groups", "chat1c.groups", "id, topic, members_key, participants, is_public"),
+        (
+            "chat_groups",
+            "chat1c.groups",
+            "id, topic, members_key, participants, is_public",
+        ),
         ("chat_members", "chat1c.members", "user_key, group_id"),
         (
             "chat_register",
@@ -328,7 +332,10 @@ pub fn scale_pg(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
     for (from, to, cols) in tables {
         let csv = dir.join(format!("{from}.csv"));
         write_csv(&c, &format!("SELECT {cols} FROM {from}"), &csv);
-        crate::psql(url, &format!("\\copy {to}({cols}) FROM '{}' CSV", csv.display()));
+        crate::psql(
+            url,
+            &format!("\\copy {to}({cols}) FROM '{}' CSV", csv.display()),
+        );
     }
     crate::psql(
         url,
@@ -336,7 +343,10 @@ pub fn scale_pg(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
          SELECT setval(pg_get_serial_sequence('chat1c.register', 'id'), (SELECT max(id) FROM chat1c.register)); \
          ANALYZE;",
     );
-    println!("   copied into PostgreSQL in {:.1} s", t0.elapsed().as_secs_f64());
+    println!(
+        "   copied into PostgreSQL in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
     drop(c);
     let _ = std::fs::remove_dir_all(&dir);
     measure(lib, cfg, report, "PostgreSQL", url, &data);

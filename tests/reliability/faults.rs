@@ -313,7 +313,8 @@ fn disk_full() {
 /// file past 1 MiB (RLIMIT_FSIZE, with SIGXFSZ ignored so the write fails instead of
 /// killing it). SQLite then fails the write as the full disk does, with an I/O error.
 fn file_size_limit(store: &TempStore) {
-    const LIMIT: &str = "--fsize=1048576:unlimited";
+    // Only the soft limit: raising a hard limit would need CAP_SYS_RESOURCE.
+    const LIMIT: &str = "--fsize=1048576:";
     let wrapper = [
         "sh",
         "-c",
@@ -359,7 +360,7 @@ fn file_size_limit(store: &TempStore) {
     // same client writes again (after reopening if its connection gave up).
     let pid = c.child().id().to_string();
     let lifted = Command::new("prlimit")
-        .args(["--pid", &pid, "--fsize=unlimited:unlimited"])
+        .args(["--pid", &pid, "--fsize=unlimited:"])
         .status()
         .is_ok_and(|s| s.success());
     if lifted {

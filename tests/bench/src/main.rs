@@ -581,22 +581,27 @@ fn parallel(role: &[&str], k: usize, count: usize, cmd: &str) -> (f64, u64, Stri
 }
 
 /// 3. Throughput through the Native API vs raw rusqlite inserts of the same rows.
+/// The add-in creates its schema and the 8 groups the writers use, so the raw floor
+/// and the add-in write into the same tables.
+fn seed_topics(lib: &Library, store: &str) {
+    let mut o = open(lib, store, "writer");
+    for t in 0..8 {
+        o.call(
+            "SendMessage",
+            &[s(&format!("topic{t}")), s("reader"), s("first")],
+        )
+        .unwrap();
+    }
+    o.destroy();
+}
+
 fn throughput_sqlite(lib: &Library, cfg: &Cfg, report: &mut Report) {
     let count = cfg.size(400, 4_000, 20_000);
     println!("\n-- throughput: SendMessage/s (SQLite), {count} messages per process");
     let run = |k: usize, raw: bool, cmd: &str| {
         let dir = tempdir(&format!("tp{k}{raw}"));
         let store = dir.join("chat.sqlite").display().to_string();
-        // The add-in creates its schema; the raw floor then writes into the same tables.
-        let mut o = open(lib, &store, "writer");
-        for t in 0..8 {
-            o.call(
-                "SendMessage",
-                &[s(&format!("topic{t}")), s("reader"), s("first")],
-            )
-            .unwrap();
-        }
-        o.destroy();
+        seed_topics(lib, &store);
         let role = if raw { "rawsqlite" } else { "writer" };
         let r = parallel(&[role, &store, "writer", "reader"], k, count / k, cmd);
         let _ = std::fs::remove_dir_all(&dir);
@@ -714,15 +719,7 @@ fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report) {
     for k in [1usize, 8] {
         let per = count / k;
         psql(&url, "DROP SCHEMA IF EXISTS chat1c CASCADE");
-        let mut o = open(lib, &url, "writer");
-        for t in 0..8 {
-            o.call(
-                "SendMessage",
-                &[s(&format!("topic{t}")), s("reader"), s("first")],
-            )
-            .unwrap();
-        }
-        o.destroy();
+        seed_topics(lib, &url);
         let (floor, ferr, _) = parallel(&["rawpg", &url, "writer", "reader"], k, per, "n");
         let (rate, errs, first) = parallel(&["writer", &url, "writer", "reader"], k, per, "n");
         report.figure(

@@ -1,7 +1,11 @@
 /*
- * chat1c page script. ES2015 at most: 1C's HTML field runs an old WebKit (about
- * Safari 11), so no ?. ?? async/await, class fields, lookbehind, globalThis, modules.
- * tests/page/es2015.js parses this file with acorn (ecmaVersion 2015) to keep it so.
+ * chat1c page script. ES5 on purpose: before 8.3.14 the Windows HTML field is Internet
+ * Explorer, and old WebKitGTK builds on Linux reject `const` in strict mode; one newer
+ * token there kills the whole page. So: var only, no arrows, template strings, classes,
+ * destructuring, spread, for...of, and no built-in newer than ES5 (includes, Object.assign,
+ * Promise, startsWith...) nor DOM API missing from IE11 without a guarded fallback.
+ * tests/page/es5.js checks this with acorn (ecmaVersion 5) and eslint-plugin-es-x.
+ * A failure that still happens shows in the banner (window.onerror in chat.html).
  * All user content goes in through textContent; links only for http(s).
  *
  * BRIDGE (final names; package/ BSL and tests/page use exactly these)
@@ -17,7 +21,11 @@
  *                                    with after = 0); hasMore = false hides "load older"
  *   chatMarkRead(groupId, upTo)      the read mark moved (e.g. from another window)
  *   chatSetUser(user, lang)          user name and UI language ("ru" or "en")
- *   chatShowError(text)              show an error banner; pending sends are marked "not sent"
+ *   chatShowError(text, failedSeq)   show an error banner; when the failed call was a "send" or
+ *                                    "new" action, failedSeq is its seq and only that send is
+ *                                    marked "not sent" (a failed read after a good send is not)
+ *   chatSetPeople(peopleJson)        the infobase users offered in "new conversation":
+ *                                    [{"name":S,"title":S}...] (name = what SendMessage takes)
  *   chatOpenGroup(groupId)           open a conversation as if the user clicked it
  *   chatTakeActions()                -> JSON array string of queued actions; clears the queue
  *
@@ -31,21 +39,24 @@
  *        after = 0: chatPrependMessages(N, GetMessages(N, 0, L), count = L)
  *        else:      chatAddMessages(GetMessages(N, after, L))
  *   {"action":"older", "group":N, "before":N} -> chatPrependMessages(N, GetHistory(N, before, L), count = L)
- *   {"action":"send",  "group":N, "topic":S, "participants":S, "text":S}
+ *   {"action":"send",  "seq":N, "group":N, "topic":S, "participants":S, "text":S}
  *        -> SendMessage(topic, participants, text); participants is already in SendMessage's
  *           format ("" for a public topic, else a JSON array string). New messages come back
- *           through the usual NewMessages event -> chatAddMessages.
- *   {"action":"new",   "topic":S, "participants":S, "text":S}
+ *           through the usual NewMessages event -> chatAddMessages. If SendMessage itself
+ *           fails: chatShowError(text, seq).
+ *   {"action":"new",   "seq":N, "topic":S, "participants":S, "text":S}
  *        -> SendMessage(topic, participants, text), then chatSetGroups(GetGroups()) and
  *           chatAddMessages(...); the page opens the new group itself when it appears.
+ *   {"action":"people"} -> chatSetPeople(the infobase users); asked once, when "new
+ *           conversation" is first shown
  *   {"action":"read",  "group":N, "upTo":N}  -> MarkRead(group, upTo)
  *   {"action":"link",  "url":S}   (http/https only) -> open it outside, e.g. ЗапуститьПриложение(url)
- * On a failure the form calls chatShowError(ОписаниеОшибки()).
+ * On any other failure the form calls chatShowError(ОписаниеОшибки()) without a seq.
  */
 (function () {
   'use strict';
 
-  const STRINGS = {
+  var STRINGS = {
     en: {
       title: 'Chat', you: 'You', newConversation: 'New conversation', search: 'Search',
       noGroups: 'No conversations yet', noMatch: 'Nothing found',
@@ -58,6 +69,7 @@
       today: 'Today', yesterday: 'Yesterday', sending: 'sending\u2026', notSent: 'not sent',
       close: 'Close', creating: 'Creating\u2026', retry: 'Not sent. Click to edit and send again.', needTopic: 'Enter a topic.',
       needText: 'Enter a message.', badInput: 'The chat got data it cannot show',
+      choosePeople: 'Choose from the users of the infobase or type names',
       months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
         'September', 'October', 'November', 'December'],
       monthsShort: ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'],
@@ -84,6 +96,7 @@
       needTopic: '\u0423\u043a\u0430\u0436\u0438\u0442\u0435 \u0442\u0435\u043c\u0443.',
       needText: '\u041d\u0430\u043f\u0438\u0448\u0438\u0442\u0435 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u0435.',
       badInput: '\u0427\u0430\u0442 \u043f\u043e\u043b\u0443\u0447\u0438\u043b \u0434\u0430\u043d\u043d\u044b\u0435, \u043a\u043e\u0442\u043e\u0440\u044b\u0435 \u043d\u0435 \u043c\u043e\u0436\u0435\u0442 \u043f\u043e\u043a\u0430\u0437\u0430\u0442\u044c',
+      choosePeople: '\u0412\u044b\u0431\u0435\u0440\u0438\u0442\u0435 \u0438\u0437 \u043f\u043e\u043b\u044c\u0437\u043e\u0432\u0430\u0442\u0435\u043b\u0435\u0439 \u0431\u0430\u0437\u044b \u0438\u043b\u0438 \u0432\u0432\u0435\u0434\u0438\u0442\u0435 \u0438\u043c\u0435\u043d\u0430',
       months: ['\u044f\u043d\u0432\u0430\u0440\u044f', '\u0444\u0435\u0432\u0440\u0430\u043b\u044f', '\u043c\u0430\u0440\u0442\u0430',
         '\u0430\u043f\u0440\u0435\u043b\u044f', '\u043c\u0430\u044f', '\u0438\u044e\u043d\u044f', '\u0438\u044e\u043b\u044f',
         '\u0430\u0432\u0433\u0443\u0441\u0442\u0430', '\u0441\u0435\u043d\u0442\u044f\u0431\u0440\u044f',
@@ -96,33 +109,35 @@
   };
 
   // A run of messages from one author within this gap shares one header.
-  const RUN_GAP_MS = 5 * 60 * 1000;
+  var RUN_GAP_MS = 5 * 60 * 1000;
   // Distance from the bottom that still counts as "reading the newest".
-  const BOTTOM_SLACK_PX = 48;
+  var BOTTOM_SLACK_PX = 48;
   // Messages put in the DOM at a time: a long history is revealed in chunks as the
   // reader scrolls up, so opening a 1,000-message group stays fast in an old WebKit.
-  const WINDOW = 150;
+  var WINDOW = 150;
 
-  const S = {
+  var S = {
     user: '', lang: 'en', groups: [], byId: {}, convs: {}, current: null,
     mode: 'none', filter: '', queue: [], notifyTimer: 0, readSent: {}, drafts: {},
-    pending: [], pendingSeq: 0, pendingNew: null, newBelow: 0, errorTimer: 0
+    pending: [], pendingSeq: 0, pendingNew: null, newBelow: 0, errorTimer: 0,
+    // Infobase users for "new conversation": null until 1C answers the "people" action.
+    people: null, peopleAsked: false
   };
 
   function $(id) { return document.getElementById(id); }
-  const root = $('chat1c-root');
-  const el = {
+  var root = $('chat1c-root');
+  var el = {
     meAvatar: $('me-avatar'), meName: $('me-name'), newBtn: $('new-btn'), filter: $('filter'),
     groups: $('groups'), groupsEmpty: $('groups-empty'), convAvatar: $('conv-avatar'),
     convTopic: $('conv-topic'), convPeople: $('conv-people'), messages: $('messages'),
     olderBtn: $('older-btn'), status: $('conv-status'), list: $('msg-list'), pendingList: $('pending-list'),
     jump: $('jump-btn'), jumpCount: $('jump-count'), composer: $('composer'), input: $('input'),
     newForm: $('new-form'), newTopic: $('new-topic'), newPeople: $('new-people'), newText: $('new-text'),
-    newHint: $('new-hint'), error: $('error'), errorText: $('error-text'), notify: $('chat1c-notify')
+    newHint: $('new-hint'), peopleList: $('new-people-list'), error: $('error'), errorText: $('error-text'), notify: $('chat1c-notify')
   };
 
   function t(key) {
-    const table = STRINGS[S.lang] || STRINGS.en;
+    var table = STRINGS[S.lang] || STRINGS.en;
     return table[key] === undefined ? STRINGS.en[key] : table[key];
   }
 
@@ -135,7 +150,7 @@
   }
 
   function node(tag, cls, text) {
-    const n = document.createElement(tag);
+    var n = document.createElement(tag);
     if (cls) n.className = cls;
     if (text !== undefined && text !== null) n.textContent = String(text);
     return n;
@@ -157,7 +172,7 @@
 
   function normGroup(g) {
     if (!g || typeof g !== 'object' || !isId(g.id)) return null;
-    const parts = Array.isArray(g.participants) ? g.participants.map(String) : [];
+    var parts = Array.isArray(g.participants) ? g.participants.map(String) : [];
     return {
       id: g.id, topic: String(g.topic === undefined || g.topic === null ? '' : g.topic),
       participants: parts, unread: isId(g.unread) && g.unread > 0 ? g.unread : 0,
@@ -170,14 +185,14 @@
   }
 
   function asArray(v) {
-    const a = parseJson(v);
+    var a = parseJson(v);
     if (!Array.isArray(a)) throw new Error('not an array');
     return a;
   }
 
   // "YYYY-MM-DDTHH:MM:SS.mmmZ" -> ms; parsed by hand so old engines agree.
   function parsePeriod(p) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z?$/.exec(String(p || ''));
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?Z?$/.exec(String(p || ''));
     if (!m) return NaN;
     return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], m[7] ? +(m[7] + '00').slice(0, 3) : 0);
   }
@@ -186,26 +201,26 @@
 
   function dayKey(ms) {
     if (!isFinite(ms)) return '';
-    const d = new Date(ms);
+    var d = new Date(ms);
     return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate());
   }
 
   function clock(ms) {
     if (!isFinite(ms)) return '';
-    const d = new Date(ms);
+    var d = new Date(ms);
     return pad2(d.getHours()) + ':' + pad2(d.getMinutes());
   }
 
   function dayLabel(ms) {
     if (!isFinite(ms)) return '';
-    const now = new Date();
-    const today = dayKey(now.getTime());
-    const key = dayKey(ms);
+    var now = new Date();
+    var today = dayKey(now.getTime());
+    var key = dayKey(ms);
     if (key === today) return t('today');
-    const y = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+    var y = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
     if (key === dayKey(y.getTime())) return t('yesterday');
-    const d = new Date(ms);
-    const label = t('dayFirst') ?
+    var d = new Date(ms);
+    var label = t('dayFirst') ?
       d.getDate() + ' ' + t('months')[d.getMonth()] :
       t('months')[d.getMonth()] + ' ' + d.getDate();
     return d.getFullYear() === now.getFullYear() ? label : label + ' ' + d.getFullYear();
@@ -213,9 +228,9 @@
 
   function shortWhen(ms) {
     if (!isFinite(ms)) return '';
-    const now = new Date();
+    var now = new Date();
     if (dayKey(ms) === dayKey(now.getTime())) return clock(ms);
-    const d = new Date(ms);
+    var d = new Date(ms);
     if (d.getFullYear() === now.getFullYear()) {
       return t('dayFirst') ? d.getDate() + ' ' + t('monthsShort')[d.getMonth()] :
         t('monthsShort')[d.getMonth()] + ' ' + d.getDate();
@@ -224,18 +239,18 @@
   }
 
   function initials(name) {
-    const words = String(name).replace(/[^0-9A-Za-z\u00C0-\u024F\u0400-\u04FF\s]/g, ' ').split(/\s+/)
+    var words = String(name).replace(/[^0-9A-Za-z\u00C0-\u024F\u0400-\u04FF\s]/g, ' ').split(/\s+/)
       .filter(function (w) { return w.length > 0; });
     if (!words.length) return '#';
-    const a = words[0].charAt(0);
-    const b = words.length > 1 ? words[1].charAt(0) : '';
+    var a = words[0].charAt(0);
+    var b = words.length > 1 ? words[1].charAt(0) : '';
     return (a + b).toUpperCase();
   }
 
   function hue(name) {
-    const s = String(name).toLowerCase();
-    let h = 0;
-    for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) % 360;
+    var s = String(name).toLowerCase();
+    var h = 0;
+    for (var i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) % 360;
     return h;
   }
 
@@ -259,7 +274,7 @@
   }
 
   function conv(gid) {
-    let c = S.convs[gid];
+    var c = S.convs[gid];
     if (!c) {
       // shownFrom: id of the oldest message in the DOM (null: all of them).
       c = { list: [], ids: {}, hasMore: null, olderPending: false, tail: null, shownFrom: null };
@@ -282,11 +297,11 @@
   }
 
   function notify1C() {
-    const n = el.notify;
+    var n = el.notify;
     if (typeof n.click === 'function') {
       n.click();
     } else {
-      const ev = document.createEvent('MouseEvents');
+      var ev = document.createEvent('MouseEvents');
       ev.initEvent('click', true, true);
       n.dispatchEvent(ev);
     }
@@ -295,40 +310,40 @@
   // ---- groups list ----
 
   function sortGroups() {
-    const idx = {};
+    var idx = {};
     S.groups.forEach(function (g, i) { idx[g.id] = i; });
     S.groups.sort(function (a, b) {
-      const la = a.last ? a.last.id : -1;
-      const lb = b.last ? b.last.id : -1;
+      var la = a.last ? a.last.id : -1;
+      var lb = b.last ? b.last.id : -1;
       if (la !== lb) return lb - la;
       return idx[a.id] - idx[b.id];
     });
   }
 
   function renderGroups() {
-    const f = S.filter.toLowerCase();
-    const frag = document.createDocumentFragment();
-    let shown = 0;
+    var f = S.filter.toLowerCase();
+    var frag = document.createDocumentFragment();
+    var shown = 0;
     S.groups.forEach(function (g) {
       if (f && (g.topic + '\n' + g.participants.join('\n')).toLowerCase().indexOf(f) < 0) return;
       shown++;
-      const li = node('li', 'group' + (g.id === S.current ? ' active' : '') + (g.unread ? ' unread' : ''));
+      var li = node('li', 'group' + (g.id === S.current ? ' active' : '') + (g.unread ? ' unread' : ''));
       li.setAttribute('data-id', String(g.id));
-      const av = node('span', 'avatar');
+      var av = node('span', 'avatar');
       paintAvatar(av, groupTitle(g));
       li.appendChild(av);
-      const body = node('div', 'group-body');
-      const r1 = node('div', 'group-row');
+      var body = node('div', 'group-body');
+      var r1 = node('div', 'group-row');
       r1.appendChild(node('span', 'group-topic', groupTitle(g)));
       if (g.last) r1.appendChild(node('span', 'group-time', shortWhen(g.last.time)));
       body.appendChild(r1);
-      const r2 = node('div', 'group-row');
+      var r2 = node('div', 'group-row');
       r2.appendChild(node('span', 'group-people', peopleLine(g)));
       body.appendChild(r2);
-      const r3 = node('div', 'group-row');
-      let preview = '';
+      var r3 = node('div', 'group-row');
+      var preview = '';
       if (g.last) {
-        const who = sameUser(g.last.publisher, S.user) ? t('you') : g.last.publisher;
+        var who = sameUser(g.last.publisher, S.user) ? t('you') : g.last.publisher;
         preview = who + ': ' + g.last.text.replace(/\s+/g, ' ').slice(0, 200);
       }
       r3.appendChild(node('span', 'group-preview', preview));
@@ -344,18 +359,18 @@
   }
 
   function setGroups(arr) {
-    const list = [];
-    const byId = {};
+    var list = [];
+    var byId = {};
     arr.forEach(function (raw) {
-      const g = normGroup(raw);
+      var g = normGroup(raw);
       if (g && !byId[g.id]) { list.push(g); byId[g.id] = g; }
     });
     S.groups = list;
     S.byId = byId;
     // The page may know newer messages than the store answer that raced with them.
     list.forEach(function (g) {
-      const c = S.convs[g.id];
-      const tail = c && c.list.length ? c.list[c.list.length - 1] : null;
+      var c = S.convs[g.id];
+      var tail = c && c.list.length ? c.list[c.list.length - 1] : null;
       if (tail && (!g.last || tail.id > g.last.id)) g.last = tail;
       // A store answer older than our own read mark must not bring the badge back.
       if (g.last && (S.readSent[g.id] || 0) >= g.last.id) g.unread = 0;
@@ -369,7 +384,7 @@
   // ---- conversation ----
 
   function atBottom() {
-    const m = el.messages;
+    var m = el.messages;
     return m.scrollHeight - m.scrollTop - m.clientHeight < BOTTOM_SLACK_PX;
   }
 
@@ -386,7 +401,7 @@
 
   function mainVisible() {
     if (S.mode !== 'conv') return false;
-    const narrow = window.matchMedia ? window.matchMedia('(max-width: 640px)').matches : false;
+    var narrow = window.matchMedia ? window.matchMedia('(max-width: 640px)').matches : false;
     return !narrow || root.className.indexOf('show-main') >= 0;
   }
 
@@ -396,7 +411,7 @@
   }
 
   function renderConvHead() {
-    const g = S.byId[S.current];
+    var g = S.byId[S.current];
     if (!g) return;
     paintAvatar(el.convAvatar, groupTitle(g));
     el.convTopic.textContent = groupTitle(g);
@@ -405,28 +420,28 @@
 
   // Builds one message element; `prev` decides day separator and run continuation.
   function messageNode(m, prev, extraCls) {
-    const own = sameUser(m.publisher, S.user);
-    const cont = prev && prev.publisher === m.publisher && dayKey(prev.time) === dayKey(m.time) &&
+    var own = sameUser(m.publisher, S.user);
+    var cont = prev && prev.publisher === m.publisher && dayKey(prev.time) === dayKey(m.time) &&
       m.time - prev.time < RUN_GAP_MS;
-    const row = node('div', 'msg' + (own ? ' own' : '') + (cont ? ' cont' : '') + (extraCls || ''));
+    var row = node('div', 'msg' + (own ? ' own' : '') + (cont ? ' cont' : '') + (extraCls || ''));
     if (isId(m.id)) row.setAttribute('data-id', String(m.id));
     if (!own) {
-      const av = node('span', 'avatar small');
+      var av = node('span', 'avatar small');
       paintAvatar(av, m.publisher);
       row.appendChild(av);
     }
-    const bubble = node('div', 'bubble');
+    var bubble = node('div', 'bubble');
     if (!own && !cont) {
-      const a = node('div', 'author', m.publisher);
+      var a = node('div', 'author', m.publisher);
       a.style.color = 'hsl(' + hue(m.publisher) + ',55%,38%)';
       bubble.appendChild(a);
     }
-    const text = node('span', 'text');
+    var text = node('span', 'text');
     linkify(text, m.text);
     bubble.appendChild(text);
     // An invisible copy of the time reserves room at the end of the last line, so the
     // real (absolutely placed) time sits beside short texts instead of under them.
-    const when = m.status || clock(m.time);
+    var when = m.status || clock(m.time);
     bubble.appendChild(node('span', 'tspace', when));
     bubble.appendChild(node('span', 'time', when));
     row.appendChild(bubble);
@@ -434,7 +449,7 @@
   }
 
   function daySeparator(ms) {
-    const d = node('div', 'day');
+    var d = node('div', 'day');
     d.appendChild(node('span', '', dayLabel(ms)));
     return d;
   }
@@ -449,17 +464,17 @@
   }
 
   // http(s) only; everything else stays text.
-  const URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+  var URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
 
   function linkify(parent, text) {
-    let last = 0;
-    let m;
+    var last = 0;
+    var m;
     URL_RE.lastIndex = 0;
     while ((m = URL_RE.exec(text)) !== null) {
-      let url = m[0].replace(/[.,;:!?)\]}]+$/, '');
+      var url = m[0].replace(/[.,;:!?)\]}]+$/, '');
       if (!url.length) continue;
       if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
-      const a = node('a', 'link', url);
+      var a = node('a', 'link', url);
       if (/^https?:\/\//i.test(url)) {
         a.setAttribute('href', url);
         a.setAttribute('target', '_blank');
@@ -478,7 +493,7 @@
     } else {
       el.status.textContent = c.hasMore === false ? t('noMessages') : t('loading');
     }
-    const canOlder = c.list.length > 0 && (c.shownFrom !== null || c.hasMore !== false);
+    var canOlder = c.list.length > 0 && (c.shownFrom !== null || c.hasMore !== false);
     el.olderBtn.hidden = !canOlder;
     el.olderBtn.disabled = c.olderPending;
     el.olderBtn.textContent = c.olderPending ? t('loading') : t('loadOlder');
@@ -486,10 +501,10 @@
 
   // Full render of the open conversation; keeps the reader's distance from the bottom.
   function renderConv(keepOffset) {
-    const c = conv(S.current);
+    var c = conv(S.current);
     // Read the old geometry only when needed: it forces a layout of the old content.
-    const fromBottom = keepOffset ? el.messages.scrollHeight - el.messages.scrollTop : 0;
-    const frag = document.createDocumentFragment();
+    var fromBottom = keepOffset ? el.messages.scrollHeight - el.messages.scrollTop : 0;
+    var frag = document.createDocumentFragment();
     c.tail = appendTo(frag, c.shownFrom === null ? c.list : c.list.slice(indexOfId(c.list, c.shownFrom)), null);
     el.list.textContent = '';
     el.list.appendChild(frag);
@@ -501,10 +516,10 @@
 
   // Index of the first message with id >= `id` (the list is ascending by id).
   function indexOfId(list, id) {
-    let lo = 0;
-    let hi = list.length;
+    var lo = 0;
+    var hi = list.length;
     while (lo < hi) {
-      const mid = (lo + hi) >> 1;
+      var mid = (lo + hi) >> 1;
       if (list[mid].id < id) lo = mid + 1; else hi = mid;
     }
     return lo;
@@ -518,17 +533,17 @@
   // Puts the previous chunk of held messages above the shown ones; the reader's view
   // does not move. Returns false when everything held is already shown.
   function revealOlder() {
-    const c = conv(S.current);
+    var c = conv(S.current);
     if (c.shownFrom === null) return false;
-    const end = indexOfId(c.list, c.shownFrom);
-    const start = Math.max(0, end - WINDOW);
-    const fromBottom = el.messages.scrollHeight - el.messages.scrollTop;
-    const frag = document.createDocumentFragment();
-    const last = appendTo(frag, c.list.slice(start, end), null);
+    var end = indexOfId(c.list, c.shownFrom);
+    var start = Math.max(0, end - WINDOW);
+    var fromBottom = el.messages.scrollHeight - el.messages.scrollTop;
+    var frag = document.createDocumentFragment();
+    var last = appendTo(frag, c.list.slice(start, end), null);
     // The old first message now has a predecessor: redo its separator and header.
-    const firstDay = el.list.firstChild;
-    const firstMsg = el.list.querySelector('.msg');
-    const old = c.list[end];
+    var firstDay = el.list.firstChild;
+    var firstMsg = el.list.querySelector('.msg');
+    var old = c.list[end];
     if (firstDay && firstDay.className === 'day' && dayKey(last.time) === dayKey(old.time)) el.list.removeChild(firstDay);
     if (firstMsg) el.list.replaceChild(messageNode(old, last), firstMsg);
     el.list.insertBefore(frag, el.list.firstChild);
@@ -544,15 +559,15 @@
 
   function renderPending() {
     el.pendingList.textContent = '';
-    const c = conv(S.current);
-    let prev = c.tail;
+    var c = conv(S.current);
+    var prev = c.tail;
     pendingFor(S.current).forEach(function (p) {
-      const m = {
+      var m = {
         id: null, publisher: S.user, text: p.text, time: p.time,
         status: p.failed ? t('notSent') : t('sending')
       };
       if (!prev || dayKey(prev.time) !== dayKey(m.time)) el.pendingList.appendChild(daySeparator(m.time));
-      const n = messageNode(m, prev, p.failed ? ' failed' : ' pending');
+      var n = messageNode(m, prev, p.failed ? ' failed' : ' pending');
       n.setAttribute('data-seq', String(p.seq));
       if (p.failed) n.setAttribute('title', t('retry'));
       el.pendingList.appendChild(n);
@@ -561,7 +576,7 @@
   }
 
   function openGroup(gid) {
-    const g = S.byId[gid];
+    var g = S.byId[gid];
     if (!g) return false;
     saveDraft();
     S.current = gid;
@@ -569,7 +584,7 @@
     setMode('conv', true);
     renderConvHead();
     renderGroups();
-    const c = conv(gid);
+    var c = conv(gid);
     resetWindow(c);
     renderConv(false);
     el.input.value = S.drafts[gid] || '';
@@ -590,10 +605,10 @@
 
   function maybeMarkRead() {
     if (S.current === null || !mainVisible() || !atBottom()) return;
-    const c = conv(S.current);
+    var c = conv(S.current);
     if (!c.list.length) return;
-    const upTo = c.list[c.list.length - 1].id;
-    const g = S.byId[S.current];
+    var upTo = c.list[c.list.length - 1].id;
+    var g = S.byId[S.current];
     if (upTo > (S.readSent[S.current] || 0)) {
       S.readSent[S.current] = upTo;
       queue({ action: 'read', group: S.current, upTo: upTo });
@@ -605,7 +620,7 @@
   }
 
   function insertSorted(c, m) {
-    const list = c.list;
+    var list = c.list;
     if (!list.length || list[list.length - 1].id < m.id) { list.push(m); return true; }
     list.splice(indexOfId(list, m.id), 0, m);
     return false;
@@ -613,21 +628,21 @@
 
   // Merges messages; returns per-group info on what changed.
   function merge(arr) {
-    const touched = {};
+    var touched = {};
     arr.forEach(function (raw) {
-      const m = normMsg(raw);
+      var m = normMsg(raw);
       if (!m) return;
-      const c = conv(m.group);
+      var c = conv(m.group);
       if (c.ids[m.id]) return;
       c.ids[m.id] = true;
-      let info = touched[m.group];
+      var info = touched[m.group];
       if (!info) {
         info = { appended: [], reordered: false, others: 0 };
         touched[m.group] = info;
       }
       if (insertSorted(c, m)) info.appended.push(m); else info.reordered = true;
-      const g = S.byId[m.group];
-      const own = sameUser(m.publisher, S.user);
+      var g = S.byId[m.group];
+      var own = sameUser(m.publisher, S.user);
       if (own) dropPending(m);
       if (S.pendingNew && own && m.text === S.pendingNew.text) S.pendingNew.group = m.group;
       if (g && (!g.last || m.id > g.last.id)) {
@@ -640,9 +655,9 @@
 
   // The echo of a send: the same text, else (the store normalised it) the oldest one.
   function dropPending(m) {
-    let first = -1;
-    for (let i = 0; i < S.pending.length; i++) {
-      const p = S.pending[i];
+    var first = -1;
+    for (var i = 0; i < S.pending.length; i++) {
+      var p = S.pending[i];
       if (p.group !== m.group) continue;
       if (p.text === m.text) { S.pending.splice(i, 1); return; }
       if (first < 0) first = i;
@@ -651,21 +666,21 @@
   }
 
   function addMessages(arr) {
-    const wasBottom = S.mode === 'conv' && atBottom();
-    const touched = merge(arr);
-    const info = S.current !== null ? touched[S.current] : null;
+    var wasBottom = S.mode === 'conv' && atBottom();
+    var touched = merge(arr);
+    var info = S.current !== null ? touched[S.current] : null;
     if (info && S.mode === 'conv') {
-      const c = conv(S.current);
+      var c = conv(S.current);
       if (info.reordered) {
         renderConv(!wasBottom);
       } else if (info.appended.length) {
-        const frag = document.createDocumentFragment();
+        var frag = document.createDocumentFragment();
         c.tail = appendTo(frag, info.appended, c.tail);
         el.list.appendChild(frag);
         renderPending();
         renderStatus(c);
       }
-      const ownLast = info.appended.length &&
+      var ownLast = info.appended.length &&
         sameUser(info.appended[info.appended.length - 1].publisher, S.user);
       if (wasBottom || ownLast) {
         scrollToBottom();
@@ -683,8 +698,8 @@
   }
 
   function prependMessages(gid, arr, hasMore) {
-    const c = conv(gid);
-    const wasEmpty = c.list.length === 0;
+    var c = conv(gid);
+    var wasEmpty = c.list.length === 0;
     arr = arr.filter(function (m) { return m && m.group === gid; });
     merge(arr);
     // First page: show the newest window; asked-for older page: show everything held.
@@ -701,7 +716,7 @@
   }
 
   function requestOlder() {
-    const c = conv(S.current);
+    var c = conv(S.current);
     if (revealOlder()) return;
     if (!c.list.length || c.olderPending || c.hasMore === false) return;
     c.olderPending = true;
@@ -712,11 +727,12 @@
   function trimText(s) { return String(s).replace(/^\s+|\s+$/g, ''); }
 
   function sendCurrent() {
-    const g = S.byId[S.current];
-    const text = trimText(el.input.value);
+    var g = S.byId[S.current];
+    var text = trimText(el.input.value);
     if (!g || !text) return;
-    queue({ action: 'send', group: g.id, topic: g.topic, participants: participantsArg(g), text: text });
-    S.pending.push({ seq: ++S.pendingSeq, group: g.id, text: text, time: Date.now(), failed: false });
+    var seq = ++S.pendingSeq;
+    queue({ action: 'send', seq: seq, group: g.id, topic: g.topic, participants: participantsArg(g), text: text });
+    S.pending.push({ seq: seq, group: g.id, text: text, time: Date.now(), failed: false });
     el.input.value = '';
     S.drafts[g.id] = '';
     autosize();
@@ -730,7 +746,7 @@
   }
 
   function autosize() {
-    const i = el.input;
+    var i = el.input;
     i.style.height = 'auto';
     i.style.height = Math.min(i.scrollHeight + 2, 140) + 'px';
   }
@@ -751,31 +767,99 @@
     saveDraft();
     setMode('new', true);
     el.newHint.textContent = '';
+    // The users list costs 1C a server call: asked for once, when first needed.
+    if (!S.peopleAsked) {
+      S.peopleAsked = true;
+      queue({ action: 'people' });
+    }
+    renderPeople();
     try { el.newTopic.focus(); } catch (e) { /* not focusable yet */ }
   }
 
+  // ---- people to choose from (free text stays possible) ----
+
+  var PEOPLE_SHOWN = 8;
+
+  function setPeople(arr) {
+    var list = [];
+    var seen = {};
+    arr.forEach(function (p) {
+      var name = p && typeof p === 'object' ? p.name : p;
+      if (name === undefined || name === null) return;
+      name = trimText(name);
+      var key = name.toLowerCase();
+      if (!name || seen[key] || sameUser(name, S.user)) return;
+      seen[key] = true;
+      var title = p && typeof p === 'object' && p.title ? trimText(p.title) : '';
+      list.push({ name: name, title: title || name });
+    });
+    S.people = list;
+    renderPeople();
+  }
+
+  // The name being typed: the text after the last separator.
+  function currentToken() {
+    var v = el.newPeople.value;
+    var cut = Math.max(v.lastIndexOf(';'), v.lastIndexOf(','));
+    return { head: v.slice(0, cut + 1), word: trimText(v.slice(cut + 1)) };
+  }
+
+  function renderPeople() {
+    el.peopleList.textContent = '';
+    if (!S.people || !S.people.length) { el.peopleList.hidden = true; return; }
+    var token = currentToken();
+    var chosen = {};
+    splitNames(token.head).forEach(function (n) { chosen[n.toLowerCase()] = true; });
+    var word = token.word.toLowerCase();
+    var shown = 0;
+    S.people.forEach(function (p) {
+      if (shown >= PEOPLE_SHOWN || chosen[p.name.toLowerCase()]) return;
+      if (word && (p.name + '\n' + p.title).toLowerCase().indexOf(word) < 0) return;
+      shown++;
+      var li = node('li', 'person');
+      li.setAttribute('data-name', p.name);
+      var av = node('span', 'avatar small');
+      paintAvatar(av, p.title);
+      li.appendChild(av);
+      li.appendChild(node('span', 'person-title', p.title));
+      if (p.title !== p.name) li.appendChild(node('span', 'person-name', p.name));
+      el.peopleList.appendChild(li);
+    });
+    el.peopleList.hidden = shown === 0;
+  }
+
+  // A chosen name replaces the word being typed; the next one can follow at once.
+  function choosePerson(name) {
+    var token = currentToken();
+    var head = token.head ? trimText(token.head) + ' ' : '';
+    el.newPeople.value = head + name + '; ';
+    renderPeople();
+    try { el.newPeople.focus(); } catch (e) { /* not focusable */ }
+  }
+
   function submitNew() {
-    const topic = trimText(el.newTopic.value);
-    const people = trimText(el.newPeople.value);
-    const text = trimText(el.newText.value);
+    var topic = trimText(el.newTopic.value);
+    var people = trimText(el.newPeople.value);
+    var text = trimText(el.newText.value);
     if (!topic) { el.newHint.textContent = t('needTopic'); return; }
     if (!text) { el.newHint.textContent = t('needText'); return; }
-    queue({ action: 'new', topic: topic, participants: people, text: text });
-    const names = people.charAt(0) === '[' ? [] : splitNames(people);
+    var seq = ++S.pendingSeq;
+    queue({ action: 'new', seq: seq, topic: topic, participants: people, text: text });
+    var names = people.charAt(0) === '[' ? [] : splitNames(people);
     S.pendingNew = {
-      topic: topic, text: text, group: null,
+      seq: seq, topic: topic, text: text, group: null,
       withMe: nameSet(names.length ? names.concat([S.user]) : []), without: nameSet(names)
     };
     el.newHint.textContent = t('creating');
   }
 
   function openPendingNew() {
-    const p = S.pendingNew;
+    var p = S.pendingNew;
     if (!p) return;
-    let found = p.group !== null && S.byId[p.group] ? S.byId[p.group] : null;
+    var found = p.group !== null && S.byId[p.group] ? S.byId[p.group] : null;
     if (!found) {
       S.groups.forEach(function (g) {
-        const set = nameSet(g.participants);
+        var set = nameSet(g.participants);
         if (!found && g.topic === p.topic && (set === p.withMe || set === p.without)) found = g;
       });
     }
@@ -793,9 +877,9 @@
   function applyLang() {
     document.documentElement.setAttribute('lang', S.lang);
     document.title = t('title');
-    const each = function (sel, fn) {
-      const list = document.querySelectorAll(sel);
-      for (let i = 0; i < list.length; i++) fn(list[i]);
+    var each = function (sel, fn) {
+      var list = document.querySelectorAll(sel);
+      for (var i = 0; i < list.length; i++) fn(list[i]);
     };
     each('[data-i18n]', function (n) { n.textContent = t(n.getAttribute('data-i18n')); });
     each('[data-i18n-ph]', function (n) { n.setAttribute('placeholder', t(n.getAttribute('data-i18n-ph'))); });
@@ -805,15 +889,23 @@
     paintAvatar(el.meAvatar, S.user);
   }
 
-  function showError(text) {
+  // failedSeq: the seq of the send or new-conversation action whose SendMessage failed;
+  // absent when some other call failed (a read after a good send must not mark it).
+  function showError(text, failedSeq) {
     el.errorText.textContent = String(text === undefined || text === null ? '' : text);
     el.error.className = 'error shown';
     if (S.errorTimer) clearTimeout(S.errorTimer);
     S.errorTimer = setTimeout(hideError, 15000);
-    let changed = false;
-    S.pending.forEach(function (p) { if (!p.failed) { p.failed = true; changed = true; } });
+    if (!isId(failedSeq)) return;
+    var changed = false;
+    S.pending.forEach(function (p) {
+      if (p.seq === failedSeq && !p.failed) { p.failed = true; changed = true; }
+    });
     if (changed && S.mode === 'conv') renderPending();
-    if (S.pendingNew) el.newHint.textContent = '';
+    if (S.pendingNew && S.pendingNew.seq === failedSeq) {
+      S.pendingNew = null;
+      el.newHint.textContent = '';
+    }
   }
 
   function hideError() {
@@ -837,7 +929,7 @@
   }
 
   function toId(v) {
-    const n = typeof v === 'string' ? Number(v) : v;
+    var n = typeof v === 'string' ? Number(v) : v;
     if (!isId(n)) throw new Error('bad group id');
     return n;
   }
@@ -848,10 +940,10 @@
     prependMessages(toId(groupId), asArray(json), hasMore);
   });
   window.chatMarkRead = guard(function (groupId, upTo) {
-    const gid = toId(groupId);
-    const n = toId(upTo);
+    var gid = toId(groupId);
+    var n = toId(upTo);
     S.readSent[gid] = Math.max(S.readSent[gid] || 0, n);
-    const g = S.byId[gid];
+    var g = S.byId[gid];
     if (g && (!g.last || n >= g.last.id)) g.unread = 0;
     renderGroups();
   });
@@ -862,12 +954,15 @@
     renderGroups();
     if (S.mode === 'conv') { renderConvHead(); renderConv(true); }
   });
-  window.chatShowError = guard(function (text) { showError(text); });
+  window.chatShowError = guard(function (text, failedSeq) {
+    showError(text, typeof failedSeq === 'string' ? Number(failedSeq) : failedSeq);
+  });
+  window.chatSetPeople = guard(function (json) { setPeople(asArray(json)); });
   window.chatOpenGroup = guard(function (groupId) {
     if (!openGroup(toId(groupId))) throw new Error('unknown group');
   });
   window.chatTakeActions = function () {
-    const out = JSON.stringify(S.queue);
+    var out = JSON.stringify(S.queue);
     S.queue = [];
     return out;
   };
@@ -875,7 +970,7 @@
   // ---- events ----
 
   el.groups.addEventListener('click', function (e) {
-    let n = e.target;
+    var n = e.target;
     while (n && n !== el.groups && !(n.getAttribute && n.getAttribute('data-id'))) n = n.parentNode;
     if (n && n !== el.groups) openGroup(Number(n.getAttribute('data-id')));
   });
@@ -898,6 +993,12 @@
   el.newForm.addEventListener('keydown', function (e) {
     if (e.keyCode === 27) leaveNewForm(true);
   });
+  el.newPeople.addEventListener('input', renderPeople);
+  el.peopleList.addEventListener('click', function (e) {
+    var n = e.target;
+    while (n && n !== el.peopleList && !(n.getAttribute && n.getAttribute('data-name'))) n = n.parentNode;
+    if (n && n !== el.peopleList) choosePerson(n.getAttribute('data-name'));
+  });
   el.olderBtn.addEventListener('click', requestOlder);
   el.jump.addEventListener('click', function () { scrollToBottom(); maybeMarkRead(); });
   el.messages.addEventListener('scroll', function () {
@@ -909,10 +1010,10 @@
   });
   el.messages.addEventListener('click', function (e) {
     // A failed send goes back to the input for another try.
-    let f = e.target;
+    var f = e.target;
     while (f && f !== el.messages && !(f.getAttribute && f.getAttribute('data-seq'))) f = f.parentNode;
     if (f && f !== el.messages && f.className.indexOf('failed') >= 0) {
-      const seq = Number(f.getAttribute('data-seq'));
+      var seq = Number(f.getAttribute('data-seq'));
       S.pending = S.pending.filter(function (p) {
         if (p.seq !== seq) return true;
         el.input.value = p.text;
@@ -923,16 +1024,16 @@
       focusInput();
       return;
     }
-    let n = e.target;
+    var n = e.target;
     while (n && n !== el.messages && n.tagName !== 'A') n = n.parentNode;
     if (!n || n === el.messages) return;
     e.preventDefault();
-    const url = n.getAttribute('href') || '';
+    var url = n.getAttribute('href') || '';
     if (/^https?:\/\//i.test(url)) queue({ action: 'link', url: url });
   });
   el.composer.addEventListener('submit', function (e) { e.preventDefault(); sendCurrent(); focusInput(); });
   el.input.addEventListener('keydown', function (e) {
-    const enter = e.key === 'Enter' || e.keyCode === 13;
+    var enter = e.key === 'Enter' || e.keyCode === 13;
     // keyCode 229: an IME is composing, Enter belongs to it.
     if (enter && !e.shiftKey && !e.altKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
@@ -945,7 +1046,7 @@
 
   // ---- first paint from the injected state ----
 
-  const init = window.CHAT1C_STATE || {};
+  var init = window.CHAT1C_STATE || {};
   S.user = String(init.user === undefined || init.user === null ? '' : init.user);
   S.lang = normLang(init.lang);
   applyLang();

@@ -95,6 +95,23 @@ function listState(page) {
   });
 }
 
+function pendingStates(page) {
+  return page.eval(function () {
+    return [].map.call(document.querySelectorAll('#pending-list .msg'), function (p) {
+      return [p.querySelector('.text').textContent, p.querySelector('.time').textContent];
+    });
+  });
+}
+
+function banner(page) {
+  return page.eval(function () {
+    return {
+      shown: document.getElementById('error').className.indexOf('shown') >= 0,
+      text: document.getElementById('error-text').textContent
+    };
+  });
+}
+
 async function noProblems(page, phase) {
   const p = await page.problems();
   eq(phase + ': no console errors, script errors, dialogs or network requests', p, []);
@@ -347,8 +364,8 @@ async function phaseScenario(page) {
   await page.type('#input', 'second line');
   await page.press('#input', 'Enter');
   acts = await take(page);
-  eq('Enter sends; Shift+Enter kept a newline', ofType(acts, 'send'), [{
-    action: 'send', group: 1, topic: 'Quarterly report',
+  eq('Enter sends (with the seq that names it in a failure); Shift+Enter kept a newline', ofType(acts, 'send'), [{
+    action: 'send', seq: 1, group: 1, topic: 'Quarterly report',
     participants: JSON.stringify([D.ME, D.BORIS, D.CLARA]), text: 'Hello\nsecond line'
   }]);
   eq('input cleared after sending', await page.eval(function () { return document.getElementById('input').value; }), '');
@@ -407,15 +424,24 @@ async function phaseScenario(page) {
     return [e.className.indexOf('shown') >= 0, document.getElementById('error-text').textContent, e.querySelectorAll('b').length];
   }), [true, 'Store is locked: <b>busy</b>', 0]);
   await page.click('#error-close');
-  // A send that 1C reports failed is marked, and a click puts it back into the input.
+  // Only the send whose SendMessage failed is marked; a read that failed after a good send
+  // marks nothing (the user would send again and duplicate it). A click puts it back.
+  await page.type('#input', 'This one is sent');
+  await page.press('#input', 'Enter');
   await page.type('#input', 'This one fails');
   await page.press('#input', 'Enter');
-  eq('send queued', ofType(await take(page), 'send').map((a) => a.text), ['This one fails']);
-  await bridge(page, 'chatShowError', 'Store is read-only');
-  eq('failed send marked "not sent"', await page.eval(function () {
-    const p = document.querySelector('#pending-list .msg.failed');
-    return p ? p.querySelector('.time').textContent : null;
-  }), 'not sent');
+  const sends = ofType(await take(page), 'send');
+  eq('two sends queued, each with its own seq', [sends.map((a) => a.text), sends.every((a) => typeof a.seq === 'number'),
+    sends.length === 2 && sends[0].seq !== sends[1].seq], [['This one is sent', 'This one fails'], true, true]);
+  await bridge(page, 'chatShowError', 'The store did not answer; new messages come with the next event');
+  eq('a failed read after the sends marks none of them "not sent"', await pendingStates(page),
+    [['This one is sent', 'sending…'], ['This one fails', 'sending…']]);
+  eq('chatShowError(text, seq) returns true', await bridge(page, 'chatShowError', 'Store is read-only', sends[1].seq), true);
+  eq('only the send that failed is marked "not sent"', await pendingStates(page),
+    [['This one is sent', 'sending…'], ['This one fails', 'not sent']]);
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11106, 1, Date.now(), D.ME, 'This one is sent')]));
+  eq('the good send is echoed by the next pull; the failed one stays', await pendingStates(page),
+    [['This one fails', 'not sent']]);
   await page.click('#pending-list .msg.failed .bubble');
   eq('clicking it returns the text to the input', await page.eval(function () {
     return [document.getElementById('input').value, document.querySelectorAll('#pending-list .msg').length];
@@ -441,9 +467,9 @@ async function phaseScenario(page) {
   // 1C opens a group itself; the conversation comes back from memory.
   eq('chatOpenGroup(1) returns true', await bridge(page, 'chatOpenGroup', 1), true);
   acts = await take(page);
-  eq('reopening asks only for messages after the newest held', ofType(acts, 'open'), [{ action: 'open', group: 1, after: 11105 }]);
+  eq('reopening asks only for messages after the newest held', ofType(acts, 'open'), [{ action: 'open', group: 1, after: 11106 }]);
   st = await listState(page);
-  check('conversation restored at the newest (newest window only)', st.count === 150 && st.lastId === 11105 && st.atBottom, st);
+  check('conversation restored at the newest (newest window only)', st.count === 150 && st.lastId === 11106 && st.atBottom, st);
 
   // New conversation: the form validates, queues "new", then opens the group when 1C lists it.
   await page.click('#new-btn');
@@ -455,10 +481,11 @@ async function phaseScenario(page) {
   await page.type('#new-text', 'Kick-off on Monday');
   await page.click('#new-submit');
   acts = await take(page);
-  eq('"new" queued with topic, participants and text', ofType(acts, 'new'), [{
-    action: 'new', topic: 'Budget 2027', participants: D.BORIS + '; ' + D.CLARA, text: 'Kick-off on Monday'
-  }]);
-  const first = D.msg(11106, 9, Date.now(), D.ME, 'Kick-off on Monday');
+  const created = ofType(acts, 'new');
+  eq('"new" queued with topic, participants and text', created.map((a) => [a.action, a.topic, a.participants, a.text, typeof a.seq]),
+    [['new', 'Budget 2027', D.BORIS + '; ' + D.CLARA, 'Kick-off on Monday', 'number']]);
+  eq('and asked 1C for the users to choose from', ofType(acts, 'people'), [{ action: 'people' }]);
+  const first = D.msg(11107, 9, Date.now(), D.ME, 'Kick-off on Monday');
   await bridge(page, 'chatSetGroups', JSON.stringify(groups.concat([D.group(9, 'Budget 2027', [D.BORIS, D.CLARA, D.ME], 0, first)])));
   eq('the new group opens by itself', await text(page, '#conv-topic'), 'Budget 2027');
   eq('and is asked for', ofType(await take(page), 'open'), [{ action: 'open', group: 9, after: 0 }]);
@@ -478,7 +505,7 @@ async function phaseScenario(page) {
 
   // Narrow form: one screen at a time with a back button, nothing wider than the field
   // (a long unbroken word included).
-  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11107, 9, Date.now(), D.BORIS, 'x'.repeat(300) + ' ' + 'https://example.com/' + 'y'.repeat(200))]));
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.msg(11108, 9, Date.now(), D.BORIS, 'x'.repeat(300) + ' ' + 'https://example.com/' + 'y'.repeat(200))]));
   const size = await page.setSize(360, 640);
   console.log('note: ' + engineName + ' narrow viewport ' + size.width + 'x' + size.height);
   const narrow = () => page.eval(function () {
@@ -504,6 +531,74 @@ async function phaseScenario(page) {
   eq('narrow: choosing a group shows it again', [n3.side, n3.main, n3.overflow, n3.inputFits], [false, true, false, true]);
   await page.setSize(1000, 640);
   await noProblems(page, 'scenario');
+}
+
+// A script failure shows a banner instead of a blank or half-working field: first an engine
+// that cannot parse the chat script at all (an old IE or WebKitGTK meeting newer syntax),
+// then an error thrown later by a handler.
+async function phaseOnError(page) {
+  const ru = getHtml({ user: D.ME, lang: 'ru', seeds: [], groups: [] });
+  const head = "(function () {\n  'use strict';";
+  const broken = ru.html.replace(head, head + '\n  var = ;');
+  check('the chat script can be broken for this test', broken !== ru.html);
+  await page.load(broken, { width: 1000, height: 640 });
+  const b1 = await banner(page);
+  check('a chat script the engine cannot parse shows the banner, in Russian',
+    b1.shown && b1.text.indexOf('Ошибка в сценарии страницы чата: ') === 0, b1);
+  const p1 = await page.problems();
+  check('and the engine reported exactly that one error', p1.length === 1, p1);
+
+  const en = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(en.html, { width: 1000, height: 640 });
+  eq('a working page shows no banner', (await banner(page)).shown, false);
+  await page.eval(function () { setTimeout(function () { window.__missing.call(); }, 0); });
+  await sleep(100);
+  const b2 = await banner(page);
+  check('an error thrown later by a handler shows the banner too, in English',
+    b2.shown && b2.text.indexOf('The chat page script failed: ') === 0 && b2.text.length > 30, b2);
+  eq('the page keeps working after it', await bridge(page, 'chatSetGroups', '[]'), true);
+}
+
+// "New conversation" offers the infobase's users (chatSetPeople); typing stays possible.
+async function phasePeople(page) {
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const listShown = () => page.eval(function () {
+    const l = document.getElementById('new-people-list');
+    return l.hidden ? null : [].map.call(l.querySelectorAll('.person'), function (n) { return n.getAttribute('data-name'); });
+  });
+  await page.click('#placeholder-new');
+  eq('"new conversation" asks 1C for the users once', ofType(await take(page), 'people'), [{ action: 'people' }]);
+  eq('no list until 1C answers', await listShown(), null);
+  const people = [
+    { name: 'boris', title: D.BORIS }, { name: 'clara', title: D.CLARA }, { name: 'anna', title: D.ME },
+    { name: D.ME, title: D.ME }, { name: 'xss', title: D.XSS_IMG }, { name: 'Boris', title: 'duplicate, other case' }
+  ];
+  eq('chatSetPeople returns true', await bridge(page, 'chatSetPeople', JSON.stringify(people)), true);
+  eq('users listed once each, the current user left out', await listShown(), ['boris', 'clara', 'anna', 'xss']);
+  eq('titles shown literally (XSS inert)', await page.eval(function () {
+    const n = document.querySelector('.person[data-name="xss"] .person-title');
+    return [n.textContent, document.querySelectorAll('#new-people-list img').length];
+  }), [D.XSS_IMG, 0]);
+  await page.type('#new-people', 'smir');
+  eq('typing filters by title or name', await listShown(), ['clara']);
+  await page.click('.person[data-name="clara"]');
+  eq('choosing puts the user name in the field, ready for the next', await page.eval(function () {
+    return document.getElementById('new-people').value;
+  }), 'clara; ');
+  eq('a chosen user leaves the list', await listShown(), ['boris', 'anna', 'xss']);
+  await page.type('#new-people', 'Someone Outside');
+  eq('free text that matches nobody hides the list', await listShown(), null);
+  await page.type('#new-topic', 'Budget');
+  await page.type('#new-text', 'Hello');
+  await page.click('#new-submit');
+  eq('free text and chosen names go out together', ofType(await take(page), 'new').map((a) => a.participants),
+    ['clara; Someone Outside']);
+  await page.click('#new-cancel');
+  await page.click('#new-btn');
+  eq('the users are not asked for again', ofType(await take(page), 'people'), []);
+  eq('bad users JSON: false, no throw', await bridge(page, 'chatSetPeople', '{bad'), false);
+  await noProblems(page, 'people');
 }
 
 // A small, realistic chat for the README screenshot.
@@ -561,7 +656,7 @@ async function runEngine(name) {
   }
   console.log('engine: ' + name + ' ' + page.version);
   try {
-    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseScreenshot]) {
+    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseOnError, phasePeople, phaseScreenshot]) {
       try {
         await phase(page);
       } catch (e) {

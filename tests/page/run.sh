@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests of the chat page: installs what they need on a fresh Debian (as root),
-# then runs the Rust unit tests of src/page (through tests/page/render), the ES2015
-# check of chat.js and the scenario in headless Chromium and in WebKitGTK (Xvfb).
+# then runs the Rust unit tests of src/page (through tests/page/render), the ES5 check of
+# the page's scripts (acorn + eslint-plugin-es-x) and the scenario in headless Chromium
+# and in WebKitGTK (Xvfb).
 # Ends with one 'N passed, N failed' line summing every step.
 #   CHAT1C_ENGINES=chromium|webkit|chromium,webkit (default both)
 #   CHAT1C_PAGE_SOURCE=cli|render (default: host CLI FillChat when built and current, else render)
@@ -24,7 +25,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null ||
     { echo "apt-get install failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/acorn ] || [ package-lock.json -nt node_modules ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/acorn ] || [ ! -d node_modules/eslint ] ||
+  [ ! -d node_modules/eslint-plugin-es-x ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund --loglevel=error || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
@@ -53,7 +55,7 @@ if command -v cargo >/dev/null 2>&1; then
 else
   echo "note: no cargo; src/page unit tests skipped here (cargo test of the crate runs them)"
 fi
-step "chat.js is ES2015" node es2015.js
+step "the page's scripts are ES5 (acorn, eslint-plugin-es-x)" node es5.js
 step "browser scenario" node browser.js
 
 echo "page tests: $total_pass passed, $total_fail failed"

@@ -1,12 +1,19 @@
-"""The pull-by-cursor protocol of package/bsl/ЧатКлиент.bsl, run against the real add-in.
+"""The data path of package/bsl/ЧатКлиент.bsl, run against the real add-in.
 
-No 1C platform runs here, so this test ports the module's data path (ЗапомнитьКурсоры,
-ЗабратьНовые, ЗабратьГруппу, ВыполнитьДействие) to Python step for step and drives the
-real libchat1c through the 1C-faithful host (chat1c-host), one host process per user, with
-a fake page that records what the bridge would receive. It checks the assumptions the BSL
-makes: events are hints, cursors lose nothing and duplicate nothing (also across several
-pages), "open"/"older" page through the history, and a closed chat gets no more events.
-Keep the port in step with the BSL (names in comments).
+No 1C platform runs here, so this test ports the module's data path (ПодключитьЧат and its
+continuation, ЗапомнитьКурсоры, ЗабратьНовые, ЗабратьГруппу, ВыполнитьДействие, Отправить,
+ПриЗакрытии, the notifications outside the form: ОповеститьОНовых, ВажныеСообщения,
+ПоказатьНепрочитанные, ОткрытьЧатПоНажатию; ХранилищеПоУмолчанию and the connection-string
+parser) to Python step for step and drives the real libchat1c through the 1C-faithful host
+(chat1c-host), one host process per 1C object, with a fake page that records what the
+bridge would receive. Texts shown to users (web client, version mismatch, store warning,
+connection failure) are read from the BSL itself, so the port cannot drift from them.
+It checks the assumptions the BSL makes: events are hints, cursors lose nothing and
+duplicate nothing (also across several pages), "open"/"older" page through the history, a
+closed chat gets no more events, a cancelled exit leaves chats alive, the web client gets
+one message and no attach, a failed read after a good send is not "not sent", the version
+check, notifications and the unread count outside the form, the store chosen on the client,
+and no password in anything shown. Keep the port in step with the BSL (names in comments).
 
 Run: python3 -m unittest discover -s tests/bsl -v
 Env: CHAT1C_HOST_CLI (default: newest target*/{debug,release}/chat1c-host),
@@ -17,6 +24,7 @@ import glob
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +42,42 @@ def newest(patterns):
     return max(found, key=os.path.getmtime) if found else None
 
 
+KIT = os.path.join(REPO, "package", "bsl")
+
+
+class Bsl:
+    """The kit's source: procedure bodies and their НСтр texts, as the port needs them."""
+
+    def __init__(self, name):
+        with open(os.path.join(KIT, name), encoding="utf-8-sig") as f:
+            self.text = f.read()
+
+    def body(self, name):
+        m = re.search(r"^(?:Процедура|Функция) %s\([^\n]*\n(.*?)^(?:КонецПроцедуры|КонецФункции)" % re.escape(name),
+                      self.text, re.S | re.M)
+        if not m:
+            raise KeyError("%s not in the kit" % name)
+        return m.group(1)
+
+    def nstr(self, name, index=0):
+        """The index-th НСтр("ru = '...'") of a procedure, as 1C reads it (| continuations, "" -> ")."""
+        found = re.findall(r"НСтр\(\"ru = '(.*?)'\"\)", self.body(name), re.S)
+        lines = found[index].split("\n")
+        text = "\n".join([lines[0]] + [re.sub(r"^\s*\|", "", ln) for ln in lines[1:]])
+        return text.replace('""', '"')
+
+
+CLIENT = Bsl("ЧатКлиент.bsl")
+
+
+def str_template(text, *args):                               # СтрШаблон
+    return re.sub(r"%(\d)", lambda m: str(args[int(m.group(1)) - 1]), text)
+
+
+def expected_version():                                      # ВерсияКомпоненты()
+    return re.search(r'Возврат "([^"]+)";', CLIENT.body("ВерсияКомпоненты")).group(1)
+
+
 HOST = os.environ.get("CHAT1C_HOST_CLI") or newest(["target*/debug/chat1c-host", "target*/release/chat1c-host"])
 LIB = os.environ.get("CHAT1C_LIB") or newest(["target*/release/libchat1c.so", "target*/debug/libchat1c.so"])
 
@@ -49,6 +93,8 @@ class Host:
         self.p = subprocess.Popen([HOST, "--lib", LIB, "--lang", "ru", "-"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         self.lines = queue.Queue()
+        self.fail = {}  # method -> error text: the next call of it fails (see fail_next)
+        self.calls = []  # every method called, in order
         threading.Thread(target=self._read, daemon=True).start()
         first = self._line(10)
         if not first.get("ready"):
@@ -77,7 +123,15 @@ class Host:
             else:
                 return ln, events
 
+    def fail_next(self, name, text):
+        """The next call of `name` fails with `text` before reaching the add-in: stands in for
+        a store that does not answer at that moment (locked, a dropped network share)."""
+        self.fail[name] = text
+
     def call(self, name, *args):
+        self.calls.append(name)
+        if name in self.fail:
+            raise AddInError(self.fail.pop(name))
         r, ev = self.send({"cmd": "call", "name": name, "args": list(args)})
         assert not ev
         if not r.get("ok"):
@@ -111,6 +165,21 @@ class FakePage:
         self.messages = {}        # group -> {id: message}
         self.added = []           # every id passed to chatAddMessages, duplicates included
         self.has_more = {}
+        self.errors = []          # chatShowError(text, failedSeq): (text, seq or None)
+        self.opened = []          # chatOpenGroup(group)
+        self.people = None        # chatSetPeople(json)
+
+    def chatShowError(self, text, failed_seq=None):
+        self.errors.append((text, failed_seq))
+
+    def chatOpenGroup(self, group):
+        if group not in [g["id"] for g in self.groups]:
+            return False
+        self.opened.append(group)
+        return True
+
+    def chatSetPeople(self, js):
+        self.people = json.loads(js)
 
     def chatSetGroups(self, js):
         self.groups = json.loads(js)
@@ -130,69 +199,274 @@ class FakePage:
         return sorted(self.messages.get(group, {}))
 
 
-class ChatForm:
-    """Port of ЧатКлиент for one form (Состояние = self)."""
+# ---- the store location, chosen on the client (ХранилищеПоУмолчанию) ----
 
-    def __init__(self, user, store):
-        self.host = Host()
-        self.page = FakePage()
-        self.cursors = {}  # Состояние.Курсоры
-        self.closed = False
-        self.host.call("Open", store, user)                   # ПодключитьЧат
-        self.remember_cursors(self.host.call("GetGroups"))    # ЗапомнитьКурсоры
-        self.page.chatSetGroups(self.host.call("GetGroups"))  # FillChat's injected state
+def connection_params(text):                                 # ПараметрыСтрокиСоединения
+    out = []
+    while text.strip():
+        pos = text.find("=")
+        if pos < 0:
+            break
+        key, text = text[:pos].strip(), text[pos + 1:]
+        value = ""
+        if text[:1] == '"':
+            text = text[1:]
+            while True:
+                q = text.find('"')
+                if q < 0:
+                    value, text = value + text, ""
+                    break
+                value, text = value + text[:q], text[q + 1:]
+                if text[:1] == '"':
+                    value, text = value + '"', text[1:]
+                else:
+                    break
+            semi = text.find(";")
+            text = "" if semi < 0 else text[semi + 1:]
+        else:
+            semi = text.find(";")
+            value, text = (text, "") if semi < 0 else (text[:semi], text[semi + 1:])
+        out.append((key, value.strip()))
+    return out
 
-    def remember_cursors(self, groups_json):
+
+def file_base_dir(connection_string):                        # КаталогФайловойБазы
+    for key, value in connection_params(connection_string):
+        if key.upper() == "FILE":
+            return value
+    return ""
+
+
+def configured_store(value, client_os):                      # ЧатВызовСервера.НастроенноеХранилище
+    value = value.strip()
+    by_os = False
+    for line in [ln for ln in value.split("\n") if ln]:
+        pos = line.find("=")
+        key = line[:pos].strip().upper() if pos >= 0 else ""
+        if key in ("WINDOWS", "LINUX", "MACOS"):
+            by_os = True
+            if key == client_os.upper():
+                return line[pos + 1:].strip()
+    return "" if by_os else value
+
+
+def default_store(session):                                  # ХранилищеПоУмолчанию
+    if session.settings["Хранилище"]:
+        return session.settings["Хранилище"]
+    base = file_base_dir(session.connection_string)
+    if not base:
+        return ""
+    sep = "\\" if session.client_os == "Windows" else "/"
+    return (base if base.endswith(sep) else base + sep) + "chat1c.sqlite"
+
+
+def store_warning(store):                                    # ПредупреждениеОХранилище
+    return "" if store else CLIENT.nstr("ПредупреждениеОХранилище")
+
+
+class Session:
+    """One 1C client session: ПараметрыПриложения (settings cache, the notifier), the
+    application title, and what the platform showed (ПоказатьОповещениеПользователя,
+    СообщитьПользователю, Оповестить)."""
+
+    def __init__(self, store="", connection_string='File="/nowhere";', client_os="Linux",
+                 notifications=True, app_title="Торговля"):
+        # ЧатВызовСервера.НастройкиЧата: the constant's value for this OS, the user's choice.
+        self.settings = {"Хранилище": configured_store(store, client_os), "Оповещения": notifications,
+                         "ЗаголовокПриложения": app_title}
+        self.connection_string = connection_string   # СтрокаСоединенияИнформационнойБазы() on the client
+        self.client_os = client_os
+        self.notifier = None
+        self.title = ""          # КлиентскоеПриложение.ПолучитьЗаголовок() / УстановитьЗаголовок()
+        self.broadcasts = []     # Оповестить("Чат1С.Непрочитано", N)
+        self.shown = []          # ПоказатьОповещениеПользователя: (text, group clicked to, explanation)
+        self.messages = []       # СообщитьПользователю
+        self.forms = []          # open chat forms
+        self.chat_on_screen = False  # ЧатВАктивномОкне()
+        self.users = []          # ЧатВызовСервера.ПользователиЧата()
+
+
+def version_error(host, expected=None):                      # ОшибкаВерсииКомпоненты
+    expected = expected or expected_version()
+    loaded = host.get("Version")
+    if loaded == expected:
+        return ""
+    return str_template(CLIENT.nstr("ОшибкаВерсииКомпоненты"), loaded, expected)
+
+
+def component_text(host, exception_text):                    # ТекстОшибкиКомпоненты
+    last = host.get("LastError") if host else ""
+    return last if last and last in exception_text else exception_text
+
+
+def groups_from_hint(data):                                  # ГруппыИзПодсказки
+    try:
+        return json.loads(data).get("groups")
+    except ValueError:
+        return None
+
+
+def is_chat_event(source, event):                            # ЭтоСобытиеЧата
+    return source == "Chat" and event == "NewMessages"
+
+
+class ChatObject:
+    """What the form and the notifier share (Состояние): the object, cursors, closing."""
+
+    host = None
+    closed = False
+
+    def remember_cursors(self, groups_json):                  # ЗапомнитьКурсоры
         for g in json.loads(groups_json):
-            if g["last"] is not None:
+            if g["last"] is not None:                         # СдвинутьКурсорНаПоследнее
                 self.cursors[g["id"]] = g["last"]["id"]
 
     def shift_cursor(self, group, messages):                  # СдвинутьКурсор
         if messages and messages[-1]["id"] > self.cursors.get(group, 0):
             self.cursors[group] = messages[-1]["id"]
 
-    def pull_new(self, groups=None):                          # ЗабратьНовые
-        groups_json = self.host.call("GetGroups")
-        self.page.chatSetGroups(groups_json)
-        if groups is None:
-            groups = [g["id"] for g in json.loads(groups_json)
-                      if g["last"] is not None and g["last"]["id"] > self.cursors.get(g["id"], 0)]
-        for g in groups:
-            self.pull_group(g, self.cursors.get(g))
+    def newer_than_cursor(self, groups):                      # ГруппыНовееКурсора
+        return [g["id"] for g in groups if g["last"] is not None and g["last"]["id"] > self.cursors.get(g["id"], 0)]
 
-    def pull_group(self, group, cursor):                      # ЗабратьГруппу
+    def pull_group(self, group, cursor, window, collected=None):  # ЗабратьГруппу
+        if window is None and collected is None:
+            return
         after = cursor or 0
         for _ in range(MAX_PAGES):
             js = self.host.call("GetMessages", group, after, PAGE)
             msgs = json.loads(js)
             if not msgs:
                 break
-            self.page.chatAddMessages(js)
+            if window is not None:
+                window.chatAddMessages(js)
+            if collected is not None:
+                collected.extend(msgs)
             self.shift_cursor(group, msgs)
             if len(msgs) < PAGE or after == 0:
                 break
             after = self.cursors[group]
 
+    def close(self):                                          # ЗакрытьЧат / ЗакрытьСостояние
+        if self.closed:
+            return
+        self.closed = True
+        if self.host is not None:
+            self.host.call("Close")
+
+
+class ChatForm(ChatObject):
+    """Port of ЧатКлиент for one form (Состояние = self)."""
+
+    def __init__(self, user, store=None, session=None, web_client=False, expected=None):
+        # ПодключитьЧат: store None = Хранилище Неопределено (ХранилищеПоУмолчанию).
+        self.session = session or Session()
+        self.page = FakePage()
+        self.cursors = {}  # Состояние.Курсоры
+        self.field = None  # what the HTML field shows when the chat is unavailable
+        self.warning = ""  # Состояние.Предупреждение
+        self.open_group = None  # Состояние.ОткрытьГруппу
+        if web_client:  # #Если ВебКлиент: no attach, no install, one message in the field
+            self.field = CLIENT.nstr("ТекстВебКлиента")
+            return
+        self.host = Host()  # НачатьПодключениеКомпоненты + Новый("AddIn.Chat.Chat")
+        error = version_error(self.host, expected)
+        if error:
+            self.show_connect_error(error)
+            return
+        chosen = default_store(self.session) if store is None else store
+        try:
+            self.host.call("Open", chosen, user)
+            groups_json = self.host.call("GetGroups")
+        except AddInError as e:
+            self.show_connect_error(CLIENT.nstr("ПодключитьЧатПослеПодключенияКомпоненты") + "\n"
+                                    + component_text(self.host, str(e)))
+            return
+        self.opened = True
+        if store is None:
+            self.warning = store_warning(chosen)
+        self.remember_cursors(groups_json)
+        self.page.chatSetGroups(groups_json)  # FillChat's injected state
+        self.session.forms.append(self)
+
+    opened = False
+
+    def is_open(self):                                        # ОткрытоеСостояние
+        return self.opened and not self.closed
+
+    def show_connect_error(self, text):                       # ПоказатьОшибкуПодключения
+        self.session.messages.append(text)
+        self.field = text
+
+    def pull_new(self, groups=None):                          # ЗабратьНовые
+        groups_json = self.host.call("GetGroups")
+        self.page.chatSetGroups(groups_json)
+        if groups is None:
+            groups = self.newer_than_cursor(json.loads(groups_json))
+        for g in groups:
+            self.pull_group(g, self.cursors.get(g), self.page)
+
     def external_event(self, source, event, data):            # ВнешнееСобытие
-        if source != "Chat" or event != "NewMessages" or self.closed:
+        if not is_chat_event(source, event) or not self.is_open():
             return
         try:
-            groups = json.loads(data).get("groups")
-        except ValueError:
-            groups = None
-        self.pull_new(groups)
+            self.pull_new(groups_from_hint(data))
+        except AddInError as e:
+            self.page.chatShowError(component_text(self.host, str(e)))
 
     def pump(self, ms):
         events = self.host.wait_events(ms)
         for e in events:
             self.external_event(e["source"], e["message"], e["data"])
+            if self.session.notifier is not None:             # the same event reaches the application module
+                self.session.notifier.external_event(e["source"], e["message"], e["data"])
         return events
+
+    def click(self, actions):                                 # ПриНажатии
+        if not self.is_open():
+            return
+        for a in actions:
+            try:
+                self.action(a)
+            except AddInError as e:
+                self.page.chatShowError(component_text(self.host, str(e)))
+
+    def document_formed(self):                                # ДокументСформирован
+        if not self.is_open():
+            return
+        try:
+            self.pull_new(None)
+        except AddInError as e:
+            self.page.chatShowError(component_text(self.host, str(e)))
+        if self.warning:
+            self.page.chatShowError(self.warning)
+            self.warning = ""
+        self.open_pending_group()
+
+    def open_conversation(self, group):                       # ОткрытьБеседу
+        if self.closed:
+            return
+        self.open_group = group
+        self.open_pending_group()
+
+    def open_pending_group(self):                             # ОткрытьОтложеннуюБеседу
+        if self.open_group is None or not self.is_open():
+            return
+        self.page.chatSetGroups(self.host.call("GetGroups"))
+        if self.page.chatOpenGroup(self.open_group):
+            self.open_group = None
+
+    def send(self, a):                                        # Отправить
+        try:
+            self.host.call("SendMessage", a["topic"], a["participants"], a["text"])
+        except AddInError as e:
+            self.page.chatShowError(component_text(self.host, str(e)), a.get("seq"))
+            return
+        self.pull_new(None)
 
     def action(self, a):                                      # ВыполнитьДействие
         kind = a["action"]
         if kind in ("send", "new"):
-            self.host.call("SendMessage", a["topic"], a["participants"], a["text"])
-            self.pull_new(None)
+            self.send(a)
         elif kind == "open":
             if not a.get("after"):
                 js = self.host.call("GetMessages", a["group"], 0, PAGE)
@@ -200,18 +474,125 @@ class ChatForm:
                 self.shift_cursor(a["group"], msgs)
                 self.page.chatPrependMessages(a["group"], js, len(msgs) >= PAGE)
             else:
-                self.pull_group(a["group"], a["after"])
+                self.pull_group(a["group"], a["after"], self.page)
         elif kind == "older":
             js = self.host.call("GetHistory", a["group"], a["before"], PAGE)
             self.page.chatPrependMessages(a["group"], js, len(json.loads(js)) >= PAGE)
         elif kind == "read":
             self.host.call("MarkRead", a["group"], a["upTo"])
+            if self.session.notifier is not None:            # ОбновитьНепрочитанные
+                self.session.notifier.refresh_unread()
+        elif kind == "people":
+            self.page.chatSetPeople(json.dumps(self.session.users))
 
-    def close(self):                                          # ЗакрытьЧат
-        if self.closed:
+    def before_close(self, cancel, exiting):                  # ПередЗакрытием (устарела: ничего не делает)
+        return
+
+    def on_close(self, exiting=False):                        # ПриЗакрытии
+        self.close()
+        if self in self.session.forms:
+            self.session.forms.remove(self)
+
+
+class Notifier(ChatObject):
+    """Port of the application-level part (ОповещенияВнеФормы): one object per session."""
+
+    def __init__(self, user, store, session, expected=None):
+        # ПриНачалеРаботыСистемы -> ЗапуститьОповещения -> ...ПослеПодключенияКомпоненты
+        self.user = user
+        self.session = session
+        self.cursors = {}
+        self.unread = 0     # Состояние.Непрочитано
+        self.prefix = ""    # Состояние.Префикс
+        self.host = Host()
+        session.notifier = self
+        error = version_error(self.host, expected)
+        if error:
+            session.shown.append((CLIENT.nstr("НовыйОбъектЧата", 1), None, error))
+            self.closed = True
             return
-        self.closed = True
-        self.host.call("Close")
+        self.host.call("Open", store, user)
+        groups = json.loads(self.host.call("GetGroups"))
+        self.remember_cursors(json.dumps(groups))
+        self.show_unread(groups)
+
+    def external_event(self, source, event, data):            # ОбработкаВнешнегоСобытия
+        if not is_chat_event(source, event) or self.closed:
+            return
+        try:
+            self.notify_new(groups_from_hint(data))
+        except AddInError:
+            pass  # the chat form shows store errors; notifications stay quiet
+
+    def pump(self, ms):
+        events = self.host.wait_events(ms)
+        for e in events:
+            self.external_event(e["source"], e["message"], e["data"])
+        return events
+
+    def notify_new(self, groups):                             # ОповеститьОНовых
+        listed = json.loads(self.host.call("GetGroups"))
+        self.show_unread(listed)
+        if groups is None:
+            groups = self.newer_than_cursor(listed)
+        by_id = {g["id"]: g for g in listed}
+        on_screen = self.session.chat_on_screen
+        for g in groups:
+            new = []
+            self.pull_group(g, self.cursors.get(g), None, new)
+            important = self.important(by_id.get(g), new)
+            if important and not on_screen:
+                self.show_notification(by_id.get(g), important)
+
+    def important(self, group, messages):                     # ВажныеСообщения
+        private = group is not None and len(group["participants"]) > 0
+        me = self.user.lower()
+        return [m for m in messages if m["publisher"].lower() != me
+                and (private or ("@" + me) in m["text"].lower())]
+
+    def show_notification(self, group, important):            # ПоказатьОповещениеОСообщениях
+        last = important[-1]
+        title = last["publisher"]
+        topic = group["topic"] if group else ""
+        if topic:
+            title += " — " + topic
+        if len(important) > 1:
+            title += " (%d)" % len(important)
+        self.session.shown.append((title, last["group"], first_words(last["text"])))
+
+    def show_unread(self, groups):                            # ПоказатьНепрочитанные
+        total = sum(g["unread"] for g in groups)
+        changed = total != self.unread
+        self.unread = total
+        title = self.session.title
+        if self.prefix and title.startswith(self.prefix):
+            title = title[len(self.prefix):]
+        if not title:
+            title = self.session.settings["ЗаголовокПриложения"]
+        self.prefix = "(%d) " % total if total > 0 else ""
+        self.session.title = self.prefix + title
+        if changed:
+            self.session.broadcasts.append(total)
+
+    def refresh_unread(self):                                 # ОбновитьНепрочитанные
+        if not self.closed:
+            self.show_unread(json.loads(self.host.call("GetGroups")))
+
+    def click(self, index, store):                            # ОткрытьЧатПоНажатию -> ОткрытьЧат
+        group = self.session.shown[index][1]
+        form = ChatForm(self.user, store, self.session)      # ОткрытьФорму: ПриОткрытии -> ПодключитьЧат
+        form.open_conversation(group)
+        form.document_formed()
+        return form
+
+
+def first_words(text):                                       # ПервыеСлова
+    words = text.split()
+    cut = len(words) > 12
+    out = " ".join(words[:12])
+    if len(out) > 100:
+        out, cut = out[:100], True
+    return out + "…" if cut else out
 
 
 def pump_until(form, predicate, seconds=8):
@@ -233,16 +614,23 @@ class ClientProtocolTest(unittest.TestCase):
 
     def tearDown(self):
         for f in self.forms:
+            if f.host is None:
+                continue
             try:
                 f.host.finish()
             except Exception:
                 f.host.p.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def form(self, user):
-        f = ChatForm(user, self.store)
+    def form(self, user, **kw):
+        f = ChatForm(user, kw.pop("store", self.store), **kw)
         self.forms.append(f)
         return f
+
+    def notifier(self, user, session, **kw):
+        n = Notifier(user, self.store, session, **kw)
+        self.forms.append(n)
+        return n
 
     def test_event_hint_then_pull_delivers_each_message_once(self):
         a, b = self.form("Иванов"), self.form("Петров")
@@ -326,12 +714,161 @@ class ClientProtocolTest(unittest.TestCase):
         self.assertEqual(b.host.wait_events(1500), [], "an event reached a closed chat")
         self.assertEqual(b.page.added, [])
 
-    def test_errors_come_back_as_text_for_the_page(self):
+    def test_failed_send_marks_only_that_send(self):
         a = self.form("Иванов")
-        with self.assertRaises(AddInError) as cm:
-            a.action({"action": "send", "group": 1, "topic": "", "participants": "", "text": "x"})
-        self.assertTrue(cm.exception.args[0], "no error text for chatShowError")
-        self.assertEqual(a.host.get("LastError"), cm.exception.args[0])
+        a.click([{"action": "send", "seq": 7, "group": 1, "topic": "", "participants": "", "text": "x"},
+                 {"action": "send", "seq": 8, "group": 1, "topic": "Тема", "participants": "", "text": "хорошее"}])
+        self.assertEqual(len(a.page.errors), 1, a.page.errors)
+        text, seq = a.page.errors[0]
+        self.assertEqual(seq, 7, "the failed send is named by its seq")
+        self.assertTrue(text)
+        self.assertEqual(text, a.host.get("LastError") or text)
+        self.assertEqual([m["text"] for g in a.page.messages.values() for m in g.values()], ["хорошее"])
+
+    def test_failed_read_after_a_good_send_is_not_marked_not_sent(self):
+        # The store takes the message, then does not answer the pull that follows: the page
+        # gets an error without a seq (nothing marked "not sent", no duplicate by a resend),
+        # and the message arrives with the next event because the cursor did not move.
+        a, b = self.form("Иванов"), self.form("Петров")
+        a.click([{"action": "new", "seq": 1, "topic": "Склад", "participants": "", "text": "первое"}])
+        gid = json.loads(a.host.call("GetGroups"))[0]["id"]
+        a.host.fail_next("GetGroups", "Хранилище чата слишком долго заблокировано другим процессом")
+        a.click([{"action": "send", "seq": 2, "group": gid, "topic": "Склад", "participants": "", "text": "второе"}])
+        self.assertEqual(a.page.errors, [("Хранилище чата слишком долго заблокировано другим процессом", None)])
+        self.assertEqual(len(a.page.ids(gid)), 1, "the pull failed: the page has not got it yet")
+        self.assertEqual(len(json.loads(a.host.call("GetMessages", gid, 0, 10))), 2, "the send itself was stored once")
+        self.assertTrue(pump_until(a, lambda: len(a.page.ids(gid)) == 2), "the next event did not bring it")
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(gid)) == 2))
+
+    def test_exit_cancelled_leaves_the_chat_alive(self):
+        # The platform asks every form before exit (ПередЗакрытием with ЗавершениеРаботы) and
+        # another form cancels: nothing may be closed yet. Only ПриЗакрытии, after a confirmed
+        # exit, closes the chat.
+        a, b = self.form("Иванов"), self.form("Петров")
+        b.before_close(cancel=False, exiting=True)
+        self.assertTrue(b.host.get("IsOpen"), "a chat closed before the exit was confirmed")
+        a.click([{"action": "new", "seq": 1, "topic": "После отмены", "participants": "", "text": "вы еще тут?"}])
+        gid = json.loads(a.host.call("GetGroups"))[0]["id"]
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(gid)) == 1), "the chat died with the cancelled exit")
+        b.on_close(exiting=True)
+        self.assertFalse(b.host.get("IsOpen"))
+        # The kit itself: only ПриЗакрытии closes; the old handlers are empty, the app module has none.
+        self.assertIn("ЗакрытьЧат(Форма)", CLIENT.body("ПриЗакрытии"))
+        for name in ("ПередЗакрытием", "ПередЗавершениемРаботыСистемы"):
+            code = [ln.strip() for ln in CLIENT.body(name).splitlines() if ln.strip() and not ln.strip().startswith("//")]
+            self.assertEqual(code, ["Возврат;"], name + " must not close anything")
+        app = Bsl("МодульУправляемогоПриложения.bsl").text
+        self.assertNotIn("ПередЗавершениемРаботыСистемы", app)
+        self.assertNotIn("Процедура ПередЗакрытием", Bsl("ФормаЧата.bsl").text)
+
+    def test_web_client_gets_one_message_and_no_attach(self):
+        f = self.form("Иванов", web_client=True)
+        self.assertIsNone(f.host, "the web client must not attach or install anything")
+        self.assertIn("веб-клиент", f.field.lower())
+        self.assertIn("тонком клиенте", f.field)
+        self.assertEqual(f.session.messages, [], "one message, in the field only")
+        # In the kit: the web client branch comes before any attach, in the form and at start-up.
+        body = CLIENT.body("ПодключитьЧат")
+        self.assertLess(body.index("#Если ВебКлиент Тогда"), body.index("НачатьПодключениеКомпоненты"))
+        self.assertLess(body.index("ТекстВебКлиента()"), body.index("#Иначе"))
+        self.assertIn("#Если Не ВебКлиент Тогда", CLIENT.body("ПриНачалеРаботыСистемы"))
+        # The thin client's attach error no longer talks about the web client.
+        self.assertNotIn("веб", CLIENT.body("ТекстКомпонентаНеПодключена").lower())
+
+    def test_version_check(self):
+        # The kit expects the version the add-in reports; both come from one release.
+        a = self.form("Иванов")
+        self.assertEqual(a.host.get("Version"), expected_version())
+        self.assertTrue(a.is_open())
+        # A component cached from an older template: the form says what to do and opens nothing.
+        old = self.form("Петров", expected="0.0.9")
+        self.assertFalse(old.is_open())
+        self.assertFalse(old.host.get("IsOpen"), "opened the store despite the mismatch")
+        self.assertIn(old.host.get("Version"), old.field)
+        self.assertIn("0.0.9", old.field)
+        self.assertIn("Перезапустите программу", old.field)
+        session = Session()
+        n = self.notifier("Петров", session, expected="0.0.9")
+        self.assertTrue(n.closed)
+        self.assertEqual([(t, g) for t, g, _ in session.shown], [("Чат: перезапустите программу", None)])
+
+    def test_notifications_outside_the_form(self):
+        session = Session(app_title="Управление торговлей")
+        a = self.form("Иванов")
+        n = self.notifier("Петров", session)
+        self.assertEqual(session.title, "Управление торговлей")
+        calls_before = len(n.host.calls)
+        n.pump(600)
+        self.assertEqual(n.host.calls[calls_before:], [], "no event, no call: nothing polls")
+        # A public message without a mention: counted, not announced.
+        a.click([{"action": "new", "seq": 1, "topic": "Общая", "participants": "", "text": "всем привет"}])
+        self.assertTrue(pump_until(n, lambda: n.unread == 1))
+        self.assertEqual(session.shown, [])
+        self.assertEqual(session.title, "(1) Управление торговлей")
+        # A private message: announced with the sender, the topic and the first words.
+        long_text = "Петр, посмотрите, пожалуйста, счет номер 4411 от поставщика, там ошибка в сумме и в дате отгрузки"
+        a.click([{"action": "new", "seq": 2, "topic": "Счет", "participants": json.dumps(["Петров"]), "text": long_text}])
+        self.assertTrue(pump_until(n, lambda: len(session.shown) == 1))
+        title, group, words = session.shown[0]
+        self.assertEqual(title, "Иванов — Счет")
+        self.assertEqual(words, " ".join(long_text.split()[:12]) + "…")
+        self.assertEqual(session.title, "(2) Управление торговлей")
+        # A mention in a public topic: announced; own messages never.
+        a.host.call("SendMessage", "Общая", "", "@петров глянь склад")
+        self.assertTrue(pump_until(n, lambda: len(session.shown) == 2))
+        self.assertEqual(session.shown[1][0], "Иванов — Общая")
+        n.host.call("SendMessage", "Общая", "", "сам себе @Петров")
+        n.pump(800)
+        self.assertEqual(len(session.shown), 2, "own message announced")
+        # Clicking opens the chat form at that conversation.
+        form = n.click(0, self.store)
+        self.forms.append(form)
+        self.assertEqual(form.page.opened, [group])
+        # Reading it in the form lowers the count without waiting for an event.
+        newest = max(m["id"] for m in json.loads(form.host.call("GetMessages", group, 0, 10)))
+        form.click([{"action": "read", "group": group, "upTo": newest}])
+        self.assertEqual(n.unread, 2)
+        self.assertEqual(session.title, "(2) Управление торговлей")
+        self.assertIn(2, session.broadcasts)
+        # While a chat form is in the active window there are no pop-ups (the count still moves).
+        session.chat_on_screen = True
+        a.click([{"action": "send", "seq": 3, "group": group, "topic": "Счет",
+                  "participants": json.dumps(["Иванов", "Петров"]), "text": "еще одно"}])
+        self.assertTrue(pump_until(n, lambda: n.unread == 3))
+        self.assertEqual(len(session.shown), 2)
+
+    def test_store_is_chosen_on_the_client(self):
+        base = os.path.join(self.dir, "База Торговли")
+        os.makedirs(base)
+        # File infobase: the client's own File= path, next to the base.
+        s = Session(connection_string='File="%s";Usr="Иванов";' % base.replace('"', '""'))
+        self.assertEqual(default_store(s), os.path.join(base, "chat1c.sqlite"))
+        f = self.form("Иванов", store=None, session=s)
+        self.assertTrue(f.is_open())
+        self.assertEqual(f.host.get("Store"), os.path.join(base, "chat1c.sqlite"))
+        self.assertEqual(f.warning, "")
+        # Client-server or web-published: no path of its own, so a clear warning.
+        for cs in ('Srvr="app1c";Ref="trade";', 'ws="http://web/trade";'):
+            self.assertEqual(default_store(Session(connection_string=cs)), "", cs)
+        warning = store_warning("")
+        self.assertIn("на других компьютерах", warning)
+        self.assertIn("Чат1СХранилище", warning)
+        # The constant wins; per-OS lines; a PostgreSQL key=value string is one value, not lines.
+        self.assertEqual(default_store(Session(store="/mnt/chat/c.sqlite", connection_string='Srvr="x";')), "/mnt/chat/c.sqlite")
+        per_os = "Windows=\\\\srv\\chat\\c.sqlite\nLinux=/mnt/chat/c.sqlite"
+        self.assertEqual(configured_store(per_os, "Linux"), "/mnt/chat/c.sqlite")
+        self.assertEqual(configured_store(per_os, "MacOS"), "")
+        pg = "host=db dbname=chat user=u password=p"
+        self.assertEqual(configured_store(pg, "Linux"), pg)
+        self.assertEqual(file_base_dir('File="C:\\Базы\\Торг""овля";'), 'C:\\Базы\\Торг"овля')
+
+    def test_no_password_in_anything_shown(self):
+        secret = "Pa55-word-not-to-show"
+        f = self.form("Иванов", store="postgresql://chat:%s@127.0.0.1:1/chat?connect_timeout=2" % secret)
+        self.assertFalse(f.is_open())
+        self.assertTrue(f.field.startswith("Чат недоступен."), f.field)
+        for shown in [f.field] + f.session.messages:
+            self.assertNotIn(secret, shown)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,25 @@ impl std::fmt::Display for SyntaxError {
     }
 }
 
-/// Every ERROR/MISSING node in `source` (empty = parses cleanly).
-pub fn syntax_errors(source: &str) -> Vec<SyntaxError> {
-    // 1C's own exports start .bsl files with a UTF-8 BOM.
+/// The source without a BOM (1C's own exports start .bsl files with one) and its tree,
+/// or the one error to report when the parser gives up.
+fn parse(source: &str) -> Result<(&str, tree_sitter::Tree), Vec<SyntaxError>> {
     let source = source.strip_prefix('\u{feff}').unwrap_or(source);
     let mut parser = tree_sitter::Parser::new();
     parser
         .set_language(&tree_sitter_bsl::LANGUAGE.into())
         .expect("BSL grammar matches the tree-sitter version");
-    let Some(tree) = parser.parse(source, None) else {
-        return vec![SyntaxError { line: 0, column: 0, what: "parser gave up".into() }];
+    match parser.parse(source, None) {
+        Some(tree) => Ok((source, tree)),
+        None => Err(vec![SyntaxError { line: 0, column: 0, what: "parser gave up".into() }]),
+    }
+}
+
+/// Every ERROR/MISSING node in `source` (empty = parses cleanly).
+pub fn syntax_errors(source: &str) -> Vec<SyntaxError> {
+    let (source, tree) = match parse(source) {
+        Ok(parsed) => parsed,
+        Err(e) => return e,
     };
     let mut out = Vec::new();
     let mut cursor = tree.walk();
@@ -90,4 +99,40 @@ pub fn package_bsl_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Words that need platform 8.3.18+ (`Асинх`/`Ждать` and the `…Асинх` methods), found in
+/// code only (comments and strings may name them): the kit must run from 8.3.10 up.
+pub fn async_words(source: &str) -> Vec<SyntaxError> {
+    let (source, tree) = match parse(source) {
+        Ok(parsed) => parsed,
+        Err(e) => return e,
+    };
+    let mut out = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let kind = node.kind().to_lowercase();
+        if kind.contains("comment") || kind.contains("string") {
+            continue;
+        }
+        if node.child_count() > 0 {
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+            continue;
+        }
+        let word = source[node.byte_range()].to_lowercase();
+        if ["асинх", "async", "ждать", "await"].contains(&word.as_str())
+            || word.ends_with("асинх")
+            || (word.ends_with("async") && word.len() > 5)
+        {
+            let p = node.start_position();
+            out.push(SyntaxError {
+                line: p.row + 1,
+                column: p.column + 1,
+                what: format!("needs 8.3.18+: {}", &source[node.byte_range()]),
+            });
+        }
+    }
+    out.sort_by_key(|e| (e.line, e.column));
+    out
 }

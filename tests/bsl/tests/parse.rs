@@ -1,7 +1,7 @@
 //! Every .bsl under package/bsl/ and every ```bsl block of docs/ru/README.md must parse,
 //! and the check itself must catch typical slips (so a green run means something).
 
-use chat1c_bsl_check::{markdown_bsl_blocks, package_bsl_files, syntax_errors};
+use chat1c_bsl_check::{async_words, markdown_bsl_blocks, package_bsl_files, syntax_errors};
 use std::path::Path;
 
 #[test]
@@ -37,6 +37,44 @@ fn docs_bsl_blocks_parse() {
         }
     }
     assert!(report.is_empty(), "BSL syntax errors in docs:\n{}", report.join("\n"));
+}
+
+/// The kit runs from platform 8.3.10: callbacks (ОписаниеОповещения, НачатьПодключение...),
+/// never Асинх/Ждать or the ...Асинх methods of 8.3.18+, in the modules and in the guide.
+#[test]
+fn kit_and_guide_have_no_async_await() {
+    let mut report = Vec::new();
+    for f in package_bsl_files() {
+        for e in async_words(&std::fs::read_to_string(&f).unwrap()) {
+            report.push(format!("{}:{e}", f.display()));
+        }
+    }
+    let md = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ru/README.md");
+    for (line, block) in markdown_bsl_blocks(&std::fs::read_to_string(md).unwrap()) {
+        for e in async_words(&block) {
+            report.push(format!("README.md:{}: {}", line + e.line - 1, e.what));
+        }
+    }
+    assert!(report.is_empty(), "8.3.18+ only:\n{}", report.join("\n"));
+}
+
+#[test]
+fn async_check_bites_and_ignores_comments_and_strings() {
+    // GOOD uses Асинх, Ждать and two ...Асинх methods.
+    let found: Vec<String> = async_words(GOOD).into_iter().map(|e| e.what).collect();
+    assert_eq!(
+        found,
+        [
+            "needs 8.3.18+: Асинх",
+            "needs 8.3.18+: Ждать",
+            "needs 8.3.18+: ПодключитьВнешнююКомпонентуАсинх",
+            "needs 8.3.18+: Ждать",
+            "needs 8.3.18+: УстановитьВнешнююКомпонентуАсинх",
+        ]
+    );
+    let callbacks = "// без Асинх/Ждать\nПроцедура П()\n\tТекст = \"Ждать\";\n\tНачатьУстановкуВнешнейКомпоненты(Оповещение, \"ОбщийМакет.Чат1С\");\nКонецПроцедуры\n";
+    assert_eq!(syntax_errors(callbacks), vec![]);
+    assert_eq!(async_words(callbacks), vec![]);
 }
 
 const GOOD: &str = r#"

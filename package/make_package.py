@@ -2,17 +2,21 @@
 """Build (and verify) the 1C add-in package: one zip with MANIFEST.XML at its root
 plus every built binary, for a common template of type "Внешняя компонента".
 
-Binary naming (inside the zip and in --bin-dir):  chat1c_<os>_<arch>.<ext>
-    chat1c_windows_x86_64.dll   chat1c_windows_i386.dll
-    chat1c_linux_x86_64.so      chat1c_linux_i386.so      chat1c_linux_aarch64.so
-    chat1c_macos_x86_64.dylib   chat1c_macos_arm64.dylib
-The set and order come from the repository's manifest.xml (the template). In --bin-dir the
-arch part may also be spelled i686/x86, amd64/x64, arm64/aarch64; the zip always uses the template's name.
+Binary naming (inside the zip and in --bin-dir):  chat1c_<version>_<os>_<arch>.<ext>, the
+version from the root Cargo.toml with dots as underscores, e.g. for 0.2.0:
+    chat1c_0_2_0_windows_x86_64.dll   chat1c_0_2_0_windows_i386.dll
+    chat1c_0_2_0_linux_x86_64.so      chat1c_0_2_0_linux_i386.so      chat1c_0_2_0_linux_aarch64.so
+    chat1c_0_2_0_macos_x86_64.dylib   chat1c_0_2_0_macos_arm64.dylib
+A new version is a new file name, so 1C never serves a library it cached from an older
+template under the new one. The set and order come from the repository's manifest.xml (the
+template, paths written with {version}). In --bin-dir the arch part may also be spelled
+i686/x86, amd64/x64, arm64/aarch64; the zip always uses the template's name.
 
 Usage:
     make_package.py [--bin-dir DIR]... [--target-dir DIR [--profile release] [--host-build]]
                     [--template manifest.xml] [--out dist/chat1c.zip] [--manifest-out FILE] [--no-verify]
     make_package.py --verify ZIP        # check an existing package, exit 1 on any problem
+    make_package.py --version-tag       # print the version part of the names (0_2_0), for shell scripts
 --target-dir reads cargo outputs target/<triple>/<profile>/{libchat1c.so,chat1c.dll,libchat1c.dylib};
 --host-build also takes target/<profile>/ (a build without --target) for this machine's os/arch. Exit code: 0 ok, 1 verification failed, 2 usage/no binaries.
 """
@@ -20,6 +24,7 @@ Usage:
 import argparse
 import os
 import platform
+import re
 import struct
 import sys
 import xml.etree.ElementTree as ET
@@ -35,6 +40,9 @@ OS_VALUES = ("Windows", "Linux", "MacOS")
 ARCH_VALUES = ("i386", "x86_64", "ARM64", "Universal")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TEMPLATE = os.path.join(REPO, "manifest.xml")
+CARGO_TOML = os.path.join(REPO, "Cargo.toml")
+# chat1c_<major>_<minor>_<patch>_<os>_<arch>.<ext>: what every binary in a package is called.
+VERSIONED_NAME = re.compile(r"^chat1c_(\d+_\d+_\d+)_(windows|linux|macos)_[a-z0-9_]+\.(dll|so|dylib)$")
 
 # Rust target triple (without a zigbuild ".2.17" glibc suffix) -> (os, arch)
 TRIPLES = {
@@ -53,20 +61,44 @@ ARCH_ALIASES = {"i386": ("i386", "i686", "x86"), "x86_64": ("x86_64", "amd64", "
                 "ARM64": ("aarch64", "arm64"), "Universal": ("universal",)}
 
 
-def read_template(path):
-    """[(os, arch, path)] from the template manifest, in its order."""
+def crate_version(cargo_toml=CARGO_TOML):
+    """The add-in's version: the one place it is kept is the [package] table of Cargo.toml."""
+    section = None
+    with open(cargo_toml, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^\s*\[([^\]]+)\]", line)
+            if m:
+                section = m.group(1).strip()
+            m = re.match(r'^\s*version\s*=\s*"([^"]+)"', line)
+            if m and section == "package":
+                return m.group(1)
+    raise SystemExit("%s: no [package] version" % cargo_toml)
+
+
+def version_tag(version=None):
+    """0.2.0 -> 0_2_0, the form the version takes in binary names."""
+    return (version or crate_version()).replace(".", "_")
+
+
+def read_template(path, version=None):
+    """[(os, arch, path)] from the template manifest, in its order, {version} filled in."""
     root = ET.parse(path).getroot()
     if root.tag != "{%s}bundle" % NS:
         raise SystemExit("template %s: root must be {%s}bundle, got %s" % (path, NS, root.tag))
-    return [(c.get("os"), c.get("arch"), c.get("path")) for c in root.findall("{%s}component" % NS)]
+    tag = version_tag(version)
+    return [(c.get("os"), c.get("arch"), c.get("path").replace("{version}", tag))
+            for c in root.findall("{%s}component" % NS)]
 
 
 def candidate_names(os_name, arch, canonical):
-    """Names under which a --bin-dir may hold this binary: the canonical one, then arch aliases."""
+    """Names under which a --bin-dir may hold this binary: the canonical one, then arch aliases
+    (same version: a binary of another version is never packed under this one's name)."""
     ext = os.path.splitext(canonical)[1]
+    m = re.match(r"^chat1c_\d+_\d+_\d+_", canonical)
+    prefix = m.group(0) if m else "chat1c_"
     names = [canonical]
     for a in ARCH_ALIASES.get(arch, ()):
-        n = "chat1c_%s_%s%s" % (os_name.lower(), a, ext)
+        n = "%s%s_%s%s" % (prefix, os_name.lower(), a, ext)
         if n not in names:
             names.append(n)
     return names
@@ -185,6 +217,23 @@ def verify_zip(path):
         extra = [n for n in names if n != MANIFEST_NAME and n not in listed]
         if extra:
             problems.append("files in the zip but not in the manifest: %s" % extra)
+        problems += name_problems([c.get("path") or "" for c in comps])
+    return problems
+
+
+def name_problems(paths):
+    """Every binary must be named chat1c_<version>_<os>_<arch>.<ext>, all with one version:
+    an unversioned or mixed package would let 1C keep serving a cached older library."""
+    versions = set()
+    problems = []
+    for p in paths:
+        m = VERSIONED_NAME.match(p)
+        if m:
+            versions.add(m.group(1))
+        else:
+            problems.append("%s: name must be chat1c_<version>_<os>_<arch>.<ext>" % p)
+    if len(versions) > 1:
+        problems.append("binaries of different versions in one package: %s" % sorted(versions))
     return problems
 
 
@@ -234,7 +283,12 @@ def main(argv=None):
     ap.add_argument("--manifest-out", help="also write the generated MANIFEST.XML here")
     ap.add_argument("--no-verify", action="store_true", help="skip the format/arch/exports check before zipping")
     ap.add_argument("--verify", metavar="ZIP", help="only verify an existing package")
+    ap.add_argument("--version-tag", action="store_true",
+                    help="print the version part of the binary names (from Cargo.toml) and exit")
     args = ap.parse_args(argv)
+    if args.version_tag:
+        print(version_tag())
+        return 0
     if args.verify:
         problems = verify_zip(args.verify)
         for p in problems:

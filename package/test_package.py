@@ -10,6 +10,7 @@ Fixture libraries are built with cc / x86_64-w64-mingw32-gcc / i686-w64-mingw32-
 
 import glob
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -26,6 +27,12 @@ import binfmt  # noqa: E402
 import make_package as mp  # noqa: E402
 
 FIVE = mp.REQUIRED_EXPORTS
+V = mp.version_tag()  # e.g. 0_2_0: every binary name carries it
+
+
+def vname(rest):
+    """chat1c_<version>_<rest>: a binary name of this build."""
+    return "chat1c_%s_%s" % (V, rest)
 
 C_SRC = r"""
 #ifdef _WIN32
@@ -167,10 +174,55 @@ class TemplateTest(unittest.TestCase):
             ("Linux", "ARM64"), ("MacOS", "x86_64"), ("MacOS", "ARM64")]))
         ext = {"Windows": ".dll", "Linux": ".so", "MacOS": ".dylib"}
         for o, a, p in t:
-            self.assertIn(p, mp.candidate_names(o, a, "chat1c_%s_%s%s" % (o.lower(), a, ext[o])), p)
-            self.assertTrue(p.startswith("chat1c_%s_" % o.lower()) and p.endswith(ext[o]), p)
+            self.assertIn(p, mp.candidate_names(o, a, vname("%s_%s%s" % (o.lower(), a, ext[o]))), p)
+            self.assertTrue(p.startswith(vname(o.lower() + "_")) and p.endswith(ext[o]), p)
+        self.assertEqual(mp.name_problems([p for _, _, p in t]), [])
         root = ET.parse(mp.DEFAULT_TEMPLATE).getroot()
         self.assertTrue(all(c.get("type") == "native" for c in root))
+        self.assertTrue(all(c.get("path").startswith("chat1c_{version}_") for c in root),
+                        "the template takes the version from Cargo.toml, not a copy")
+
+
+class VersionTest(unittest.TestCase):
+    """The version lives in Cargo.toml; every other copy must agree with it."""
+
+    def test_version_comes_from_the_package_table(self):
+        with open(os.path.join(REPO, "Cargo.toml"), encoding="utf-8") as f:
+            text = f.read()
+        want = re.search(r'\[package\][^\[]*?\nversion\s*=\s*"([^"]+)"', text).group(1)
+        self.assertEqual(mp.crate_version(), want)
+        self.assertEqual(V, want.replace(".", "_"))
+        d = tempfile.mkdtemp(dir=Fixtures.dir)
+        toml = os.path.join(d, "Cargo.toml")
+        with open(toml, "w") as f:
+            f.write('[workspace]\nversion = "9.9.9"\n[package]\nname = "x"\nversion = "1.20.3"\n[dependencies]\nversion = "0"\n')
+        self.assertEqual(mp.version_tag(mp.crate_version(toml)), "1_20_3")
+
+    def test_the_kit_expects_this_version(self):
+        # ЧатКлиент compares the component's Версия with ВерсияКомпоненты(); a stale copy there
+        # would tell every user of a correct package to restart for nothing.
+        with open(os.path.join(REPO, "package", "bsl", "ЧатКлиент.bsl"), encoding="utf-8-sig") as f:
+            bsl = f.read()
+        m = re.search(r'Функция ВерсияКомпоненты\(\) Экспорт\s+Возврат "([^"]+)";', bsl)
+        self.assertIsNotNone(m, "ВерсияКомпоненты() not found in ЧатКлиент.bsl")
+        self.assertEqual(m.group(1), mp.crate_version())
+
+    def test_docs_name_the_binaries_of_this_version(self):
+        for doc in ("README.md", os.path.join("docs", "ru", "README.md")):
+            with open(os.path.join(REPO, doc), encoding="utf-8") as f:
+                text = f.read()
+            names = re.findall(r"chat1c_(?:\d+_\d+_\d+_)?(?:windows|linux|macos)_[a-z0-9_*]+\.(?:dll|so|dylib)", text)
+            self.assertTrue(names, doc + " names no binary")
+            stale = [n for n in names if not n.startswith(vname(""))]
+            self.assertEqual(stale, [], doc + " names binaries of another (or no) version")
+
+    def test_a_binary_of_another_version_is_not_packed(self):
+        key = ("MacOS", "x86_64")
+        d = tempfile.mkdtemp(dir=Fixtures.dir)
+        shutil.copy(Fixtures.built[key], os.path.join(d, "chat1c_macos_x86_64.dylib"))
+        shutil.copy(Fixtures.built[key], os.path.join(d, "chat1c_0_0_1_macos_x86_64.dylib"))
+        with self.assertRaises(SystemExit):
+            mp.build(mp.DEFAULT_TEMPLATE, [d], None, "release", os.path.join(d, "chat1c.zip"))
 
 
 class ParserTest(unittest.TestCase):
@@ -311,10 +363,10 @@ class PackageTest(unittest.TestCase):
     def test_arch_alias_in_bin_dir(self):
         # build.sh may name the file by the GNU triple's arch; the zip still gets the canonical name.
         d = tempfile.mkdtemp(dir=Fixtures.dir)
-        shutil.copy(Fixtures.built[("MacOS", "ARM64")], os.path.join(d, "chat1c_macos_aarch64.dylib"))
+        shutil.copy(Fixtures.built[("MacOS", "ARM64")], os.path.join(d, vname("macos_aarch64.dylib")))
         out = self.out()
         mp.build(mp.DEFAULT_TEMPLATE, [d], None, "release", out)
-        self.assertEqual(zip_manifest(out)[0], [("MacOS", "ARM64", "chat1c_macos_arm64.dylib", "native")])
+        self.assertEqual(zip_manifest(out)[0], [("MacOS", "ARM64", vname("macos_arm64.dylib"), "native")])
 
     def test_cargo_target_dir_layout(self):
         key = ("Linux", "x86_64")
@@ -328,7 +380,7 @@ class PackageTest(unittest.TestCase):
             shutil.copy(Fixtures.built[("Windows", "i386")], os.path.join(t, "i686-pc-windows-gnu", "release", "chat1c.dll"))
         out = self.out()
         entries, _ = mp.build(mp.DEFAULT_TEMPLATE, [], t, "release", out)
-        self.assertIn(("Linux", "x86_64", "chat1c_linux_x86_64.so"), entries)
+        self.assertIn(("Linux", "x86_64", vname("linux_x86_64.so")), entries)
         self.assertEqual(mp.verify_zip(out), [])
 
     def test_host_build_is_opt_in(self):
@@ -348,7 +400,7 @@ class PackageTest(unittest.TestCase):
         if key not in Fixtures.built:
             self.skipTest("needs cc")
         d = tempfile.mkdtemp(dir=Fixtures.dir)
-        shutil.copy(Fixtures.built[key], os.path.join(d, "chat1c_linux_aarch64.so"))
+        shutil.copy(Fixtures.built[key], os.path.join(d, vname("linux_aarch64.so")))
         with self.assertRaises(mp.VerifyFailed) as cm:
             mp.build(mp.DEFAULT_TEMPLATE, [d], None, "release", self.out())
         self.assertIn("machine x86_64, but arch=ARM64", cm.exception.args[0][0])
@@ -357,7 +409,8 @@ class PackageTest(unittest.TestCase):
         good = Fixtures.built[("MacOS", "x86_64")]
         with open(good, "rb") as f:
             data = f.read()
-        m = mp.manifest_xml([("MacOS", "x86_64", "a.dylib")])
+        a, b = vname("macos_x86_64.dylib"), vname("macos_arm64.dylib")
+        m = mp.manifest_xml([("MacOS", "x86_64", a)])
 
         def z(files):
             p = self.out()
@@ -366,18 +419,25 @@ class PackageTest(unittest.TestCase):
                     f.writestr(n, d)
             return mp.verify_zip(p)
 
-        self.assertEqual(z({"MANIFEST.XML": m, "a.dylib": data}), [])
-        self.assertTrue(any("missing" in x for x in z({"a.dylib": data})))
-        self.assertTrue(any("missing" in x for x in z({"sub/MANIFEST.XML": m, "a.dylib": data})))
+        self.assertEqual(z({"MANIFEST.XML": m, a: data}), [])
+        self.assertTrue(any("missing" in x for x in z({a: data})))
+        self.assertTrue(any("missing" in x for x in z({"sub/MANIFEST.XML": m, a: data})))
         self.assertTrue(any("not in the zip" in x for x in z({"MANIFEST.XML": m})))
-        self.assertTrue(any("not in the manifest" in x for x in z({"MANIFEST.XML": m, "a.dylib": data, "b.so": data})))
-        self.assertTrue(any("root element" in x for x in z({"MANIFEST.XML": m.replace("8.2/addin", "8.3/addin"), "a.dylib": data})))
-        self.assertTrue(any('type must be' in x for x in z({"MANIFEST.XML": m.replace("native", "com"), "a.dylib": data})))
-        self.assertTrue(any("arch must be" in x for x in z({"MANIFEST.XML": m.replace('arch="x86_64"', 'arch="amd64"'), "a.dylib": data})))
-        self.assertTrue(any("machine" in x for x in z({"MANIFEST.XML": m.replace('arch="x86_64"', 'arch="ARM64"'), "a.dylib": data})))
-        self.assertTrue(any("not XML" in x for x in z({"MANIFEST.XML": "<bundle", "a.dylib": data})))
-        dup = mp.manifest_xml([("MacOS", "x86_64", "a.dylib"), ("MacOS", "x86_64", "b.dylib")])
-        self.assertTrue(any("duplicate" in x for x in z({"MANIFEST.XML": dup, "a.dylib": data, "b.dylib": data})))
+        self.assertTrue(any("not in the manifest" in x for x in z({"MANIFEST.XML": m, a: data, "b.so": data})))
+        self.assertTrue(any("root element" in x for x in z({"MANIFEST.XML": m.replace("8.2/addin", "8.3/addin"), a: data})))
+        self.assertTrue(any('type must be' in x for x in z({"MANIFEST.XML": m.replace("native", "com"), a: data})))
+        self.assertTrue(any("arch must be" in x for x in z({"MANIFEST.XML": m.replace('arch="x86_64"', 'arch="amd64"'), a: data})))
+        self.assertTrue(any("machine" in x for x in z({"MANIFEST.XML": m.replace('arch="x86_64"', 'arch="ARM64"'), a: data})))
+        self.assertTrue(any("not XML" in x for x in z({"MANIFEST.XML": "<bundle", a: data})))
+        dup = mp.manifest_xml([("MacOS", "x86_64", a), ("MacOS", "x86_64", b)])
+        self.assertTrue(any("duplicate" in x for x in z({"MANIFEST.XML": dup, a: data, b: data})))
+        # Names carry one version: an unversioned or mixed package could be served from 1C's cache.
+        old = "chat1c_macos_x86_64.dylib"
+        self.assertTrue(any("name must be" in x for x in z({"MANIFEST.XML": mp.manifest_xml([("MacOS", "x86_64", old)]), old: data})))
+        other = "chat1c_0_0_1_macos_arm64.dylib"
+        arm = macho(MACHO_ARM64, FIVE)
+        mixed = mp.manifest_xml([("MacOS", "x86_64", a), ("MacOS", "ARM64", other)])
+        self.assertTrue(any("different versions" in x for x in z({"MANIFEST.XML": mixed, a: data, other: arm})))
 
     def test_cli(self):
         keys = [k for k in Fixtures.built if k[0] != "Windows"][:2]

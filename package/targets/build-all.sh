@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the chat1c add-in for every client platform whose toolchain is present and copies each
-# library into OUT_DIR as chat1c_<os>_<arch>.<ext> (the naming package/make_package.py reads).
+# library into OUT_DIR as chat1c_<version>_<os>_<arch>.<ext> (the naming package/make_package.py
+# reads; the version comes from Cargo.toml through make_package.py --version-tag).
 # Usage: build-all.sh [OUT_DIR]      (default <repo>/target/package-bin)
 # Env:   CARGO_TARGET_DIR (default <repo>/target-cross), CHAT1C_TOOLS (default <repo>/target-tools),
 #        CHAT1C_TARGETS="linux-x86_64 windows-i386 ..." to build only some.
@@ -17,16 +18,17 @@ export CARGO_TERM_COLOR=never
 export PATH=$TOOLS/bin:$TOOLS/zigvenv/bin:$PATH
 mkdir -p "$OUT"
 cd "$ROOT"
+V=$(python3 package/make_package.py --version-tag)
 
 # name  rust-triple  cargo-target-arg  how  output-file
 ALL=(
-  "linux-x86_64   x86_64-unknown-linux-gnu  x86_64-unknown-linux-gnu.2.17  zig    chat1c_linux_x86_64.so"
-  "linux-i386     i686-unknown-linux-gnu    i686-unknown-linux-gnu.2.17    zig    chat1c_linux_i386.so"
-  "linux-aarch64  aarch64-unknown-linux-gnu aarch64-unknown-linux-gnu.2.17 zig    chat1c_linux_aarch64.so"
-  "windows-x86_64 x86_64-pc-windows-gnu     x86_64-pc-windows-gnu          mingw  chat1c_windows_x86_64.dll"
-  "windows-i386   i686-pc-windows-gnu       i686-pc-windows-gnu            mingw  chat1c_windows_i386.dll"
-  "macos-x86_64   x86_64-apple-darwin       x86_64-apple-darwin            zig    chat1c_macos_x86_64.dylib"
-  "macos-arm64    aarch64-apple-darwin      aarch64-apple-darwin           zig    chat1c_macos_arm64.dylib"
+  "linux-x86_64   x86_64-unknown-linux-gnu  x86_64-unknown-linux-gnu.2.17  zig    chat1c_${V}_linux_x86_64.so"
+  "linux-i386     i686-unknown-linux-gnu    i686-unknown-linux-gnu.2.17    zig    chat1c_${V}_linux_i386.so"
+  "linux-aarch64  aarch64-unknown-linux-gnu aarch64-unknown-linux-gnu.2.17 zig    chat1c_${V}_linux_aarch64.so"
+  "windows-x86_64 x86_64-pc-windows-gnu     x86_64-pc-windows-gnu          mingw  chat1c_${V}_windows_x86_64.dll"
+  "windows-i386   i686-pc-windows-gnu       i686-pc-windows-gnu            mingw  chat1c_${V}_windows_i386.dll"
+  "macos-x86_64   x86_64-apple-darwin       x86_64-apple-darwin            zig    chat1c_${V}_macos_x86_64.dylib"
+  "macos-arm64    aarch64-apple-darwin      aarch64-apple-darwin           zig    chat1c_${V}_macos_arm64.dylib"
 )
 # Glibc-versioned Linux targets: system gcc would tie the .so to glibc 2.34 and libgcc_s (cross-build.md §3).
 # Windows: mingw links libgcc statically for Rust, so the DLL imports only system DLLs.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the cross-built add-ins in OUT_DIR (named chat1c_<os>_<arch>.<ext>, see package/make_package.py):
+# Checks the cross-built add-ins in OUT_DIR (named chat1c_<version>_<os>_<arch>.<ext>, see package/make_package.py):
 #   static: each .so has GLIBC_ symbol versions <= 2.17, no libgcc_s, the five exports;
 #           each .dll imports only system DLLs and exports the five functions undecorated;
 #   run:    tests/cross/host.c (a minimal 1C-like host) runs the chat scenario against each library:
@@ -10,7 +10,9 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(cd "${1:?usage: run.sh OUT_DIR}" && pwd)
-REQUIRED=${CHAT1C_CROSS_REQUIRED-"chat1c_linux_x86_64.so chat1c_linux_i386.so chat1c_linux_aarch64.so chat1c_windows_x86_64.dll chat1c_windows_i386.dll"}
+# Names carry the version from Cargo.toml (0.2.0 -> chat1c_0_2_0_...); a binary of another version is not this build.
+V=$(python3 "$HERE/../../package/make_package.py" --version-tag)
+REQUIRED=${CHAT1C_CROSS_REQUIRED-"chat1c_${V}_linux_x86_64.so chat1c_${V}_linux_i386.so chat1c_${V}_linux_aarch64.so chat1c_${V}_windows_x86_64.dll chat1c_${V}_windows_i386.dll"}
 GLIBC_FLOOR=2.17
 EXPORTS=(GetClassNames GetClassObject DestroyObject SetPlatformCapabilities GetAttachType)
 WINE64=/usr/lib/wine/wine64
@@ -93,13 +95,13 @@ check_dll() {
 }
 
 shopt -s nullglob
-for f in "$OUT"/chat1c_linux_*.so; do check_so "$f"; done
+for f in "$OUT"/chat1c_"$V"_linux_*.so; do check_so "$f"; done
 if command -v x86_64-w64-mingw32-objdump >/dev/null; then
-    for f in "$OUT"/chat1c_windows_*.dll; do check_dll "$f"; done
+    for f in "$OUT"/chat1c_"$V"_windows_*.dll; do check_dll "$f"; done
 else
-    for f in "$OUT"/chat1c_windows_*.dll; do skip "$(basename "$f"): static checks need x86_64-w64-mingw32-objdump (apt binutils-mingw-w64-x86-64)"; done
+    for f in "$OUT"/chat1c_"$V"_windows_*.dll; do skip "$(basename "$f"): static checks need x86_64-w64-mingw32-objdump (apt binutils-mingw-w64-x86-64)"; done
 fi
-for f in "$OUT"/chat1c_macos_*.dylib; do
+for f in "$OUT"/chat1c_"$V"_macos_*.dylib; do
     # Built and inspected only: nothing here runs macOS. Mach-O magic + the five exported symbols.
     name=$(basename "$f")
     magic=$(od -An -tx4 -N4 "$f" | tr -d ' ')
@@ -144,20 +146,20 @@ build() { # build LABEL CMD...  -> 0 if the compiler succeeded; else counts a fa
     return 1
 }
 
-lib=$OUT/chat1c_linux_x86_64.so
+lib=$OUT/chat1c_${V}_linux_x86_64.so
 if [ -f "$lib" ]; then
     build linux-x86_64 gcc "${CFLAGS[@]}" -o "$WORK/host-x86_64" "$HERE/host.c" -ldl -pthread &&
         scenario linux-x86_64 "$lib" "$WORK/host-x86_64"
 fi
 
-lib=$OUT/chat1c_linux_i386.so
+lib=$OUT/chat1c_${V}_linux_i386.so
 if [ -f "$lib" ]; then
     # The x86_64 kernel runs i386 code; gcc-multilib brings the 32-bit libc for the host.
     build linux-i386 gcc -m32 "${CFLAGS[@]}" -o "$WORK/host-i386" "$HERE/host.c" -ldl -pthread &&
         scenario linux-i386 "$lib" "$WORK/host-i386"
 fi
 
-lib=$OUT/chat1c_linux_aarch64.so
+lib=$OUT/chat1c_${V}_linux_aarch64.so
 if [ -f "$lib" ]; then
     if ! command -v qemu-aarch64-static >/dev/null; then
         fail "linux-aarch64: qemu-aarch64-static missing (apt qemu-user-static)"
@@ -194,7 +196,7 @@ win_run() { # win_run LABEL ARCH(x86_64|i686) WINE DLL
     scenario "$label" "$(basename "$dll")" ./host.exe env -C "$dir" "$wine"
 }
 
-dll=$OUT/chat1c_windows_x86_64.dll
+dll=$OUT/chat1c_${V}_windows_x86_64.dll
 if [ -f "$dll" ]; then
     if [ -x "$WINE64" ] && command -v x86_64-w64-mingw32-gcc >/dev/null; then
         win_run windows-x86_64 x86_64 "$WINE64" "$dll"
@@ -202,7 +204,7 @@ if [ -f "$dll" ]; then
         fail "windows-x86_64: needs $WINE64 (apt wine64) and x86_64-w64-mingw32-gcc"
     fi
 fi
-dll=$OUT/chat1c_windows_i386.dll
+dll=$OUT/chat1c_${V}_windows_i386.dll
 if [ -f "$dll" ]; then
     if [ -x "$WINE32" ] && command -v i686-w64-mingw32-gcc >/dev/null; then
         win_run windows-i386 i686 "$WINE32" "$dll"

@@ -29,6 +29,7 @@ mod ffi;
 mod library;
 mod locate;
 mod object;
+pub mod testing;
 mod value;
 mod vars;
 mod violations;

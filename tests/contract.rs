@@ -1,4 +1,4 @@
-//! The contract with 1C (issue 2), checked through the C++ host exactly as 1C calls:
+//! The contract with 1C, checked through the C++ host exactly as 1C calls:
 //! exports, names in both languages, parameters and defaults, every method and
 //! property, and every kind of bad input.
 

@@ -1,4 +1,4 @@
-//! Push (issue 2): the watcher raises ExternalEvent hints for messages committed by
+//! Push: the watcher raises ExternalEvent hints for messages committed by
 //! any process; the form pulls by cursor; nothing is lost when 1C refuses an event;
 //! nothing reaches 1C after Done.
 

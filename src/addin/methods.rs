@@ -31,8 +31,11 @@ pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
         error,
         location: shown.clone(),
     };
-    let (mut store, plan) = store::open(&location).map_err(on_store)?;
-    let start = store.revision().map_err(on_store)?;
+    let store::Opened {
+        store,
+        plan,
+        revision,
+    } = store::open(&location).map_err(on_store)?;
     let user_key = chat::user_key(&user);
     let subscription = match &c.sink {
         Some(sink) => Some(
@@ -41,7 +44,7 @@ pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
                 store.location(),
                 &plan,
                 &user_key,
-                start,
+                revision,
                 sink.clone(),
             )
             .map_err(on_store)?,

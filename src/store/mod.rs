@@ -62,6 +62,9 @@ pub struct Sent {
     pub rev: i64,
 }
 
+/// A page of messages, ascending by id.
+pub type Messages = Result<Vec<Message>, StoreError>;
+
 /// The register behind the 1C methods. One value is one connection, used by one thread.
 pub trait Store: Send {
     /// The location in use, as shown in the `Store` property (no secrets).
@@ -69,19 +72,11 @@ pub trait Store: Send {
     /// Groups visible to the user, newest activity first.
     fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError>;
     /// One page of a group's messages, ascending by id.
-    fn messages(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        page: Page,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError>;
+    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages;
     /// Writes one message (and its group when new) atomically.
     fn send(&mut self, message: &NewMessage, period: i64) -> Result<Sent, StoreError>;
     /// Moves the user's read mark in a group forward (never back).
     fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError>;
-    /// The newest revision (0 for an empty store): where a new subscriber starts.
-    fn revision(&mut self) -> Result<i64, StoreError>;
 }
 
 /// The changes visible to a user in one group, within a range of revisions.
@@ -96,6 +91,9 @@ pub struct GroupChanges {
     pub count: i64,
 }
 
+/// Per group, the changes in a range of revisions.
+pub type Changes = Result<Vec<GroupChanges>, StoreError>;
+
 /// The change feed the watcher follows. Every change (a send today; edits and
 /// deletes later) gets the next store-wide revision in the transaction that makes it,
 /// so "everything up to revision R" is a cursor that never skips a commit.
@@ -104,12 +102,7 @@ pub trait Feed: Send {
     fn head(&mut self) -> Result<i64, StoreError>;
     /// Per group visible to the user, the changes with revision in (`after`, `up_to`],
     /// ascending by group.
-    fn changes(
-        &mut self,
-        user_key: &str,
-        after: i64,
-        up_to: i64,
-    ) -> Result<Vec<GroupChanges>, StoreError>;
+    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes;
     /// A cheap value that changes whenever another connection commits.
     fn change_token(&mut self) -> Result<i64, StoreError>;
     /// Starts listening for commits on this connection; false when the backend
@@ -141,15 +134,31 @@ pub struct WatchPlan {
     pub poll: Duration,
 }
 
+/// A store just opened for a Chat object.
+pub struct Opened {
+    pub store: Box<dyn Store>,
+    pub plan: WatchPlan,
+    /// The newest revision at Open: the object's watcher subscription starts there.
+    pub revision: i64,
+}
+
 /// Opens (creating if absent) the store named by `location`: a PostgreSQL
 /// connection string, or a SQLite file path ("" = the machine-wide default).
-pub fn open(location: &str) -> Result<(Box<dyn Store>, WatchPlan), StoreError> {
+pub fn open(location: &str) -> Result<Opened, StoreError> {
+    fn opened<S: Store + Feed + 'static>(
+        (mut store, plan): (S, WatchPlan),
+    ) -> Result<Opened, StoreError> {
+        let revision = store.head()?;
+        Ok(Opened {
+            store: Box::new(store),
+            plan,
+            revision,
+        })
+    }
     if is_postgres(location) {
-        let (store, plan) = PgStore::open(location)?;
-        Ok((Box::new(store), plan))
+        opened(PgStore::open(location)?)
     } else {
-        let (store, plan) = SqliteStore::open(location)?;
-        Ok((Box::new(store), plan))
+        opened(SqliteStore::open(location)?)
     }
 }
 

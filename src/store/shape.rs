@@ -57,6 +57,25 @@ pub(super) trait Columns {
     fn text(&self, i: usize) -> Result<String, StoreError>;
 }
 
+/// Implements [`Columns`] for a backend's row type with its typed getter (the
+/// backend's `map_err` in scope turns its errors into [`StoreError`]).
+macro_rules! columns_by {
+    ($row:ty, $get:ident) => {
+        impl shape::Columns for $row {
+            fn int(&self, i: usize) -> Result<i64, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+            fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+            fn text(&self, i: usize) -> Result<String, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+        }
+    };
+}
+pub(super) use columns_by;
+
 /// A message from [`message_columns`] starting at column `at`.
 pub(super) fn message(row: &impl Columns, at: usize) -> Result<Message, StoreError> {
     Ok(Message {

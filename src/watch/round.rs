@@ -220,7 +220,7 @@ fn visit(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) -> 
 mod tests {
     use super::super::{EventSink, OwnChanges};
     use super::*;
-    use crate::store::StoreError;
+    use crate::store::{Changes, StoreError};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;
 
@@ -244,12 +244,7 @@ mod tests {
         fn head(&mut self) -> Result<i64, StoreError> {
             Ok(self.rows.len() as i64)
         }
-        fn changes(
-            &mut self,
-            user: &str,
-            after: i64,
-            up_to: i64,
-        ) -> Result<Vec<GroupChanges>, StoreError> {
+        fn changes(&mut self, user: &str, after: i64, up_to: i64) -> Changes {
             let mut by_group: std::collections::BTreeMap<i64, GroupChanges> = Default::default();
             for Row(group, id, rev, seen_by) in &self.rows {
                 if *rev <= after || *rev > up_to || seen_by.is_some_and(|s| !s.contains(&user)) {

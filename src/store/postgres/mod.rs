@@ -11,8 +11,8 @@ mod schema;
 use std::time::Duration;
 
 use super::shape::{self, message_columns, Columns, SendRow};
-use super::{Feed, GroupChanges, Page, Sent, Store, StoreError, WatchPlan};
-use crate::chat::{Group, Message, NewMessage};
+use super::{Changes, Feed, GroupChanges, Messages, Page, Sent, Store, StoreError, WatchPlan};
+use crate::chat::{Group, NewMessage};
 use conn::{map_err, Conn, Connection, PgResult};
 
 pub use config::{is_postgres, shown};
@@ -36,17 +36,7 @@ pub struct PgStore {
     location: String,
 }
 
-impl Columns for tokio_postgres::Row {
-    fn int(&self, i: usize) -> Result<i64, StoreError> {
-        self.try_get(i).map_err(map_err)
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        self.try_get(i).map_err(map_err)
-    }
-    fn text(&self, i: usize) -> Result<String, StoreError> {
-        self.try_get(i).map_err(map_err)
-    }
-}
+shape::columns_by!(tokio_postgres::Row, try_get);
 
 impl PgStore {
     pub fn open(location: &str) -> Result<(PgStore, WatchPlan), StoreError> {
@@ -59,16 +49,6 @@ impl PgStore {
             poll: POLL,
         };
         Ok((PgStore { conn, location }, plan))
-    }
-
-    fn newest_revision(&mut self) -> Result<i64, StoreError> {
-        self.conn.run(async |c| {
-            Ok(
-                c.query_one("SELECT coalesce(max(rev), 0) FROM chat1c.register", &[])
-                    .await?
-                    .get(0),
-            )
-        })
     }
 }
 
@@ -201,13 +181,7 @@ impl Store for PgStore {
         rows.iter().map(shape::group).collect()
     }
 
-    fn messages(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        page: Page,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
+    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages {
         let (found, rows) = self.conn.run(async |c| {
             let found = visible(c, user_key, group).await?;
             if found != Some(true) {
@@ -248,23 +222,20 @@ impl Store for PgStore {
         })?;
         shape::visible(found, group)
     }
-
-    fn revision(&mut self) -> Result<i64, StoreError> {
-        self.newest_revision()
-    }
 }
 
 impl Feed for PgStore {
     fn head(&mut self) -> Result<i64, StoreError> {
-        self.newest_revision()
+        self.conn.run(async |c| {
+            Ok(
+                c.query_one("SELECT coalesce(max(rev), 0) FROM chat1c.register", &[])
+                    .await?
+                    .get(0),
+            )
+        })
     }
 
-    fn changes(
-        &mut self,
-        user_key: &str,
-        after: i64,
-        up_to: i64,
-    ) -> Result<Vec<GroupChanges>, StoreError> {
+    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes {
         let rows = self.conn.run(async |c| {
             c.query(
                 "SELECT r.group_id, max(r.id), max(r.rev), count(*)
@@ -290,7 +261,7 @@ impl Feed for PgStore {
     }
 
     fn change_token(&mut self) -> Result<i64, StoreError> {
-        self.newest_revision()
+        self.head()
     }
 
     fn listen(&mut self) -> Result<bool, StoreError> {

@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use super::shape::{self, message_columns, Columns, SendRow};
-use super::{location, Feed, GroupChanges, Page, Sent, Store, StoreError, WatchPlan};
-use crate::chat::{Group, Message, NewMessage};
+use super::shape::{self, message_columns, SendRow};
+use super::{
+    location, Changes, Feed, GroupChanges, Messages, Page, Sent, Store, StoreError, WatchPlan,
+};
+use crate::chat::{Group, NewMessage};
 use file::FileId;
 
 #[cfg(test)]
@@ -52,17 +54,7 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-impl Columns for rusqlite::Row<'_> {
-    fn int(&self, i: usize) -> Result<i64, StoreError> {
-        self.get(i).map_err(map_err)
-    }
-    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        self.get(i).map_err(map_err)
-    }
-    fn text(&self, i: usize) -> Result<String, StoreError> {
-        self.get(i).map_err(map_err)
-    }
-}
+shape::columns_by!(rusqlite::Row<'_>, get);
 
 impl SqliteStore {
     /// Opens or creates the store; "" means [`location::default_location`].
@@ -142,15 +134,6 @@ impl SqliteStore {
             .map_err(map_err)?;
         shape::visible(found, group)
     }
-
-    /// The newest revision; also the feed's head.
-    fn newest_revision(&self) -> Result<i64, StoreError> {
-        self.still_there()?;
-        self.conn
-            .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .map_err(map_err)
-    }
 }
 
 shape::page_queries!("chat_register", "?1", "?2", "?3");
@@ -194,13 +177,7 @@ impl Store for SqliteStore {
         Ok(groups)
     }
 
-    fn messages(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        page: Page,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
+    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages {
         self.still_there()?;
         self.visible(user_key, group)?;
         let mut stmt = self.conn.prepare_cached(page_sql(page)).map_err(map_err)?;
@@ -281,23 +258,18 @@ impl Store for SqliteStore {
             .map_err(map_err)?;
         Ok(())
     }
-
-    fn revision(&mut self) -> Result<i64, StoreError> {
-        self.newest_revision()
-    }
 }
 
 impl Feed for SqliteStore {
     fn head(&mut self) -> Result<i64, StoreError> {
-        self.newest_revision()
+        self.still_there()?;
+        self.conn
+            .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(map_err)
     }
 
-    fn changes(
-        &mut self,
-        user_key: &str,
-        after: i64,
-        up_to: i64,
-    ) -> Result<Vec<GroupChanges>, StoreError> {
+    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes {
         self.still_there()?;
         let mut stmt = self
             .conn

@@ -1,4 +1,4 @@
-//! The contract with 1C (issue 2), checked through the C++ host exactly as 1C calls:
+//! The contract with 1C, checked through the C++ host exactly as 1C calls:
 //! exports, names in both languages, parameters and defaults, every method and
 //! property, and every kind of bad input.
 
@@ -547,6 +547,16 @@ fn a_read_only_store_refuses_writes_but_reads() {
     let mut o = open(&lib, &store, "u");
     send(&mut o, "t", "", "before");
     o.call("Close", &[]).unwrap();
+    // Close lets the watcher thread finish on its own. Until its connection is closed,
+    // SQLite would hand a new connection in this process that connection's read-write
+    // descriptor of the file.
+    let held = || {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|fd| std::fs::read_link(fd.unwrap().path()).ok())
+            .any(|target| target == store.path)
+    };
+    assert!(eventually(std::time::Duration::from_secs(5), || !held()));
     let path = &store.path;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
     let writable = || std::fs::OpenOptions::new().write(true).open(path).is_ok();

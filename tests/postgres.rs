@@ -1,4 +1,4 @@
-//! PostgreSQL faults (issue 7), through the host as 1C calls: connections killed
+//! PostgreSQL faults, through the host as 1C calls: connections killed
 //! and the server restarted in the middle of a stream lose nothing and duplicate
 //! nothing; an unreachable or silent server and a wrong password fail clearly
 //! within the documented timeout; the password never shows. Needs CHAT1C_TEST_PG

@@ -1,4 +1,4 @@
-//! Push (issue 2): the watcher raises ExternalEvent hints for messages committed by
+//! Push: the watcher raises ExternalEvent hints for messages committed by
 //! any process; the form pulls by cursor; nothing is lost when 1C refuses an event;
 //! nothing reaches 1C after Done.
 
@@ -223,4 +223,31 @@ fn close_stops_events_and_reopen_resumes() {
         .wait(Duration::from_secs(5))
         .expect("event after reopen");
     assert_eq!(hint(&e).0, id);
+}
+
+#[test]
+fn the_sending_object_is_not_hinted_about_its_own_message_but_the_users_other_window_is() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    let second_window = open(&lib, &store, "Ann");
+    let bob = open(&lib, &store, "Bob");
+    let id = send(&mut ann, "deal", "Bob", "hi");
+    for (who, o) in [("Ann's other window", &second_window), ("Bob", &bob)] {
+        let e = o.events().wait(Duration::from_secs(5));
+        assert_eq!(e.map(|e| hint(&e).0), Some(id), "{who} is told");
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        ann.events().pump().is_empty(),
+        "the sender already has its message: no event"
+    );
+    // A message from someone else still reaches the sender.
+    let mut bob = bob;
+    let reply = send(&mut bob, "deal", "Ann", "hello");
+    let e = ann
+        .events()
+        .wait(Duration::from_secs(5))
+        .expect("Ann is told");
+    assert_eq!(hint(&e).0, reply);
 }

@@ -1,4 +1,4 @@
-//! The reliability suite (issue 6): hostile input, concurrency, crash safety, shutdown
+//! The reliability suite: hostile input, concurrency, crash safety, shutdown
 //! races, store faults and security, all through the 1C-faithful host. Sized for CI;
 //! `CHAT1C_RELIABILITY_FULL=1` runs the full sizes (8 × 2,000 messages, 10,000 hostile calls).
 //! Timing is printed, never asserted.

@@ -3,6 +3,7 @@
 //! semantics, event queue and memory rules, and that it reports what it exists to catch.
 #![cfg(unix)]
 
+use chat1c_host::testing::s;
 use chat1c_host::{violations_of, Library, Object, Options, Value};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -39,10 +40,6 @@ fn create(class: &str) -> (Library, Object) {
     let lib = Library::load(broken_lib()).expect("load");
     let obj = lib.create(class, &Options::default()).expect("create");
     (lib, obj)
-}
-
-fn s(x: &str) -> Value {
-    Value::str(x)
 }
 
 /// Waits up to 3 s for a violation of `id` containing `needle`.

@@ -1,4 +1,5 @@
-//! Reading typed arguments, with errors that name the parameter in the client's language.
+//! A call's arguments, counted against the method's table entry once, read by type
+//! with errors that name the parameter in the client's language.
 
 use super::errors::{ChatError, Expected, ParamName};
 use super::table::Method;
@@ -32,8 +33,7 @@ impl<'a> Args<'a> {
     /// An explicit Неопределено takes the parameter's default, as an omitted one does.
     fn arg(&self, i: usize) -> Result<Arg, ChatError> {
         match (&self.args[i], self.method.params[i].default) {
-            (Arg::Empty, Some(super::table::Default::Str(s))) => Ok(Arg::Str(s.to_string())),
-            (Arg::Empty, Some(super::table::Default::Int(n))) => Ok(Arg::Int(n)),
+            (Arg::Empty, Some(default)) => Ok(default.into()),
             (Arg::Empty, None) => Err(ChatError::Missing(self.name(i))),
             (other, _) => Ok(other.clone()),
         }

@@ -275,6 +275,18 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
             format!("{loc} is not a chat store (not an SQLite database)"),
             format!("{loc} не является хранилищем чата (это не база SQLite)"),
         ),
+        StoreError::Foreign => lang.pick(
+            format!("{loc} is another application's database, not a chat store: it was left untouched; choose another file"),
+            format!("{loc} — база данных другой программы, а не хранилище чата: файл не изменен; укажите другой файл"),
+        ),
+        StoreError::TooNew(version) => lang.pick(
+            format!("The chat store {loc} was made by a newer version of the chat add-in (schema {version}): update the add-in"),
+            format!("Хранилище чата {loc} создано более новой версией компоненты чата (схема {version}): обновите компоненту"),
+        ),
+        StoreError::UpgradeNeedsOwner { found } => lang.pick(
+            format!("The chat store {loc} (schema {found}) must be upgraded to schema {}, and this user may not do it: open it once with the owner's connection string (see README: updating)", crate::store::SCHEMA_VERSION),
+            format!("Хранилище чата {loc} (схема {found}) нужно обновить до схемы {}, а у этого пользователя нет прав: откройте его один раз под владельцем схемы (см. README: обновление)", crate::store::SCHEMA_VERSION),
+        ),
         StoreError::Corrupt => lang.pick(
             format!("The chat store {loc} is damaged"),
             format!("Хранилище чата {loc} повреждено"),

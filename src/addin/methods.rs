@@ -1,16 +1,12 @@
-//! What each 1C method does. Arguments arrive decoded; results leave as [`Ret`].
+//! What each 1C method does. Arguments arrive counted, with defaults applied
+//! (see [`Chat::call`]); results leave as [`Ret`].
 
 use super::args::Args;
-use super::{Arg, Chat, ChatError, Ret, Session};
+use super::{Chat, ChatError, Ret, Session};
 use crate::chat::{self, limits};
 use crate::page;
-use crate::store;
+use crate::store::{self, Page};
 use crate::watch;
-
-fn args<'a>(name: &str, a: &'a [Arg]) -> Result<Args<'a>, ChatError> {
-    let index = super::table::find_method(name).ok_or(ChatError::UnknownMember)?;
-    Args::new(&super::table::METHODS[index], a)
-}
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Ret, ChatError> {
     serde_json::to_string(value)
@@ -18,8 +14,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<Ret, ChatError> {
         .map_err(|e| ChatError::Internal(e.to_string()))
 }
 
-pub fn open(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    let a = args("Open", a)?;
+pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let location = a.text(0)?;
     let user = a.text(1)?;
     if location.chars().count() > limits::STORE_MAX_CHARS {
@@ -36,8 +31,11 @@ pub fn open(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
         error,
         location: shown.clone(),
     };
-    let (mut store, plan) = store::open(&location).map_err(on_store)?;
-    let cursor = store.latest_id().map_err(on_store)?;
+    let store::Opened {
+        store,
+        plan,
+        revision,
+    } = store::open(&location).map_err(on_store)?;
     let user_key = chat::user_key(&user);
     let subscription = match &c.sink {
         Some(sink) => Some(
@@ -46,7 +44,7 @@ pub fn open(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
                 store.location(),
                 &plan,
                 &user_key,
-                cursor,
+                revision,
                 sink.clone(),
             )
             .map_err(on_store)?,
@@ -62,13 +60,12 @@ pub fn open(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
     Ok(Ret::None)
 }
 
-pub fn close(c: &mut Chat, _a: &[Arg]) -> Result<Ret, ChatError> {
-    c.session = None;
+pub fn close(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
+    c.close();
     Ok(Ret::None)
 }
 
-pub fn fill_chat(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    args("FillChat", a)?;
+pub fn fill_chat(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
     let lang = c.lang.code();
     let s = c.session()?;
     let groups = s.store.groups(&s.user_key).map_err(|e| s.err(e))?;
@@ -81,53 +78,50 @@ pub fn fill_chat(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
     })))
 }
 
-pub fn get_groups(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    args("GetGroups", a)?;
+pub fn get_groups(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
     let groups = s.store.groups(&s.user_key).map_err(|e| s.err(e))?;
     json(&groups)
 }
 
-pub fn get_messages(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    let a = args("GetMessages", a)?;
+/// A page of messages; `make` makes the page from its bound argument.
+fn page_of(c: &mut Chat, a: &Args, make: fn(i64) -> Page) -> Result<Ret, ChatError> {
+    // "Not open" comes before any complaint about the arguments.
     let s = c.session()?;
-    let (group, after, limit) = (a.integer(0, 1)?, a.integer(1, 0)?, a.integer(2, 1)?);
+    let (group, bound, limit) = (a.integer(0, 1)?, a.integer(1, 0)?, a.integer(2, 1)?);
     let list = s
         .store
-        .messages(&s.user_key, group, after, chat::page_size(limit))
+        .messages(&s.user_key, group, make(bound), chat::page_size(limit))
         .map_err(|e| s.err(e))?;
     json(&list)
 }
 
-pub fn get_history(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    let a = args("GetHistory", a)?;
-    let s = c.session()?;
-    let (group, before, limit) = (a.integer(0, 1)?, a.integer(1, 0)?, a.integer(2, 1)?);
-    let list = s
-        .store
-        .history(&s.user_key, group, before, chat::page_size(limit))
-        .map_err(|e| s.err(e))?;
-    json(&list)
+pub fn get_messages(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    page_of(c, a, Page::after)
 }
 
-pub fn send_message(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    let a = args("SendMessage", a)?;
+pub fn get_history(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    page_of(c, a, Page::Before)
+}
+
+pub fn send_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
     let (topic, participants, text) = (a.text(0)?, a.text(1)?, a.text(2)?);
     let message =
         chat::new_message(&s.user, &topic, &participants, &text).map_err(ChatError::Invalid)?;
-    let stored = s
+    // The watcher holds this object's hints while the change is written, then skips it.
+    let own = s.subscription.as_ref().map(watch::Subscription::own_change);
+    let sent = s
         .store
         .send(&message, chat::now_millis())
         .map_err(|e| s.err(e))?;
-    if let Some(sub) = &s.subscription {
-        sub.poke();
+    if let Some(own) = &own {
+        own.committed(sent.rev, sent.group);
     }
-    Ok(Ret::Int(stored.id))
+    Ok(Ret::Int(sent.id))
 }
 
-pub fn mark_read(c: &mut Chat, a: &[Arg]) -> Result<Ret, ChatError> {
-    let a = args("MarkRead", a)?;
+pub fn mark_read(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
     let (group, up_to) = (a.integer(0, 1)?, a.integer(1, 0)?);
     s.store

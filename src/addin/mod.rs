@@ -9,6 +9,7 @@ mod value;
 
 use std::sync::Arc;
 
+pub use args::Args;
 pub use errors::{ChatError, Lang};
 pub use value::{Arg, Ret};
 
@@ -59,22 +60,58 @@ impl Chat {
         self.lang
     }
 
-    /// Calls method `index` of [`table::METHODS`]; remembers the outcome in LastError.
+    /// Calls method `index` of [`table::METHODS`]: the arguments are counted and
+    /// their defaults applied here, once, before the handler sees them.
     pub fn call(&mut self, index: usize, args: &[Arg]) -> Result<Ret, ChatError> {
-        let result = match table::METHODS.get(index) {
-            Some(m) => (m.handler)(self, args),
-            None => Err(ChatError::UnknownMember),
-        };
-        self.record(&result);
-        result
+        let method = table::METHODS.get(index).ok_or(ChatError::UnknownMember)?;
+        let args = Args::new(method, args)?;
+        (method.handler)(self, &args)
     }
 
-    /// Remembers the outcome of a call for the LastError property.
-    pub fn record<T>(&mut self, result: &Result<T, ChatError>) {
-        self.last_error = match result {
-            Ok(_) => String::new(),
+    /// A call as 1C makes it: the result goes to `deliver` (the FFI writes it into
+    /// 1C's variant), and the outcome of both becomes LastError. On failure, the
+    /// text for 1C's exception.
+    pub fn invoke(
+        &mut self,
+        index: usize,
+        args: &[Arg],
+        deliver: impl FnOnce(Ret) -> Result<(), ChatError>,
+    ) -> Result<(), String> {
+        let outcome = self.call(index, args).and_then(deliver);
+        self.remember(outcome)
+    }
+
+    /// Reads property `index` into `deliver`. A successful read leaves LastError as
+    /// it is (reading LastError must not clear it); a failure is remembered.
+    pub fn read_property(
+        &mut self,
+        index: usize,
+        deliver: impl FnOnce(Ret) -> Result<(), ChatError>,
+    ) -> Result<(), String> {
+        let Some(value) = self.property(index) else {
+            return self.remember(Err(ChatError::UnknownMember));
+        };
+        match deliver(value) {
+            Ok(()) => Ok(()),
+            failed => self.remember(failed),
+        }
+    }
+
+    /// A failure found outside a call (a panic, a write to a read-only property).
+    pub fn refuse(&mut self, error: ChatError) -> String {
+        self.remember(Err(error)).err().unwrap_or_default()
+    }
+
+    /// The one place LastError is set: "" after a success, the text after a failure.
+    fn remember(&mut self, outcome: Result<(), ChatError>) -> Result<(), String> {
+        self.last_error = match &outcome {
+            Ok(()) => String::new(),
             Err(e) => e.text(self.lang),
         };
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self.last_error.clone()),
+        }
     }
 
     pub fn property(&self, index: usize) -> Option<Ret> {

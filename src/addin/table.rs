@@ -1,22 +1,46 @@
-//! The 1C surface, declared once: every method and property with its English and
-//! Russian names, parameters, defaults and whether it returns a value.
+//! The 1C surface, declared once: every method on one line (English and Russian
+//! names, parameters with their defaults, function or procedure, handler) and every
+//! property. FindMethod, GetNParams, GetParamDefValue, HasRetVal and the dispatcher
+//! all read this table; README.md's reference tables are checked against it.
 
-use super::{methods, Arg, Chat, ChatError, Ret};
+use super::args::Args;
+use super::methods as m;
+use super::{Arg, Chat, ChatError, Ret};
 
-/// A parameter's default, used by GetParamDefValue when 1C omits the argument.
+/// What an omitted argument (or an explicit Неопределено) stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Default {
+pub enum ParamDefault {
     Str(&'static str),
     Int(i64),
+}
+
+// The default as a handler reads it and as GetParamDefValue hands it to 1C.
+impl From<ParamDefault> for Arg {
+    fn from(d: ParamDefault) -> Arg {
+        match d {
+            ParamDefault::Str(s) => Arg::Str(s.to_string()),
+            ParamDefault::Int(n) => Arg::Int(n),
+        }
+    }
+}
+
+impl From<ParamDefault> for Ret {
+    fn from(d: ParamDefault) -> Ret {
+        match d {
+            ParamDefault::Str(s) => Ret::Str(s.to_string()),
+            ParamDefault::Int(n) => Ret::Int(n),
+        }
+    }
 }
 
 pub struct Param {
     pub en: &'static str,
     pub ru: &'static str,
-    pub default: Option<Default>,
+    pub default: Option<ParamDefault>,
 }
 
-pub type Handler = fn(&mut Chat, &[Arg]) -> Result<Ret, ChatError>;
+/// A method's work: the arguments arrive counted and with defaults applied.
+pub type Handler = fn(&mut Chat, &Args) -> Result<Ret, ChatError>;
 
 pub struct Method {
     pub en: &'static str,
@@ -33,7 +57,8 @@ pub struct Property {
     pub get: fn(&Chat) -> Ret,
 }
 
-const fn p(en: &'static str, ru: &'static str) -> Param {
+/// A required parameter.
+const fn req(en: &'static str, ru: &'static str) -> Param {
     Param {
         en,
         ru,
@@ -41,7 +66,8 @@ const fn p(en: &'static str, ru: &'static str) -> Param {
     }
 }
 
-const fn p_def(en: &'static str, ru: &'static str, default: Default) -> Param {
+/// A parameter that may be omitted.
+const fn opt(en: &'static str, ru: &'static str, default: ParamDefault) -> Param {
     Param {
         en,
         ru,
@@ -49,106 +75,57 @@ const fn p_def(en: &'static str, ru: &'static str, default: Default) -> Param {
     }
 }
 
+const fn function(
+    en: &'static str,
+    ru: &'static str,
+    params: &'static [Param],
+    handler: Handler,
+) -> Method {
+    Method {
+        en,
+        ru,
+        params,
+        returns: true,
+        handler,
+    }
+}
+
+const fn procedure(
+    en: &'static str,
+    ru: &'static str,
+    params: &'static [Param],
+    handler: Handler,
+) -> Method {
+    Method {
+        en,
+        ru,
+        params,
+        returns: false,
+        handler,
+    }
+}
+
+use ParamDefault::{Int, Str};
+
+#[rustfmt::skip]
 pub static METHODS: &[Method] = &[
-    Method {
-        en: "Open",
-        ru: "Открыть",
-        params: &[
-            p_def("Store", "Хранилище", Default::Str("")),
-            p("User", "Пользователь"),
-        ],
-        returns: false,
-        handler: methods::open,
-    },
-    Method {
-        en: "Close",
-        ru: "Закрыть",
-        params: &[],
-        returns: false,
-        handler: methods::close,
-    },
-    Method {
-        en: "FillChat",
-        ru: "ЗаполнитьЧат",
-        params: &[],
-        returns: true,
-        handler: methods::fill_chat,
-    },
-    Method {
-        en: "GetGroups",
-        ru: "ПолучитьГруппы",
-        params: &[],
-        returns: true,
-        handler: methods::get_groups,
-    },
-    Method {
-        en: "GetMessages",
-        ru: "ПолучитьСообщения",
-        params: &[
-            p("Group", "Группа"),
-            p_def("After", "После", Default::Int(0)),
-            p_def("Limit", "Количество", Default::Int(100)),
-        ],
-        returns: true,
-        handler: methods::get_messages,
-    },
-    Method {
-        en: "GetHistory",
-        ru: "ПолучитьИсторию",
-        params: &[
-            p("Group", "Группа"),
-            p("Before", "До"),
-            p_def("Limit", "Количество", Default::Int(100)),
-        ],
-        returns: true,
-        handler: methods::get_history,
-    },
-    Method {
-        en: "SendMessage",
-        ru: "ОтправитьСообщение",
-        params: &[
-            p("Topic", "Тема"),
-            p("Participants", "Участники"),
-            p("Text", "Текст"),
-        ],
-        returns: true,
-        handler: methods::send_message,
-    },
-    Method {
-        en: "MarkRead",
-        ru: "ОтметитьПрочитанным",
-        params: &[p("Group", "Группа"), p("UpTo", "ДоСообщения")],
-        returns: false,
-        handler: methods::mark_read,
-    },
+    procedure("Open",        "Открыть",             &[opt("Store", "Хранилище", Str("")), req("User", "Пользователь")], m::open),
+    procedure("Close",       "Закрыть",             &[], m::close),
+    function("FillChat",     "ЗаполнитьЧат",        &[], m::fill_chat),
+    function("GetGroups",    "ПолучитьГруппы",      &[], m::get_groups),
+    function("GetMessages",  "ПолучитьСообщения",   &[req("Group", "Группа"), opt("After", "После", Int(0)), opt("Limit", "Количество", Int(100))], m::get_messages),
+    function("GetHistory",   "ПолучитьИсторию",     &[req("Group", "Группа"), req("Before", "До"), opt("Limit", "Количество", Int(100))], m::get_history),
+    function("SendMessage",  "ОтправитьСообщение",  &[req("Topic", "Тема"), req("Participants", "Участники"), req("Text", "Текст")], m::send_message),
+    procedure("MarkRead",    "ОтметитьПрочитанным", &[req("Group", "Группа"), req("UpTo", "ДоСообщения")], m::mark_read),
 ];
 
+#[rustfmt::skip]
 pub static PROPERTIES: &[Property] = &[
-    Property {
-        en: "Version",
-        ru: "Версия",
-        get: |_| Ret::Str(env!("CARGO_PKG_VERSION").to_string()),
-    },
-    Property {
-        en: "User",
-        ru: "Пользователь",
-        get: |c| Ret::Str(c.user().to_string()),
-    },
-    Property {
-        en: "Store",
-        ru: "Хранилище",
-        get: |c| Ret::Str(c.store_location().to_string()),
-    },
-    Property {
-        en: "IsOpen",
-        ru: "Открыт",
-        get: |c| Ret::Bool(c.is_open()),
-    },
-    Property {
-        en: "LastError",
-        ru: "ПоследняяОшибка",
-        get: |c| Ret::Str(c.last_error().to_string()),
-    },
+    Property { en: "Version",   ru: "Версия",          get: |_| Ret::Str(env!("CARGO_PKG_VERSION").to_string()) },
+    Property { en: "User",      ru: "Пользователь",    get: |c| Ret::Str(c.user().to_string()) },
+    Property { en: "Store",     ru: "Хранилище",       get: |c| Ret::Str(c.store_location().to_string()) },
+    Property { en: "IsOpen",    ru: "Открыт",          get: |c| Ret::Bool(c.is_open()) },
+    Property { en: "LastError", ru: "ПоследняяОшибка", get: |c| Ret::Str(c.last_error().to_string()) },
 ];
 
 /// Finds a name in either language, case-insensitively (Unicode), as BSL does.
@@ -210,5 +187,73 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The README's rows: `| EN | RU | … |` between a table's header and the next blank line.
+    fn readme_rows(header: &str) -> Vec<Vec<String>> {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find(header)
+            .unwrap_or_else(|| panic!("README.md has no table headed {header:?}"));
+        readme[start..]
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn params_cell(m: &Method) -> String {
+        let shown: Vec<String> = m
+            .params
+            .iter()
+            .map(|p| match p.default {
+                None => p.en.to_string(),
+                Some(Str(s)) => format!("{} (\"{s}\")", p.en),
+                Some(Int(n)) => format!("{} ({n})", p.en),
+            })
+            .collect();
+        if shown.is_empty() {
+            "—".into()
+        } else {
+            shown.join(", ")
+        }
+    }
+
+    #[test]
+    fn readme_method_table_matches_the_code() {
+        let rows = readme_rows("| EN | RU | parameters (defaults) | returns |");
+        let documented: Vec<(String, String, String, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r[0].clone(),
+                    r[1].clone(),
+                    r[2].clone(),
+                    !r[3].starts_with('—'),
+                )
+            })
+            .collect();
+        let declared: Vec<(String, String, String, bool)> = METHODS
+            .iter()
+            .map(|m| (m.en.into(), m.ru.into(), params_cell(m), m.returns))
+            .collect();
+        assert_eq!(documented, declared, "README.md's method table");
+    }
+
+    #[test]
+    fn readme_property_table_matches_the_code() {
+        let rows = readme_rows("| EN | RU | value |");
+        let documented: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r[0].as_str(), r[1].as_str()))
+            .collect();
+        let declared: Vec<(&str, &str)> = PROPERTIES.iter().map(|p| (p.en, p.ru)).collect();
+        assert_eq!(documented, declared, "README.md's property table");
     }
 }

@@ -53,21 +53,28 @@ impl State {
         }
     }
 
-    fn fail(&mut self, e: ChatError) -> bool {
-        let text = e.text(self.chat.lang());
-        self.chat.record::<()>(&Err(e));
+    /// Reports a failure to 1C: the text goes to AddError, and the call returns false.
+    fn report(&self, text: &str) -> bool {
         if let Some(link) = &self.link {
-            link.add_error(&text);
+            link.add_error(text);
         }
         false
     }
 
-    fn call(
+    /// A failure found here (a panic, a read-only property): LastError and AddError.
+    fn fail(&mut self, e: ChatError) -> bool {
+        let text = self.chat.refuse(e);
+        self.report(&text)
+    }
+
+    /// Decodes 1C's arguments and runs the method; `deliver` writes its result.
+    fn invoke(
         &mut self,
         method: c_long,
         params: *mut TVariant,
         count: c_long,
-    ) -> Result<Ret, ChatError> {
+        deliver: impl FnOnce(Ret) -> Result<(), ChatError>,
+    ) -> bool {
         let count = usize::try_from(count).unwrap_or(0);
         let args: Vec<Arg> = if count == 0 || params.is_null() {
             Vec::new()
@@ -77,8 +84,11 @@ impl State {
             // SAFETY: each variant was written by the host.
             raw.iter().map(|v| unsafe { variant::decode(v) }).collect()
         };
-        let index = usize::try_from(method).map_err(|_| ChatError::UnknownMember)?;
-        self.chat.call(index, &args)
+        let index = usize::try_from(method).unwrap_or(usize::MAX);
+        match self.chat.invoke(index, &args, deliver) {
+            Ok(()) => true,
+            Err(text) => self.report(&text),
+        }
     }
 
     fn name(&self, name: Option<&'static str>) -> *const u16 {
@@ -294,9 +304,10 @@ unsafe extern "system" fn get_n_props(_this: *mut c_void) -> c_long {
 }
 
 unsafe extern "system" fn find_prop(_this: *mut c_void, name: *const u16) -> c_long {
-    // SAFETY: 1C passes a NUL-terminated name.
     guard(-1, || {
-        index(unsafe { read_wide(name) }.and_then(|n| table::find_property(&n)))
+        // SAFETY: 1C passes a NUL-terminated name.
+        let name = unsafe { read_wide(name) };
+        index(name.and_then(|n| table::find_property(&n)))
     })
 }
 
@@ -317,24 +328,37 @@ unsafe extern "system" fn get_prop_val(this: *mut c_void, p: c_long, out: *mut T
     guard(false, || {
         // SAFETY: `this` is interface 1.
         let s = unsafe { state::<1>(this) };
-        let Ok(i) = usize::try_from(p) else {
-            return s.fail(ChatError::UnknownMember);
-        };
-        let (Some(value), Some(mem)) = (s.chat.property(i), s.memory) else {
-            return s.fail(ChatError::UnknownMember);
-        };
+        let memory = s.memory;
+        let index = usize::try_from(p).unwrap_or(usize::MAX);
         // SAFETY: `out` is 1C's result variant (checked non-null).
-        match unsafe { out.as_mut() } {
-            Some(out) => variant::encode(&value, out, &mem).map_or_else(|e| s.fail(e), |_| true),
-            None => false,
+        let out = unsafe { out.as_mut() };
+        match s
+            .chat
+            .read_property(index, |value| deliver(value, out, memory))
+        {
+            Ok(()) => true,
+            Err(text) => s.report(&text),
         }
     })
 }
 
+/// Writes a result into 1C's variant, its strings into 1C's memory.
+fn deliver(
+    value: Ret,
+    out: Option<&mut TVariant>,
+    memory: Option<MemoryManager>,
+) -> Result<(), ChatError> {
+    match (out, memory) {
+        (Some(out), Some(mem)) => variant::encode(&value, out, &mem),
+        _ => Err(ChatError::Memory),
+    }
+}
+
 unsafe extern "system" fn set_prop_val(this: *mut c_void, _p: c_long, _v: *mut TVariant) -> bool {
-    // SAFETY: `this` is interface 1.
     guard(false, || {
-        unsafe { state::<1>(this) }.fail(ChatError::ReadOnlyProperty)
+        // SAFETY: `this` is interface 1.
+        let s = unsafe { state::<1>(this) };
+        s.fail(ChatError::ReadOnlyProperty)
     })
 }
 
@@ -351,9 +375,10 @@ unsafe extern "system" fn get_n_methods(_this: *mut c_void) -> c_long {
 }
 
 unsafe extern "system" fn find_method(_this: *mut c_void, name: *const u16) -> c_long {
-    // SAFETY: 1C passes a NUL-terminated name.
     guard(-1, || {
-        index(unsafe { read_wide(name) }.and_then(|n| table::find_method(&n)))
+        // SAFETY: 1C passes a NUL-terminated name.
+        let name = unsafe { read_wide(name) };
+        index(name.and_then(|n| table::find_method(&n)))
     })
 }
 
@@ -388,16 +413,11 @@ unsafe extern "system" fn get_param_def_value(
         // SAFETY: `this` is interface 1.
         let s = unsafe { state::<1>(this) };
         let param = method(m).and_then(|m| usize::try_from(p).ok().and_then(|p| m.params.get(p)));
-        let value = match param.and_then(|p| p.default) {
-            Some(table::Default::Str(v)) => Ret::Str(v.to_string()),
-            Some(table::Default::Int(n)) => Ret::Int(n),
-            None => return false,
+        let Some(default) = param.and_then(|p| p.default) else {
+            return false;
         };
         // SAFETY: `out` is 1C's variant for the default (checked non-null).
-        match (unsafe { out.as_mut() }, s.memory) {
-            (Some(out), Some(mem)) => variant::encode(&value, out, &mem).is_ok(),
-            _ => false,
-        }
+        deliver(default.into(), unsafe { out.as_mut() }, s.memory).is_ok()
     })
 }
 
@@ -413,10 +433,8 @@ unsafe extern "system" fn call_as_proc(
 ) -> bool {
     // SAFETY: `this` is interface 1.
     let s = unsafe { state::<1>(this) };
-    let done = guard(Err(ChatError::Internal("panic".into())), || {
-        s.call(m, params, n)
-    });
-    guard(false, || done.map_or_else(|e| s.fail(e), |_| true))
+    let done = guard(None, || Some(s.invoke(m, params, n, |_| Ok(()))));
+    done.unwrap_or_else(|| guard(false, || s.fail(ChatError::Internal("panic".into()))))
 }
 
 unsafe extern "system" fn call_as_func(
@@ -428,21 +446,13 @@ unsafe extern "system" fn call_as_func(
 ) -> bool {
     // SAFETY: `this` is interface 1.
     let s = unsafe { state::<1>(this) };
-    let done = guard(Err(ChatError::Internal("panic".into())), || {
-        s.call(m, params, n)
-    });
-    guard(false, || {
-        let ret = match done {
-            Ok(ret) => ret,
-            Err(e) => return s.fail(e),
-        };
+    let memory = s.memory;
+    let done = guard(None, || {
         // SAFETY: `out` is 1C's result variant (checked non-null).
-        let written = match (unsafe { out.as_mut() }, s.memory) {
-            (Some(out), Some(mem)) => variant::encode(&ret, out, &mem),
-            _ => Err(ChatError::Memory),
-        };
-        written.map_or_else(|e| s.fail(e), |_| true)
-    })
+        let out = unsafe { out.as_mut() };
+        Some(s.invoke(m, params, n, |ret| deliver(ret, out, memory)))
+    });
+    done.unwrap_or_else(|| guard(false, || s.fail(ChatError::Internal("panic".into()))))
 }
 
 static LANGUAGE: LanguageVTable = LanguageVTable {

@@ -38,8 +38,9 @@ pub unsafe fn get_class_object(name: *const u16, out: *mut *mut c_void) -> c_lon
 fn read_name(first: &u16) -> String {
     let ptr: *const u16 = first;
     let mut units = Vec::new();
-    // SAFETY: a NUL-terminated string from 1C; bounded to a short class name.
+    // Bounded to a short class name.
     while units.len() < 64 {
+        // SAFETY: a NUL-terminated string from 1C, read up to its NUL.
         let u = unsafe { *ptr.add(units.len()) };
         if u == 0 {
             break;

@@ -88,8 +88,8 @@ const MAX_UNITS: u32 = 1 << 24;
 /// `v` must be a tVariant written by the host; string and blob pointers must be
 /// valid for their stated lengths, as the Native API requires.
 pub unsafe fn decode(v: &TVariant) -> Arg {
-    // SAFETY (whole body): each union field is read only for the type code that
-    // says it was written; every field is plain old data.
+    // SAFETY: (the whole body) each union field is read only for the type code
+    // that says it was written; every field is plain old data.
     unsafe {
         match v.vt {
             vt::EMPTY => Arg::Empty,

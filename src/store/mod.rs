@@ -1,15 +1,23 @@
-//! Where the register lives. The [`Store`] trait is what the add-in needs from a
-//! backend; SQLite is the embedded one (PostgreSQL follows behind the same trait).
+//! Where the register lives. Two traits split what the add-in needs from a backend:
+//! [`Store`], the queries behind the 1C methods, and [`Feed`], the plumbing the
+//! watcher follows (revisions, wake-ups). SQLite is the embedded backend, PostgreSQL
+//! the one for many machines; what they share (row shapes, paging, schema history)
+//! is written once in `shape` and `schema`.
 
 mod location;
 mod postgres;
+mod schema;
+mod shape;
 mod sqlite;
+
+use std::time::Duration;
 
 use crate::chat::{Group, Message, NewMessage};
 
 pub use location::{default_location, is_network_path};
 pub use postgres::{is_postgres, PgStore};
-
+pub use schema::SCHEMA_VERSION;
+pub use shape::Page;
 pub use sqlite::SqliteStore;
 
 /// What went wrong in the store, without the backend's types.
@@ -21,8 +29,10 @@ pub enum StoreError {
     Busy,
     /// The store (file or directory) cannot be written.
     ReadOnly,
-    /// The file exists but is not a chat store / SQLite database.
+    /// The file exists but is not an SQLite database.
     NotADatabase,
+    /// The file is another application's SQLite database (left untouched).
+    Foreign,
     /// The file is damaged.
     Corrupt,
     /// No space left for the store.
@@ -35,74 +45,64 @@ pub enum StoreError {
     Replaced,
     /// The server did not answer within this many seconds (the connection is dropped).
     Timeout(u64),
+    /// The store's schema is newer than this build knows (made by a later chat1c).
+    TooNew(u32),
+    /// The store needs a schema upgrade that this connection may not make.
+    UpgradeNeedsOwner { found: u32 },
     /// Anything else, with the backend's text.
     Other(String),
 }
 
-/// Messages visible to a user that were committed after a cursor.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct News {
-    /// The highest visible message id found, or the old cursor when none.
-    pub cursor: i64,
-    /// Groups with visible news, ascending.
-    pub groups: Vec<i64>,
-    /// Everything up to this id has been examined (visible or not).
-    pub scanned: i64,
+/// What a send wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub id: i64,
+    pub group: i64,
+    /// The revision of this change (see [`Feed`]).
+    pub rev: i64,
 }
 
-/// The register behind the add-in. One value is one connection, used by one thread.
+/// A page of messages, ascending by id.
+pub type Messages = Result<Vec<Message>, StoreError>;
+
+/// The register behind the 1C methods. One value is one connection, used by one thread.
 pub trait Store: Send {
     /// The location in use, as shown in the `Store` property (no secrets).
     fn location(&self) -> &str;
     /// Groups visible to the user, newest activity first.
     fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError>;
-    /// Messages of a group after `after` (or the newest when `after` is 0), ascending.
-    fn messages(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError>;
-    /// The newest `limit` messages with id < `before`, ascending.
-    fn history(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        before: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError>;
+    /// One page of a group's messages, ascending by id.
+    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages;
     /// Writes one message (and its group when new) atomically.
-    fn send(&mut self, message: &NewMessage, period: i64) -> Result<Message, StoreError>;
+    fn send(&mut self, message: &NewMessage, period: i64) -> Result<Sent, StoreError>;
     /// Moves the user's read mark in a group forward (never back).
     fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError>;
-    /// The id of the newest committed message (0 when empty).
-    fn latest_id(&mut self) -> Result<i64, StoreError>;
-    /// Per group, the highest message id in (`after`, `up_to`] visible to the user.
-    fn visible_news(
-        &mut self,
-        user_key: &str,
-        after: i64,
-        up_to: i64,
-    ) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// What is new for a user in (`cursor`, `up_to`] (used by the watcher). The caller
-    /// reads `up_to` once per round (`latest_id`), so a commit landing meanwhile is left
-    /// for the next round, not skipped.
-    fn news(&mut self, user_key: &str, cursor: i64, up_to: i64) -> Result<News, StoreError> {
-        let mut news = News {
-            cursor,
-            groups: Vec::new(),
-            scanned: up_to.max(cursor),
-        };
-        if up_to <= cursor {
-            return Ok(news);
-        }
-        for (group, max_id) in self.visible_news(user_key, cursor, up_to)? {
-            news.groups.push(group);
-            news.cursor = news.cursor.max(max_id);
-        }
-        Ok(news)
-    }
+}
+
+/// The changes visible to a user in one group, within a range of revisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupChanges {
+    pub group: i64,
+    /// The highest message id among them (a cursor for GetMessages).
+    pub last_id: i64,
+    /// The highest revision among them.
+    pub last_rev: i64,
+    /// How many changes.
+    pub count: i64,
+}
+
+/// Per group, the changes in a range of revisions.
+pub type Changes = Result<Vec<GroupChanges>, StoreError>;
+
+/// The change feed the watcher follows. Every change (a send today; edits and
+/// deletes later) gets the next store-wide revision in the transaction that makes it,
+/// so "everything up to revision R" is a cursor that never skips a commit.
+pub trait Feed: Send {
+    /// The newest revision (0 for an empty store).
+    fn head(&mut self) -> Result<i64, StoreError>;
+    /// Per group visible to the user, the changes with revision in (`after`, `up_to`],
+    /// ascending by group.
+    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes;
     /// A cheap value that changes whenever another connection commits.
     fn change_token(&mut self) -> Result<i64, StoreError>;
     /// Starts listening for commits on this connection; false when the backend
@@ -111,7 +111,7 @@ pub trait Store: Send {
         Ok(false)
     }
     /// Waits up to `timeout` for a commit notification (only after `listen` said true).
-    fn wait_change(&mut self, timeout: std::time::Duration) -> Result<bool, StoreError> {
+    fn wait_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
         std::thread::sleep(timeout);
         Ok(false)
     }
@@ -131,18 +131,43 @@ pub struct WatchPlan {
     /// Directory whose files change on every commit (None: poll only).
     pub dir: Option<std::path::PathBuf>,
     /// Fallback poll period; short where change notifications cannot be trusted.
-    pub poll: std::time::Duration,
+    pub poll: Duration,
+}
+
+/// A store just opened for a Chat object.
+pub struct Opened {
+    pub store: Box<dyn Store>,
+    pub plan: WatchPlan,
+    /// The newest revision at Open: the object's watcher subscription starts there.
+    pub revision: i64,
 }
 
 /// Opens (creating if absent) the store named by `location`: a PostgreSQL
 /// connection string, or a SQLite file path ("" = the machine-wide default).
-pub fn open(location: &str) -> Result<(Box<dyn Store>, WatchPlan), StoreError> {
+pub fn open(location: &str) -> Result<Opened, StoreError> {
+    fn opened<S: Store + Feed + 'static>(
+        (mut store, plan): (S, WatchPlan),
+    ) -> Result<Opened, StoreError> {
+        let revision = store.head()?;
+        Ok(Opened {
+            store: Box::new(store),
+            plan,
+            revision,
+        })
+    }
     if is_postgres(location) {
-        let (store, plan) = PgStore::open(location)?;
-        Ok((Box::new(store), plan))
+        opened(PgStore::open(location)?)
     } else {
-        let (store, plan) = SqliteStore::open(location)?;
-        Ok((Box::new(store), plan))
+        opened(SqliteStore::open(location)?)
+    }
+}
+
+/// Opens the same store again as the watcher's own connection.
+pub fn open_feed(location: &str) -> Result<Box<dyn Feed>, StoreError> {
+    if is_postgres(location) {
+        Ok(Box::new(PgStore::open(location)?.0))
+    } else {
+        Ok(Box::new(SqliteStore::open(location)?.0))
     }
 }
 
@@ -155,15 +180,4 @@ pub fn shown(location: &str) -> String {
     } else {
         location.trim().to_string()
     }
-}
-
-/// The identity of a group's member set: sorted user keys joined by LF ("" = public).
-fn members_key(participants: &[String]) -> String {
-    let mut keys: Vec<String> = participants
-        .iter()
-        .map(|p| crate::chat::user_key(p))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys.join("\n")
 }

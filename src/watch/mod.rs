@@ -1,12 +1,13 @@
 //! The watcher: one background thread per store per process, shared by every Chat
 //! object open on that store. It notices commits from any process (file-change
-//! notifications, plus a slow poll where those cannot be trusted) and sends each
-//! subscriber a small coalesced hint: `{"cursor":N,"groups":[..]}`. A hint that 1C
-//! refuses (event queue full) stays owed and is retried, refreshed, with backoff.
+//! notifications, LISTEN on PostgreSQL, plus a slow poll where those cannot be
+//! trusted) and runs [`round::Rounds`], which sends each subscriber small coalesced
+//! hints. This file holds the registry of watchers, subscriptions and the thread.
 
 mod files;
+mod round;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -15,7 +16,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use once_cell::sync::Lazy;
 
-use crate::store::{self, Store, StoreError, WatchPlan};
+use crate::store::{self, Feed, StoreError, WatchPlan};
+use round::Rounds;
 
 /// The event's message name, as the form's ВнешнееСобытие sees it.
 pub const EVENT_NAME: &str = "NewMessages";
@@ -26,13 +28,12 @@ pub trait EventSink: Send + Sync {
     fn raise(&self, message: &str, data: &str) -> bool;
 }
 
-/// First and longest wait before re-offering a refused hint.
-const RETRY_FIRST: Duration = Duration::from_millis(5);
-const RETRY_MAX: Duration = Duration::from_millis(500);
-/// How long Close/Done waits for the thread of the store's last subscriber to end.
 /// Poll period when the store's folder cannot be watched for changes.
 const POLL_WITHOUT_EVENTS: Duration = Duration::from_millis(300);
+/// How long Close/Done waits for the thread of the store's last subscriber to end.
 const JOIN_WAIT: Duration = Duration::from_millis(5);
+/// Backoff between reconnection attempts of a listening store (server restarts).
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 enum Signal {
     /// Something may have changed (file event, a send in this process, a new subscriber).
@@ -40,12 +41,38 @@ enum Signal {
     Stop,
 }
 
+/// The changes an object made itself, so that it is not hinted about them.
+#[derive(Default)]
+struct OwnChanges {
+    /// A change is being written: its revision is not known yet.
+    writing: bool,
+    /// (revision, group) of committed changes not yet passed by the watcher.
+    changes: Vec<(i64, i64)>,
+}
+
+impl OwnChanges {
+    /// Per group, how many own changes have a revision in (`after`, `up_to`]; every
+    /// change up to `up_to` is forgotten.
+    fn take(&mut self, after: i64, up_to: i64) -> BTreeMap<i64, i64> {
+        let mut counts = BTreeMap::new();
+        self.changes.retain(|&(rev, group)| {
+            if rev > after && rev <= up_to {
+                *counts.entry(group).or_insert(0) += 1;
+            }
+            rev > up_to
+        });
+        counts
+    }
+}
+
 struct Subscriber {
     id: u64,
     user_key: String,
     /// Emitting happens only under this lock; None once the subscriber has left.
     sink: Mutex<Option<Arc<dyn EventSink>>>,
-    start_cursor: i64,
+    /// The revision the object had read when it subscribed.
+    start: i64,
+    own: Mutex<OwnChanges>,
 }
 
 struct Shared {
@@ -87,9 +114,32 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// Wakes the watcher at once (after a send from this process).
-    pub fn poke(&self) {
-        self.shared.send(Signal::Wake);
+    /// Announces a change this object is about to write; see [`OwnChange`].
+    pub fn own_change(&self) -> OwnChange<'_> {
+        lock(&self.subscriber.own).writing = true;
+        OwnChange { subscription: self }
+    }
+}
+
+/// A change the object is writing. While it lives, the watcher holds back this
+/// object's hints; [`OwnChange::committed`] records the change so the object is not
+/// hinted about it. Dropping it wakes the watcher at once.
+pub struct OwnChange<'a> {
+    subscription: &'a Subscription,
+}
+
+impl OwnChange<'_> {
+    pub fn committed(&self, rev: i64, group: i64) {
+        lock(&self.subscription.subscriber.own)
+            .changes
+            .push((rev, group));
+    }
+}
+
+impl Drop for OwnChange<'_> {
+    fn drop(&mut self) {
+        lock(&self.subscription.subscriber.own).writing = false;
+        self.subscription.shared.send(Signal::Wake);
     }
 }
 
@@ -122,32 +172,33 @@ impl Drop for Subscription {
     }
 }
 
-/// Subscribes a Chat object to new messages visible to `user_key` after `cursor`.
+/// Subscribes a Chat object to the changes visible to `user_key` after revision `start`.
 pub fn subscribe(
     location: &str,
     key: &str,
     plan: &WatchPlan,
     user_key: &str,
-    cursor: i64,
+    start: i64,
     sink: Arc<dyn EventSink>,
 ) -> Result<Subscription, StoreError> {
     let subscriber = Arc::new(Subscriber {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         user_key: user_key.to_string(),
         sink: Mutex::new(Some(sink)),
-        start_cursor: cursor,
+        start,
+        own: Mutex::new(OwnChanges::default()),
     });
     // The watcher's own connection is opened outside the lock: a slow server must not
     // hold up Close/Done of other objects in this process.
     let fresh = if lock(&WATCHERS).contains_key(key) {
         None
     } else {
-        Some(store::open(location)?.0)
+        Some(store::open_feed(location)?)
     };
     let mut watchers = lock(&WATCHERS);
-    if let Some(store) = fresh {
+    if let Some(feed) = fresh {
         if !watchers.contains_key(key) {
-            watchers.insert(key.to_string(), start(store, plan.clone()));
+            watchers.insert(key.to_string(), start_thread(feed, plan.clone()));
         }
     }
     let w = match watchers.get(key) {
@@ -155,11 +206,11 @@ pub fn subscribe(
         None => {
             // Its last subscriber left between the two looks: start one now.
             drop(watchers);
-            let store = store::open(location)?.0;
+            let feed = store::open_feed(location)?;
             watchers = lock(&WATCHERS);
             watchers
                 .entry(key.to_string())
-                .or_insert_with(|| start(store, plan.clone()))
+                .or_insert_with(|| start_thread(feed, plan.clone()))
         }
     };
     lock(&w.shared.subscribers).push(subscriber.clone());
@@ -171,13 +222,13 @@ pub fn subscribe(
     })
 }
 
-fn start(store: Box<dyn Store>, plan: WatchPlan) -> Watcher {
+fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
     let (tx, rx) = unbounded();
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     let shared = Arc::new(Shared {
         subscribers: Mutex::new(Vec::new()),
         signal: tx.clone(),
-        interrupt: store.interrupter(),
+        interrupt: feed.interrupter(),
     });
     let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
@@ -191,7 +242,7 @@ fn start(store: Box<dyn Store>, plan: WatchPlan) -> Watcher {
                 plan.poll = plan.poll.min(POLL_WITHOUT_EVENTS);
             }
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(store, &plan, &thread_shared, &rx)
+                run(feed, &plan, &thread_shared, &rx)
             }));
             let _ = done_tx.send(());
         })
@@ -203,18 +254,6 @@ fn start(store: Box<dyn Store>, plan: WatchPlan) -> Watcher {
     }
 }
 
-/// Per-subscriber progress, owned by the watcher thread.
-#[derive(Default)]
-struct Progress {
-    /// Every id up to this one has been examined for the subscriber.
-    scanned: i64,
-    /// A hint not yet accepted by 1C: the highest visible id and its groups.
-    owed: Option<(i64, BTreeSet<i64>)>,
-}
-
-/// Backoff between reconnection attempts of a listening store (server restarts).
-const RECONNECT_MAX: Duration = Duration::from_secs(5);
-
 /// What ended a wait: a possible change, the end, or nothing.
 enum Woken {
     Change,
@@ -224,24 +263,19 @@ enum Woken {
 
 /// Waits for a change: on the store's own notifications when it listens
 /// (PostgreSQL), else on the channel fed by file events and local sends.
-fn wait(
-    store: &mut dyn Store,
-    listening: &mut bool,
-    rx: &Receiver<Signal>,
-    wait: Duration,
-) -> Woken {
-    if *listening {
-        let woken = match store.wait_change(wait) {
+fn wait(feed: &mut dyn Feed, listening: bool, rx: &Receiver<Signal>, wait: Duration) -> Woken {
+    if listening {
+        let woken = match feed.wait_change(wait) {
             Ok(true) => Woken::Change,
             Ok(false) => Woken::Idle,
             Err(_) => {
-                // The connection dropped: reconnect with backoff, then catch up by cursor.
+                // The connection dropped: reconnect with backoff, then catch up by revision.
                 let mut pause = Duration::from_millis(100);
                 loop {
                     if let Ok(Signal::Stop) = rx.recv_timeout(pause) {
                         return Woken::Stop;
                     }
-                    if store.reconnect().is_ok() && store.listen().is_ok() {
+                    if feed.reconnect().is_ok() && feed.listen().is_ok() {
                         break Woken::Change;
                     }
                     pause = (pause * 2).min(RECONNECT_MAX);
@@ -261,66 +295,27 @@ fn wait(
     }
 }
 
-/// Re-checks after a wake-up that found nothing: a file event can arrive before the
-/// commit it belongs to is visible (WAL frames are written before the index moves;
-/// a loaded machine can deschedule the writer in between).
-const SETTLE: [Duration; 4] = [
-    Duration::from_millis(2),
-    Duration::from_millis(10),
-    Duration::from_millis(50),
-    Duration::from_millis(250),
-];
-
-/// Least time between two rounds. A stream of commits (each with several file events)
-/// is then read in at most one round per gap instead of one per wake-up, so a busy
-/// sender does not spend a second core re-reading the store; a lone message after a
-/// quiet spell is still read at once.
-const MIN_ROUND_GAP: Duration = Duration::from_millis(1);
-
-/// Sleeps until `until` (at most [`MIN_ROUND_GAP`]): wake-ups sent meanwhile wait in
-/// the channel, so a stream of sends costs the sender no thread switch per message.
-/// A Stop sent meanwhile is taken by the drain that follows.
+/// Sleeps until `until`: wake-ups sent meanwhile wait in the channel, so a stream of
+/// sends costs the sender no thread switch per message. A Stop sent meanwhile is
+/// taken by the drain that follows.
 fn hold_until(until: Instant) {
     if let Some(left) = until.checked_duration_since(Instant::now()) {
         std::thread::sleep(left);
     }
 }
 
-fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
-    let mut progress: HashMap<u64, Progress> = HashMap::new();
-    let mut listening = store.listen().unwrap_or(false);
-    let mut token = store.change_token().ok();
-    let mut seen = store.latest_id().unwrap_or(0);
-    let mut retry = RETRY_FIRST;
-    let mut settle = SETTLE.len();
-    let mut last_round = Instant::now()
-        .checked_sub(MIN_ROUND_GAP)
-        .unwrap_or_else(Instant::now);
+fn run(mut feed: Box<dyn Feed>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
+    let listening = feed.listen().unwrap_or(false);
+    let mut rounds = Rounds::new(feed.as_mut());
     loop {
-        let owed = progress.values().any(|p| p.owed.is_some());
-        let period = match SETTLE.get(settle) {
-            Some(d) => *d,
-            None if owed => retry,
-            None => plan.poll,
-        };
-        let woken = wait(store.as_mut(), &mut listening, rx, period);
-        let settling = settle < SETTLE.len();
-        match woken {
+        let mut woke = match wait(feed.as_mut(), listening, rx, rounds.period(plan.poll)) {
             Woken::Stop => return,
-            Woken::Change => {}
-            Woken::Idle if settling || owed => {}
-            Woken::Idle => {
-                // The slow poll: a changed token means another process committed.
-                let now = store.change_token().ok();
-                if now == token {
-                    continue;
-                }
-                token = now;
-            }
-        }
-        let mut woke = matches!(woken, Woken::Change);
+            Woken::Change => true,
+            Woken::Idle if rounds.look_when_idle(feed.as_mut()) => false,
+            Woken::Idle => continue,
+        };
         if woke {
-            hold_until(last_round + MIN_ROUND_GAP);
+            hold_until(rounds.next_round());
         }
         // Coalesce a burst of wake-ups into one round (a wake-up taken here counts too).
         while let Ok(signal) = rx.try_recv() {
@@ -329,57 +324,7 @@ fn run(mut store: Box<dyn Store>, plan: &WatchPlan, shared: &Shared, rx: &Receiv
                 Signal::Wake => woke = true,
             }
         }
-        last_round = Instant::now();
-        let Ok(latest) = store.latest_id() else {
-            continue;
-        };
         let subscribers: Vec<Arc<Subscriber>> = lock(&shared.subscribers).clone();
-        progress.retain(|id, _| subscribers.iter().any(|s| s.id == *id));
-        let newcomer = subscribers.iter().any(|s| !progress.contains_key(&s.id));
-        if latest == seen && !owed && !newcomer {
-            // Nothing visible yet: a fresh wake-up restarts the settle checks.
-            settle = if woke {
-                0
-            } else if settling {
-                settle + 1
-            } else {
-                SETTLE.len()
-            };
-            continue;
-        }
-        settle = SETTLE.len();
-        seen = latest;
-        let mut refused = false;
-        for sub in &subscribers {
-            let p = progress.entry(sub.id).or_insert_with(|| Progress {
-                scanned: sub.start_cursor,
-                owed: None,
-            });
-            if let Ok(news) = store.news(&sub.user_key, p.scanned, latest) {
-                p.scanned = news.scanned;
-                if !news.groups.is_empty() {
-                    let owed = p.owed.get_or_insert_with(|| (0, BTreeSet::new()));
-                    owed.0 = owed.0.max(news.cursor);
-                    owed.1.extend(news.groups);
-                }
-            }
-            if let Some((cursor, groups)) = &p.owed {
-                let data = serde_json::json!({ "cursor": cursor, "groups": groups }).to_string();
-                let accepted = match lock(&sub.sink).as_ref() {
-                    Some(sink) => sink.raise(EVENT_NAME, &data),
-                    None => true, // gone: nothing is owed to it any more
-                };
-                if accepted {
-                    p.owed = None;
-                } else {
-                    refused = true;
-                }
-            }
-        }
-        retry = if refused {
-            (retry * 2).min(RETRY_MAX)
-        } else {
-            RETRY_FIRST
-        };
+        rounds.round(feed.as_mut(), &subscribers, woke);
     }
 }

@@ -2,7 +2,7 @@
 # Builds the add-in, the host CLI and the benchmark (release), then prints every figure.
 #   tests/bench/run.sh            default size (a few minutes)
 #   tests/bench/run.sh --smoke    tiny sizes, every section once (CI; figures not meaningful)
-#   tests/bench/run.sh --full     the sizes of issue 6 (1,000,000 messages, 5,000 latency samples…)
+#   tests/bench/run.sh --full     the sizes BENCHMARKS.md reports (1,000,000 messages, 5,000 latency samples…)
 #   tests/bench/run.sh --only latency,idle,throughput,scale,calls,pg
 # PostgreSQL figures use CHAT1C_PG_URL, else a throwaway cluster from tests/pg/cluster.sh
 # (skipped with a printed reason when neither is available).

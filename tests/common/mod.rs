@@ -7,8 +7,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[allow(unused_imports)]
+pub use chat1c_host::testing::{i, ids, json, number, pg_url_with_db, s, text};
+#[allow(unused_imports)]
 pub use chat1c_host::{CallError, Event, Library, Object, Options, Value};
-use serde_json::Value as Json;
 
 pub fn library() -> Library {
     Library::load(chat1c_host::addin_path()).expect("load the built chat1c library")
@@ -23,14 +24,6 @@ pub fn create(lib: &Library, lang: &str) -> Object {
         },
     )
     .expect("create AddIn.Chat.Chat")
-}
-
-pub fn s(v: &str) -> Value {
-    Value::Str(v.to_string())
-}
-
-pub fn i(n: i32) -> Value {
-    Value::I4(n)
 }
 
 /// A fresh, empty store: a SQLite file in a temporary folder, or, when
@@ -86,18 +79,6 @@ impl TempStore {
     }
 }
 
-/// `postgresql://u:p@h:port/anything?x` with the database replaced.
-pub fn pg_url_with_db(base: &str, db: &str) -> String {
-    let (head, query) = base.split_once('?').map_or((base, ""), |(h, q)| (h, q));
-    let slash = head.rfind('/').expect("URL with a database");
-    let q = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{}/{db}{q}", &head[..slash])
-}
-
 impl Drop for TempStore {
     fn drop(&mut self) {
         if let Some((base, db)) = &self.pg {
@@ -134,39 +115,11 @@ pub fn open(lib: &Library, store: &TempStore, user: &str) -> Object {
     o
 }
 
-pub fn text(v: Value) -> String {
-    match v {
-        Value::Str(s) => s,
-        other => panic!("expected a string, got {other:?}"),
-    }
-}
-
-pub fn json(v: Value) -> Json {
-    serde_json::from_str(&text(v)).expect("valid JSON")
-}
-
-pub fn number(v: Value) -> i64 {
-    match v {
-        Value::I4(n) => n.into(),
-        Value::R8(f) => f as i64,
-        other => panic!("expected a number, got {other:?}"),
-    }
-}
-
 pub fn send(o: &mut Object, topic: &str, who: &str, body: &str) -> i64 {
     number(
         o.call("SendMessage", &[s(topic), s(who), s(body)])
             .expect("SendMessage"),
     )
-}
-
-pub fn ids(messages: &Json) -> Vec<i64> {
-    messages
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|m| m["id"].as_i64().expect("id"))
-        .collect()
 }
 
 /// Asserts a call fails with a message containing `needle`, and that LastError keeps it.

@@ -171,7 +171,7 @@ fn hostile_round(lang: &str, calls: usize, rng: &mut Rng) {
             );
             if e.scode != 0 {
                 let last = text(o.get("LastError").expect("LastError readable"));
-                // 1C's AddError text ends at a NUL, so none may be in it (was bug B3).
+                // 1C's AddError text ends at a NUL, so none may be in it.
                 assert!(!last.contains('\0'), "an error text holds a NUL: {last:?}");
                 assert_eq!(last, e.message, "LastError keeps the text");
             }
@@ -238,7 +238,8 @@ fn every_type_code_in_every_parameter_position() {
     assert!(d.violations.is_empty(), "{:?}", d.violations);
 }
 
-/// Was bug B3: the Store's NUL was echoed into the text, and 1C's exception text was cut at it.
+/// A NUL in the store path was once echoed into the error text, and 1C's exception text was
+/// cut at it.
 #[test]
 fn error_texts_carry_no_nul() {
     let lib = library();

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-/// True when the full sizes of issue 6 are asked for (CHAT1C_RELIABILITY_FULL=1).
+pub use chat1c_host::testing::ids;
+
+/// True when the full sizes are asked for (CHAT1C_RELIABILITY_FULL=1).
 pub fn full() -> bool {
     std::env::var("CHAT1C_RELIABILITY_FULL").is_ok_and(|v| v == "1")
 }
@@ -50,12 +52,6 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
-}
-
-pub fn ids(v: &Json) -> Vec<i64> {
-    v.as_array()
-        .map(|a| a.iter().filter_map(|m| m["id"].as_i64()).collect())
-        .unwrap_or_default()
 }
 
 /// Pulls what a hint announces, as the form's ВнешнееСобытие does: by cursor for a

@@ -13,9 +13,11 @@
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
+use chat1c_host::testing::{number, s};
 use chat1c_host::Library;
 
-use crate::{number, open, rss_kb, s};
+use crate::idle::rss_kb;
+use crate::open;
 
 fn lines() -> impl Iterator<Item = String> {
     std::io::stdin().lock().lines().map_while(Result::ok)
@@ -45,7 +47,7 @@ fn writer(store: &str, user: &str, participants: &str) {
         let t0 = chat1c_host::mono_ns();
         let r = o.call("SendMessage", &[s(topic), s(participants), s(text)]);
         let t1 = chat1c_host::mono_ns();
-        r.map(|v| (number(&v), t0, t1)).map_err(|e| e.message)
+        r.map(|v| (number(v), t0, t1)).map_err(|e| e.message)
     };
     say("ready");
     let mut seq = 0u64;

@@ -2,13 +2,23 @@
 //! WAL where the file is local; a rollback journal on network file systems, where
 //! WAL's shared memory cannot work across hosts.
 
+mod file;
+mod schema;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 
-use super::{location, Store, StoreError, WatchPlan};
-use crate::chat::{Group, Message, NewMessage};
+use super::shape::{self, message_columns, SendRow};
+use super::{
+    location, Changes, Feed, GroupChanges, Messages, Page, Sent, Store, StoreError, WatchPlan,
+};
+use crate::chat::{Group, NewMessage};
+use file::FileId;
+
+#[cfg(test)]
+pub(super) use schema::HISTORY;
 
 /// How long a call waits for another process's write lock before failing with Busy.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -18,37 +28,6 @@ const LOCAL_POLL: Duration = Duration::from_secs(10);
 /// Poll period on network shares, where change notifications may never come.
 const NETWORK_POLL: Duration = Duration::from_millis(300);
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS chat_groups(
-    id INTEGER PRIMARY KEY,
-    topic TEXT NOT NULL,
-    members_key TEXT NOT NULL,      -- sorted user keys joined by LF; '' = public
-    participants TEXT NOT NULL,     -- JSON array of display names
-    is_public INTEGER NOT NULL,
-    UNIQUE(topic, members_key));
-CREATE INDEX IF NOT EXISTS chat_groups_public ON chat_groups(is_public);
-CREATE TABLE IF NOT EXISTS chat_members(
-    user_key TEXT NOT NULL,
-    group_id INTEGER NOT NULL,
-    PRIMARY KEY(user_key, group_id)) WITHOUT ROWID;
--- The register 'Чат': Период, Публикатор, Участники, Тема -> Сообщение.
-CREATE TABLE IF NOT EXISTS chat_register(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    group_id INTEGER NOT NULL,
-    period INTEGER NOT NULL,        -- UTC milliseconds
-    publisher TEXT NOT NULL,
-    publisher_key TEXT NOT NULL,
-    participants TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    message TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chat_register_group ON chat_register(group_id, id, publisher_key);
-CREATE TABLE IF NOT EXISTS chat_reads(
-    user_key TEXT NOT NULL,
-    group_id INTEGER NOT NULL,
-    up_to INTEGER NOT NULL,
-    PRIMARY KEY(user_key, group_id)) WITHOUT ROWID;
-";
-
 pub struct SqliteStore {
     conn: Connection,
     location: String,
@@ -56,23 +35,6 @@ pub struct SqliteStore {
     /// The file this connection opened; another file at the path means the store
     /// was deleted or replaced, and writing on would lose messages.
     identity: Option<FileId>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct FileId(u64, u64);
-
-#[cfg(unix)]
-fn file_id(path: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| FileId(m.dev(), m.ino()))
-}
-
-/// Windows keeps an open SQLite file from being deleted or replaced.
-#[cfg(not(unix))]
-fn file_id(_path: &Path) -> Option<FileId> {
-    None
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {
@@ -92,6 +54,8 @@ fn map_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+shape::columns_by!(rusqlite::Row<'_>, get);
+
 impl SqliteStore {
     /// Opens or creates the store; "" means [`location::default_location`].
     pub fn open(location: &str) -> Result<(SqliteStore, WatchPlan), StoreError> {
@@ -101,7 +65,7 @@ impl SqliteStore {
         } else {
             PathBuf::from(location.trim())
         };
-        prepare_dir(&path, is_default)?;
+        file::prepare_dir(&path, is_default)?;
         let network = location::is_network_path(&path);
         let store = Self::open_path(&path, network, is_default)?;
         let plan = WatchPlan {
@@ -120,9 +84,10 @@ impl SqliteStore {
         }
         let conn = Connection::open(path).map_err(map_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
-        // Reading the header first turns "not a database" into a clear error.
-        conn.query_row("PRAGMA schema_version", [], |r| r.get::<_, i64>(0))
-            .map_err(map_err)?;
+        // Judged by reading only: another application's file is left as it is.
+        if schema::recognise(&conn)? == schema::Found::Foreign {
+            return Err(StoreError::Foreign);
+        }
         let journal = if network { "DELETE" } else { "WAL" };
         let mode: String = conn
             .query_row(&format!("PRAGMA journal_mode={journal}"), [], |r| r.get(0))
@@ -134,29 +99,15 @@ impl SqliteStore {
         };
         conn.execute_batch(&format!("PRAGMA synchronous={sync};"))
             .map_err(map_err)?;
-        let has_schema: bool = conn
-            .query_row(
-                "SELECT count(*) = 5 FROM sqlite_master WHERE name IN \
-                 ('chat_groups','chat_members','chat_register','chat_reads','chat_register_group')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(map_err)?;
-        if !has_schema {
-            conn.execute_batch(&format!("BEGIN IMMEDIATE;{SCHEMA}COMMIT;"))
-                .map_err(|e| {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    map_err(e)
-                })?;
-        }
+        schema::upgrade(&conn)?;
         if shared {
-            share_with_all_users(path);
+            file::share_with_all_users(path);
         }
         let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         Ok(SqliteStore {
             conn,
             location: shown.display().to_string(),
-            identity: file_id(path),
+            identity: file::file_id(path),
             path: path.to_path_buf(),
         })
     }
@@ -164,13 +115,13 @@ impl SqliteStore {
     /// Fails once the file at the path is no longer the one this connection has open.
     fn still_there(&self) -> Result<(), StoreError> {
         match self.identity {
-            Some(id) if file_id(&self.path) != Some(id) => Err(StoreError::Replaced),
+            Some(id) if file::file_id(&self.path) != Some(id) => Err(StoreError::Replaced),
             _ => Ok(()),
         }
     }
 
     fn visible(&self, user_key: &str, group: i64) -> Result<(), StoreError> {
-        let ok: Option<bool> = self
+        let found: Option<bool> = self
             .conn
             .prepare_cached(
                 "SELECT is_public = 1 OR EXISTS(SELECT 1 FROM chat_members \
@@ -181,73 +132,34 @@ impl SqliteStore {
                     .optional()
             })
             .map_err(map_err)?;
-        match ok {
-            Some(true) => Ok(()),
-            _ => Err(StoreError::UnknownGroup(group)),
-        }
-    }
-
-    fn select_messages(
-        &self,
-        sql: &str,
-        group: i64,
-        bound: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![group, bound, limit], row_to_message)
-            .map_err(map_err)?;
-        let mut out = rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?;
-        out.sort_by_key(|m| m.id);
-        Ok(out)
+        shape::visible(found, group)
     }
 }
 
-/// Creates the folder; the machine-wide default is made writable for every user.
-fn prepare_dir(path: &Path, shared: bool) -> Result<(), StoreError> {
-    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
-        return Ok(());
-    };
-    if !dir.exists() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::CannotOpen(format!("{}: {e}", dir.display())))?;
-        if shared {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777));
-            }
-        }
-    }
-    Ok(())
-}
+shape::page_queries!("chat_register", "?1", "?2", "?3");
 
-#[cfg(unix)]
-fn share_with_all_users(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    // SQLite gives -wal/-shm the main file's mode, so 0666 here lets every user in.
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o666 != 0o666 {
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666));
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn share_with_all_users(_path: &Path) {}
-
-fn row_to_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        group: r.get(1)?,
-        period: r.get(2)?,
-        publisher: r.get(3)?,
-        text: r.get(4)?,
-    })
-}
-
-const MSG_COLS: &str = "id, group_id, period, publisher, message";
+const GROUPS_SQL: &str = concat!(
+    "WITH visible(id, topic, participants) AS (
+        SELECT id, topic, participants FROM chat_groups WHERE is_public = 1
+        UNION ALL
+        SELECT g.id, g.topic, g.participants
+          FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
+         WHERE m.user_key = ?1 AND g.is_public = 0),
+     -- The newest message of each group: one seek in chat_register_group,
+     -- materialized so it is not evaluated again for ORDER BY.
+     newest(id, topic, participants, last_id) AS MATERIALIZED (
+        SELECT v.id, v.topic, v.participants,
+               (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id)
+          FROM visible v)
+     SELECT v.id, v.topic, v.participants,
+            (SELECT count(*) FROM chat_register c
+              WHERE c.group_id = v.id AND c.publisher_key <> ?1
+                AND c.id > coalesce((SELECT up_to FROM chat_reads
+                                      WHERE user_key = ?1 AND group_id = v.id), 0)), ",
+    message_columns!(),
+    " FROM newest v LEFT JOIN chat_register r ON r.id = v.last_id
+      ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC"
+);
 
 impl Store for SqliteStore {
     fn location(&self) -> &str {
@@ -256,106 +168,42 @@ impl Store for SqliteStore {
 
     fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError> {
         self.still_there()?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "WITH visible(id, topic, participants) AS (
-                    SELECT id, topic, participants FROM chat_groups WHERE is_public = 1
-                    UNION ALL
-                    SELECT g.id, g.topic, g.participants
-                      FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-                     WHERE m.user_key = ?1 AND g.is_public = 0),
-                 -- The newest message of each group: one seek in chat_register_group,
-                 -- materialized so it is not evaluated again for ORDER BY.
-                 newest(id, topic, participants, last_id) AS MATERIALIZED (
-                    SELECT v.id, v.topic, v.participants,
-                           (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id)
-                      FROM visible v)
-                 SELECT v.id, v.topic, v.participants,
-                        (SELECT count(*) FROM chat_register c
-                          WHERE c.group_id = v.id AND c.publisher_key <> ?1
-                            AND c.id > coalesce((SELECT up_to FROM chat_reads
-                                                  WHERE user_key = ?1 AND group_id = v.id), 0)),
-                        r.id, r.group_id, r.period, r.publisher, r.message
-                   FROM newest v LEFT JOIN chat_register r ON r.id = v.last_id
-                  ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC",
-            )
-            .map_err(map_err)?;
-        let rows = stmt
-            .query_map(params![user_key], |r| {
-                let participants: String = r.get(2)?;
-                let last = match r.get::<_, Option<i64>>(4)? {
-                    Some(id) => Some(Message {
-                        id,
-                        group: r.get(5)?,
-                        period: r.get(6)?,
-                        publisher: r.get(7)?,
-                        text: r.get(8)?,
-                    }),
-                    None => None,
-                };
-                Ok(Group {
-                    id: r.get(0)?,
-                    topic: r.get(1)?,
-                    participants: serde_json::from_str(&participants).unwrap_or_default(),
-                    unread: r.get(3)?,
-                    last,
-                })
-            })
-            .map_err(map_err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
-    }
-
-    fn messages(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
-        self.still_there()?;
-        self.visible(user_key, group)?;
-        if after <= 0 {
-            let sql = format!(
-                "SELECT {MSG_COLS} FROM chat_register WHERE group_id = ?1 AND id > ?2 ORDER BY id DESC LIMIT ?3"
-            );
-            self.select_messages(&sql, group, 0, limit)
-        } else {
-            let sql = format!(
-                "SELECT {MSG_COLS} FROM chat_register WHERE group_id = ?1 AND id > ?2 ORDER BY id ASC LIMIT ?3"
-            );
-            self.select_messages(&sql, group, after, limit)
+        let mut stmt = self.conn.prepare_cached(GROUPS_SQL).map_err(map_err)?;
+        let mut rows = stmt.query(params![user_key]).map_err(map_err)?;
+        let mut groups = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            groups.push(shape::group(row)?);
         }
+        Ok(groups)
     }
 
-    fn history(
-        &mut self,
-        user_key: &str,
-        group: i64,
-        before: i64,
-        limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
+    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages {
         self.still_there()?;
         self.visible(user_key, group)?;
-        let sql = format!(
-            "SELECT {MSG_COLS} FROM chat_register WHERE group_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
-        );
-        self.select_messages(&sql, group, before, limit)
+        let mut stmt = self.conn.prepare_cached(page_sql(page)).map_err(map_err)?;
+        let mut rows = stmt
+            .query(params![group, page.bound(), limit])
+            .map_err(map_err)?;
+        let mut list = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            list.push(shape::message(row, 0)?);
+        }
+        Ok(shape::ascending(list))
     }
 
-    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Message, StoreError> {
+    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Sent, StoreError> {
         self.still_there()?;
-        let key = super::members_key(&m.participants);
-        let participants_json =
-            serde_json::to_string(&m.participants).map_err(|e| StoreError::Other(e.to_string()))?;
-        let publisher_key = crate::chat::user_key(&m.publisher);
+        let row = SendRow::new(m, period)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(map_err)?;
         let existing: Option<i64> = tx
             .prepare_cached("SELECT id FROM chat_groups WHERE topic = ?1 AND members_key = ?2")
-            .and_then(|mut s| s.query_row(params![m.topic, key], |r| r.get(0)).optional())
+            .and_then(|mut s| {
+                s.query_row(params![m.topic, row.members_key], |r| r.get(0))
+                    .optional()
+            })
             .map_err(map_err)?;
         let group = match existing {
             Some(id) => id,
@@ -363,7 +211,9 @@ impl Store for SqliteStore {
                 tx.prepare_cached(
                     "INSERT INTO chat_groups(topic, members_key, participants, is_public) VALUES (?1, ?2, ?3, ?4)",
                 )
-                .and_then(|mut s| s.execute(params![m.topic, key, participants_json, key.is_empty()]))
+                .and_then(|mut s| {
+                    s.execute(params![m.topic, row.members_key, row.participants, row.is_public()])
+                })
                 .map_err(map_err)?;
                 let id = tx.last_insert_rowid();
                 let mut add = tx
@@ -371,30 +221,28 @@ impl Store for SqliteStore {
                         "INSERT OR IGNORE INTO chat_members(user_key, group_id) VALUES (?1, ?2)",
                     )
                     .map_err(map_err)?;
-                for p in &m.participants {
-                    add.execute(params![crate::chat::user_key(p), id])
-                        .map_err(map_err)?;
+                for key in row.member_keys() {
+                    add.execute(params![key, id]).map_err(map_err)?;
                 }
                 id
             }
         };
-        tx.prepare_cached(
-            "INSERT INTO chat_register(group_id, period, publisher, publisher_key, participants, topic, message) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![group, period, m.publisher, publisher_key, participants_json, m.topic, m.text])
-        })
-        .map_err(map_err)?;
-        let id = tx.last_insert_rowid();
+        // The write lock is held: the next revision is the newest plus one.
+        let (id, rev): (i64, i64) = tx
+            .prepare_cached(
+                "INSERT INTO chat_register(group_id, period, publisher, publisher_key, participants, topic, message, rev) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT coalesce(max(rev), 0) + 1 FROM chat_register)) \
+                 RETURNING id, rev",
+            )
+            .and_then(|mut s| {
+                s.query_row(
+                    params![group, period, m.publisher, row.publisher_key, row.participants, m.topic, m.text],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .map_err(map_err)?;
         tx.commit().map_err(map_err)?;
-        Ok(Message {
-            id,
-            group,
-            period,
-            publisher: m.publisher.clone(),
-            text: m.text.clone(),
-        })
+        Ok(Sent { id, group, rev })
     }
 
     fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError> {
@@ -410,27 +258,25 @@ impl Store for SqliteStore {
             .map_err(map_err)?;
         Ok(())
     }
+}
 
-    fn latest_id(&mut self) -> Result<i64, StoreError> {
+impl Feed for SqliteStore {
+    fn head(&mut self) -> Result<i64, StoreError> {
         self.still_there()?;
         self.conn
-            .prepare_cached("SELECT coalesce(max(id), 0) FROM chat_register")
+            .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(map_err)
     }
 
-    fn visible_news(
-        &mut self,
-        user_key: &str,
-        after: i64,
-        up_to: i64,
-    ) -> Result<Vec<(i64, i64)>, StoreError> {
+    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes {
         self.still_there()?;
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT r.group_id, max(r.id) FROM chat_register r JOIN chat_groups g ON g.id = r.group_id
-                  WHERE r.id > ?2 AND r.id <= ?3
+                "SELECT r.group_id, max(r.id), max(r.rev), count(*)
+                   FROM chat_register r JOIN chat_groups g ON g.id = r.group_id
+                  WHERE r.rev > ?2 AND r.rev <= ?3
                     AND (g.is_public = 1 OR EXISTS(SELECT 1 FROM chat_members m
                                                     WHERE m.user_key = ?1 AND m.group_id = r.group_id))
                   GROUP BY r.group_id ORDER BY r.group_id",
@@ -438,7 +284,12 @@ impl Store for SqliteStore {
             .map_err(map_err)?;
         let rows = stmt
             .query_map(params![user_key, after, up_to], |r| {
-                Ok((r.get(0)?, r.get(1)?))
+                Ok(GroupChanges {
+                    group: r.get(0)?,
+                    last_id: r.get(1)?,
+                    last_rev: r.get(2)?,
+                    count: r.get(3)?,
+                })
             })
             .map_err(map_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
@@ -465,7 +316,7 @@ mod tests {
         (dir, s)
     }
 
-    fn send(s: &mut SqliteStore, from: &str, topic: &str, who: &str, text: &str) -> Message {
+    fn send(s: &mut SqliteStore, from: &str, topic: &str, who: &str, text: &str) -> Sent {
         s.send(&new_message(from, topic, who, text).unwrap(), 1_000)
             .unwrap()
     }
@@ -486,7 +337,22 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 2);
+        assert_eq!(n, 3);
+        let marks: (i64, i64) = s
+            .conn
+            .query_row(
+                "SELECT * FROM pragma_application_id, pragma_user_version",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            marks,
+            (
+                i64::from(schema::APP_ID),
+                i64::from(super::super::SCHEMA_VERSION)
+            )
+        );
     }
 
     #[test]
@@ -517,7 +383,7 @@ mod tests {
             .all(|g| g.id == public.group));
 
         assert_eq!(
-            s.messages("carl", a.group, 0, 10),
+            s.messages("carl", a.group, Page::Newest, 10),
             Err(StoreError::UnknownGroup(a.group))
         );
         assert_eq!(
@@ -525,7 +391,7 @@ mod tests {
             Err(StoreError::UnknownGroup(a.group))
         );
         assert_eq!(
-            s.messages("ann", 999, 0, 10),
+            s.messages("ann", 999, Page::Newest, 10),
             Err(StoreError::UnknownGroup(999))
         );
 
@@ -547,42 +413,61 @@ mod tests {
             .map(|i| send(&mut s, "a", "t", "", &format!("m{i}")).id)
             .collect();
         let g = s.groups("a").unwrap()[0].id;
-        let newest = s.messages("a", g, 0, 10).unwrap();
+        let newest = s.messages("a", g, Page::Newest, 10).unwrap();
         assert_eq!(
             newest.iter().map(|m| m.id).collect::<Vec<_>>(),
             ids[15..].to_vec()
         );
-        let after = s.messages("a", g, ids[4], 3).unwrap();
+        let after = s.messages("a", g, Page::After(ids[4]), 3).unwrap();
         assert_eq!(
             after.iter().map(|m| m.id).collect::<Vec<_>>(),
             ids[5..8].to_vec()
         );
-        let hist = s.history("a", g, ids[15], 10).unwrap();
+        let hist = s.messages("a", g, Page::Before(ids[15]), 10).unwrap();
         assert_eq!(
             hist.iter().map(|m| m.id).collect::<Vec<_>>(),
             ids[5..15].to_vec()
         );
-        assert!(s.messages("a", g, ids[24], 10).unwrap().is_empty());
+        assert!(s
+            .messages("a", g, Page::After(ids[24]), 10)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
-    fn news_is_per_user() {
+    fn changes_are_per_user_and_by_revision() {
         let (_d, mut s) = store();
-        let start = s.latest_id().unwrap();
+        let start = s.head().unwrap();
         let private = send(&mut s, "a", "x", "b", "1");
         let public = send(&mut s, "c", "pub", "", "2");
-        let latest = s.latest_id().unwrap();
-        let n = s.news("b", start, latest).unwrap();
-        assert_eq!(n.groups, vec![private.group, public.group]);
-        assert_eq!(n.cursor, public.id);
-        let latest = s.latest_id().unwrap();
-        let n = s.news("z", start, latest).unwrap();
-        assert_eq!(n.groups, vec![public.group]);
-        let hidden = send(&mut s, "a", "x", "b", "3");
-        let latest = s.latest_id().unwrap();
-        let n = s.news("z", public.id, latest).unwrap();
-        assert!(n.groups.is_empty());
-        assert_eq!((n.cursor, n.scanned), (public.id, hidden.id));
+        assert_eq!((private.rev, public.rev), (start + 1, start + 2));
+        let head = s.head().unwrap();
+        assert_eq!(head, public.rev);
+        let groups = |s: &mut SqliteStore, user, after, up_to| -> Vec<(i64, i64, i64, i64)> {
+            s.changes(user, after, up_to)
+                .unwrap()
+                .iter()
+                .map(|c| (c.group, c.last_id, c.last_rev, c.count))
+                .collect()
+        };
+        assert_eq!(
+            groups(&mut s, "b", start, head),
+            vec![
+                (private.group, private.id, private.rev, 1),
+                (public.group, public.id, public.rev, 1)
+            ]
+        );
+        assert_eq!(
+            groups(&mut s, "z", start, head),
+            vec![(public.group, public.id, public.rev, 1)]
+        );
+        let more = send(&mut s, "a", "x", "b", "3");
+        assert!(groups(&mut s, "z", head, more.rev).is_empty(), "invisible");
+        assert!(groups(&mut s, "b", head, head).is_empty(), "empty range");
+        assert_eq!(
+            groups(&mut s, "b", start, more.rev)[0],
+            (private.group, more.id, more.rev, 2)
+        );
     }
 
     #[test]
@@ -591,7 +476,7 @@ mod tests {
         let evil = "'); DROP TABLE chat_register; --";
         let m = send(&mut s, evil, evil, evil, evil);
         let got = s
-            .messages(&crate::chat::user_key(evil), m.group, 0, 5)
+            .messages(&crate::chat::user_key(evil), m.group, Page::Newest, 5)
             .unwrap();
         assert_eq!(got[0].text, evil);
         assert_eq!(got[0].publisher, evil);

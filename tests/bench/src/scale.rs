@@ -1,4 +1,4 @@
-//! Queries at scale (issue 6, figure 4): a store filled with direct SQL into the
+//! Queries at scale (BENCHMARKS.md section 4): a store filled with direct SQL into the
 //! add-in's schema (the add-in creates the schema first), then every read method
 //! through the host.
 
@@ -273,7 +273,8 @@ fn measure(
     (Summary::of(&t[0]), timed)
 }
 
-pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
+/// SQLite: the generated store itself, and the naive GROUP BY the schema avoids.
+pub fn sqlite(lib: &Library, cfg: &Cfg, report: &mut Report) {
     let dir = tempdir("scale");
     let (path, data) = generate(lib, &dir, cfg);
     let (gg, users) = measure(lib, cfg, report, "SQLite", &path, &data);
@@ -309,7 +310,7 @@ pub fn scale(lib: &Library, cfg: &Cfg, report: &mut Report) {
 
 /// The same data set copied into PostgreSQL (`url`: an empty database), then the same
 /// calls: the schema's indexes must keep the same goals there.
-pub fn scale_pg(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
+pub fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
     let dir = tempdir("scale-pg");
     let (path, data) = generate(lib, &dir, cfg);
     open(lib, url, "creator").destroy();
@@ -332,12 +333,12 @@ pub fn scale_pg(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
     for (from, to, cols) in tables {
         let csv = dir.join(format!("{from}.csv"));
         write_csv(&c, &format!("SELECT {cols} FROM {from}"), &csv);
-        crate::psql(
+        crate::pg::psql(
             url,
             &format!("\\copy {to}({cols}) FROM '{}' CSV", csv.display()),
         );
     }
-    crate::psql(
+    crate::pg::psql(
         url,
         "SELECT setval(pg_get_serial_sequence('chat1c.groups', 'id'), (SELECT max(id) FROM chat1c.groups)); \
          SELECT setval(pg_get_serial_sequence('chat1c.register', 'id'), (SELECT max(id) FROM chat1c.register)); \

@@ -1,0 +1,141 @@
+//! The PostgreSQL store's schema `chat1c`: its history, and the upgrade run at Open.
+//! The version lives in `chat1c.schema_version`; release 0.1.0 had no such table and
+//! is recognised by its `reads` table.
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::GenericClient;
+
+use super::conn::{map_err, Connection};
+use crate::store::schema::{pending, Migration, SCHEMA_VERSION};
+use crate::store::StoreError;
+
+/// Taken while the schema is created or upgraded, so clients starting together do it once.
+const SCHEMA_LOCK: i64 = 0x0C4A_7101;
+
+pub static HISTORY: &[Migration] = &[
+    Migration {
+        to: 1,
+        sql: "
+CREATE SCHEMA IF NOT EXISTS chat1c;
+CREATE TABLE chat1c.groups(
+    id BIGSERIAL PRIMARY KEY,
+    topic TEXT NOT NULL,
+    members_key TEXT NOT NULL,
+    participants TEXT NOT NULL,
+    is_public BOOLEAN NOT NULL,
+    UNIQUE(topic, members_key));
+CREATE INDEX groups_public ON chat1c.groups(is_public);
+CREATE TABLE chat1c.members(
+    user_key TEXT NOT NULL,
+    group_id BIGINT NOT NULL,
+    PRIMARY KEY(user_key, group_id));
+CREATE TABLE chat1c.register(
+    id BIGSERIAL PRIMARY KEY,
+    group_id BIGINT NOT NULL,
+    period BIGINT NOT NULL,
+    publisher TEXT NOT NULL,
+    publisher_key TEXT NOT NULL,
+    participants TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    message TEXT NOT NULL);
+CREATE INDEX register_group ON chat1c.register(group_id, id, publisher_key);
+CREATE TABLE chat1c.reads(
+    user_key TEXT NOT NULL,
+    group_id BIGINT NOT NULL,
+    up_to BIGINT NOT NULL,
+    PRIMARY KEY(user_key, group_id));
+CREATE OR REPLACE FUNCTION chat1c.notify_new() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM pg_notify('chat1c_new', ''); RETURN NULL; END $$;
+CREATE TRIGGER register_notify AFTER INSERT ON chat1c.register
+    FOR EACH STATEMENT EXECUTE PROCEDURE chat1c.notify_new();
+",
+    },
+    Migration {
+        to: 2,
+        sql: "
+-- The change feed: the store-wide revision of each row's last change; a change is
+-- an insert or an update, and either wakes the listeners.
+ALTER TABLE chat1c.register ADD COLUMN rev BIGINT NOT NULL DEFAULT 0;
+UPDATE chat1c.register SET rev = id;
+CREATE INDEX register_rev ON chat1c.register(rev);
+DROP TRIGGER register_notify ON chat1c.register;
+CREATE TRIGGER register_notify AFTER INSERT OR UPDATE ON chat1c.register
+    FOR EACH STATEMENT EXECUTE PROCEDURE chat1c.notify_new();
+-- The version is no secret: every role that may connect may read it.
+CREATE TABLE chat1c.schema_version(version INTEGER NOT NULL);
+GRANT SELECT ON chat1c.schema_version TO PUBLIC;
+",
+    },
+];
+
+/// The version of the schema found (0: none yet).
+async fn found_version(c: &impl GenericClient) -> Result<u32, tokio_postgres::Error> {
+    // pg_class is read as a table, with the statement's snapshot: to_regclass would
+    // use the session's catalog cache, which can miss a table another client just made.
+    let tables = c
+        .query_one(
+            "SELECT coalesce(bool_or(c.relname = 'schema_version'), false),
+                    coalesce(bool_or(c.relname = 'reads'), false)
+               FROM pg_catalog.pg_class c
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'chat1c' AND c.relname IN ('schema_version', 'reads')",
+            &[],
+        )
+        .await?;
+    if !tables.get::<_, bool>(0) {
+        return Ok(u32::from(tables.get::<_, bool>(1)));
+    }
+    let version: i32 = c
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM chat1c.schema_version",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(u32::try_from(version).unwrap_or(0))
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], creating it on first use.
+pub fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
+    let found = conn.run(async |c| found_version(&c.client).await)?;
+    if pending(HISTORY, found)?.is_empty() {
+        return Ok(());
+    }
+    conn.transact(async |c| {
+        let tx = match c.client.transaction().await {
+            Ok(tx) => tx,
+            Err(e) => return Ok(Err(e)),
+        };
+        let refused = |e: tokio_postgres::Error| match e.code() {
+            Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE && found == 0 => {
+                StoreError::CannotOpen(
+                    "the schema chat1c does not exist and this user may not create it (see README: grants)".into(),
+                )
+            }
+            Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
+                StoreError::UpgradeNeedsOwner { found }
+            }
+            _ => map_err(e),
+        };
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+            .await
+            .map_err(refused)?;
+        // Looked at again under the lock: another client may have just done it.
+        let now = found_version(&tx).await.map_err(refused)?;
+        for step in pending(HISTORY, now)? {
+            tx.batch_execute(step.sql).await.map_err(refused)?;
+        }
+        let version = i32::try_from(SCHEMA_VERSION).unwrap_or(i32::MAX);
+        tx.batch_execute("DELETE FROM chat1c.schema_version")
+            .await
+            .map_err(refused)?;
+        tx.execute(
+            "INSERT INTO chat1c.schema_version(version) VALUES ($1)",
+            &[&version],
+        )
+        .await
+        .map_err(refused)?;
+        tx.commit().await.map_err(refused)?;
+        Ok(Ok(()))
+    })
+}

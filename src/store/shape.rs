@@ -1,0 +1,282 @@
+//! What both stores share, written once: the columns a message and a group are read
+//! from, the columns a send derives, the paging rule, and the visibility verdict.
+//! Only the SQL text differs between the backends.
+
+use super::StoreError;
+use crate::chat::{user_key, Group, Message, NewMessage};
+
+/// The message columns, in the order [`message`] reads them, from the register
+/// aliased `r`. A macro so that it can be spliced into `concat!`ed SQL literals.
+macro_rules! message_columns {
+    () => {
+        "r.id, r.group_id, r.period, r.publisher, r.message"
+    };
+}
+pub(super) use message_columns;
+
+/// Defines a backend's `page_sql(Page) -> &'static str`: the query of each kind of
+/// [`Page`], nearest message first, from the register table's name and the three
+/// placeholders (group, bound, limit) in the backend's syntax.
+macro_rules! page_queries {
+    ($register:literal, $group:literal, $bound:literal, $limit:literal) => {
+        fn page_sql(page: Page) -> &'static str {
+            macro_rules! select {
+                ($cmp:literal, $order:literal) => {
+                    concat!(
+                        "SELECT ",
+                        message_columns!(),
+                        " FROM ",
+                        $register,
+                        " r WHERE r.group_id = ",
+                        $group,
+                        " AND r.id ",
+                        $cmp,
+                        " ",
+                        $bound,
+                        " ORDER BY r.id ",
+                        $order,
+                        " LIMIT ",
+                        $limit
+                    )
+                };
+            }
+            match page {
+                Page::Newest => select!(">", "DESC"),
+                Page::After(_) => select!(">", "ASC"),
+                Page::Before(_) => select!("<", "DESC"),
+            }
+        }
+    };
+}
+pub(super) use page_queries;
+
+/// A result row of either backend, read by position.
+pub(super) trait Columns {
+    fn int(&self, i: usize) -> Result<i64, StoreError>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+}
+
+/// Implements [`Columns`] for a backend's row type with its typed getter (the
+/// backend's `map_err` in scope turns its errors into [`StoreError`]).
+macro_rules! columns_by {
+    ($row:ty, $get:ident) => {
+        impl shape::Columns for $row {
+            fn int(&self, i: usize) -> Result<i64, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+            fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+            fn text(&self, i: usize) -> Result<String, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+        }
+    };
+}
+pub(super) use columns_by;
+
+/// A message from [`message_columns`] starting at column `at`.
+pub(super) fn message(row: &impl Columns, at: usize) -> Result<Message, StoreError> {
+    Ok(Message {
+        id: row.int(at)?,
+        group: row.int(at + 1)?,
+        period: row.int(at + 2)?,
+        publisher: row.text(at + 3)?,
+        text: row.text(at + 4)?,
+    })
+}
+
+/// A group from `id, topic, participants (JSON), unread`, then its newest message's
+/// [`message_columns`] (all NULL when the group has none).
+pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
+    let participants = row.text(2)?;
+    let last = match row.opt_int(4)? {
+        Some(_) => Some(message(row, 4)?),
+        None => None,
+    };
+    Ok(Group {
+        id: row.int(0)?,
+        topic: row.text(1)?,
+        participants: serde_json::from_str(&participants).unwrap_or_default(),
+        unread: row.int(3)?,
+        last,
+    })
+}
+
+/// Which page of a group's messages to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The newest messages.
+    Newest,
+    /// The oldest messages with an id above this one.
+    After(i64),
+    /// The newest messages with an id below this one.
+    Before(i64),
+}
+
+impl Page {
+    /// GetMessages' rule: After 0 (or below) asks for the newest page.
+    pub fn after(after: i64) -> Page {
+        if after <= 0 {
+            Page::Newest
+        } else {
+            Page::After(after)
+        }
+    }
+
+    /// The id bound the page's query takes (unused by [`Page::Newest`]).
+    pub(super) fn bound(self) -> i64 {
+        match self {
+            Page::Newest => 0,
+            Page::After(id) | Page::Before(id) => id,
+        }
+    }
+}
+
+/// Pages are read nearest-first; 1C always gets them ascending by id.
+pub(super) fn ascending(mut list: Vec<Message>) -> Vec<Message> {
+    list.sort_by_key(|m| m.id);
+    list
+}
+
+/// The verdict of a visibility query: a group the user may not see is reported
+/// exactly like one that does not exist.
+pub(super) fn visible(found: Option<bool>, group: i64) -> Result<(), StoreError> {
+    match found {
+        Some(true) => Ok(()),
+        _ => Err(StoreError::UnknownGroup(group)),
+    }
+}
+
+/// The columns a send writes besides the message itself, derived once.
+pub(super) struct SendRow<'a> {
+    pub message: &'a NewMessage,
+    /// The group's identity: sorted user keys joined by LF ("" = public).
+    pub members_key: String,
+    /// Display names as a JSON array.
+    pub participants: String,
+    pub publisher_key: String,
+    pub period: i64,
+}
+
+impl<'a> SendRow<'a> {
+    pub fn new(message: &'a NewMessage, period: i64) -> Result<SendRow<'a>, StoreError> {
+        let mut keys: Vec<String> = message.participants.iter().map(|p| user_key(p)).collect();
+        keys.sort();
+        keys.dedup();
+        Ok(SendRow {
+            message,
+            members_key: keys.join("\n"),
+            participants: serde_json::to_string(&message.participants)
+                .map_err(|e| StoreError::Other(e.to_string()))?,
+            publisher_key: user_key(&message.publisher),
+            period,
+        })
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.members_key.is_empty()
+    }
+
+    /// The user keys of a new group's members.
+    pub fn member_keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.message.participants.iter().map(|p| user_key(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::new_message;
+
+    /// A row as a plain list of optional values.
+    struct Fake(Vec<Option<&'static str>>);
+
+    impl Columns for Fake {
+        fn int(&self, i: usize) -> Result<i64, StoreError> {
+            self.opt_int(i)?
+                .ok_or_else(|| StoreError::Other("null".into()))
+        }
+        fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+            Ok(self.0[i].map(|v| v.parse().unwrap()))
+        }
+        fn text(&self, i: usize) -> Result<String, StoreError> {
+            Ok(self.0[i].unwrap_or_default().to_string())
+        }
+    }
+
+    #[test]
+    fn rows_become_groups_and_messages() {
+        let row = Fake(vec![
+            Some("3"),
+            Some("Deal"),
+            Some(r#"["Ann","Bob"]"#),
+            Some("2"),
+            Some("9"),
+            Some("3"),
+            Some("1000"),
+            Some("Bob"),
+            Some("hi"),
+        ]);
+        assert_eq!(row.0.len(), 4 + message_columns!().split(',').count());
+        let g = group(&row).unwrap();
+        assert_eq!((g.id, g.topic.as_str(), g.unread), (3, "Deal", 2));
+        assert_eq!(g.participants, vec!["Ann", "Bob"]);
+        let last = g.last.unwrap();
+        assert_eq!((last.id, last.group, last.period), (9, 3, 1000));
+        assert_eq!((last.publisher.as_str(), last.text.as_str()), ("Bob", "hi"));
+
+        let empty = Fake(vec![
+            Some("4"),
+            Some("T"),
+            Some("[]"),
+            Some("0"),
+            None,
+            None,
+            None,
+            None,
+            None,
+        ]);
+        assert_eq!(group(&empty).unwrap().last, None);
+    }
+
+    #[test]
+    fn paging_rule() {
+        assert_eq!(Page::after(0), Page::Newest);
+        assert_eq!(Page::after(-5), Page::Newest);
+        assert_eq!(Page::after(7), Page::After(7));
+        assert_eq!(Page::Before(4).bound(), 4);
+        let m = |id| Message {
+            id,
+            group: 1,
+            period: 0,
+            publisher: String::new(),
+            text: String::new(),
+        };
+        let ids: Vec<i64> = ascending(vec![m(3), m(1), m(2)])
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn send_rows_and_group_identity() {
+        let private = new_message("Ann", "Deal", "bob; Carl", "x").unwrap();
+        let row = SendRow::new(&private, 5).unwrap();
+        assert_eq!(row.members_key, "ann\nbob\ncarl");
+        assert_eq!(row.participants, r#"["bob","Carl","Ann"]"#);
+        assert_eq!(row.publisher_key, "ann");
+        assert!(!row.is_public());
+        assert_eq!(
+            row.member_keys().collect::<Vec<_>>(),
+            vec!["bob", "carl", "ann"]
+        );
+        let public = new_message("Ann", "News", "", "x").unwrap();
+        assert!(SendRow::new(&public, 5).unwrap().is_public());
+        assert_eq!(visible(Some(false), 8), Err(StoreError::UnknownGroup(8)));
+        assert_eq!(visible(None, 8), Err(StoreError::UnknownGroup(8)));
+        assert_eq!(visible(Some(true), 8), Ok(()));
+    }
+}

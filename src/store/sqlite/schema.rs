@@ -1,0 +1,162 @@
+//! The SQLite store's schema: its history, and how a file is recognised before
+//! anything is written to it. Our files carry `PRAGMA application_id` = [`APP_ID`]
+//! and `PRAGMA user_version` = the schema version; files made by release 0.1.0
+//! carry neither and are recognised by their exact set of tables.
+
+use rusqlite::Connection;
+
+use super::map_err;
+use crate::store::schema::{pending, Migration, SCHEMA_VERSION};
+use crate::store::StoreError;
+
+/// "ch1c": marks a SQLite file as a chat1c store.
+pub const APP_ID: i32 = 0x6368_3163;
+
+pub static HISTORY: &[Migration] = &[
+    Migration {
+        to: 1,
+        sql: "
+CREATE TABLE chat_groups(
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    members_key TEXT NOT NULL,      -- sorted user keys joined by LF; '' = public
+    participants TEXT NOT NULL,     -- JSON array of display names
+    is_public INTEGER NOT NULL,
+    UNIQUE(topic, members_key));
+CREATE INDEX chat_groups_public ON chat_groups(is_public);
+CREATE TABLE chat_members(
+    user_key TEXT NOT NULL,
+    group_id INTEGER NOT NULL,
+    PRIMARY KEY(user_key, group_id)) WITHOUT ROWID;
+-- The register 'Чат': Период, Публикатор, Участники, Тема -> Сообщение.
+CREATE TABLE chat_register(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id INTEGER NOT NULL,
+    period INTEGER NOT NULL,        -- UTC milliseconds
+    publisher TEXT NOT NULL,
+    publisher_key TEXT NOT NULL,
+    participants TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    message TEXT NOT NULL);
+CREATE INDEX chat_register_group ON chat_register(group_id, id, publisher_key);
+CREATE TABLE chat_reads(
+    user_key TEXT NOT NULL,
+    group_id INTEGER NOT NULL,
+    up_to INTEGER NOT NULL,
+    PRIMARY KEY(user_key, group_id)) WITHOUT ROWID;
+",
+    },
+    Migration {
+        to: 2,
+        sql: "
+-- The change feed: the store-wide revision of each row's last change.
+ALTER TABLE chat_register ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+UPDATE chat_register SET rev = id;
+CREATE INDEX chat_register_rev ON chat_register(rev);
+",
+    },
+];
+
+/// The schema objects of release 0.1.0, which did not mark its files.
+const RELEASE_0_1_OBJECTS: [&str; 6] = [
+    "chat_groups",
+    "chat_groups_public",
+    "chat_members",
+    "chat_reads",
+    "chat_register",
+    "chat_register_group",
+];
+
+/// What a file holds, judged by reading only.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    /// A chat store at this schema version (0: an empty file, nothing in it yet).
+    Chat(u32),
+    /// Another application's database.
+    Foreign,
+}
+
+pub fn recognise(conn: &Connection) -> Result<Found, StoreError> {
+    let pragma = |name: &str| {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
+            .map_err(map_err)
+    };
+    let (app_id, version) = (pragma("application_id")?, pragma("user_version")?);
+    if app_id == i64::from(APP_ID) {
+        return Ok(Found::Chat(u32::try_from(version).unwrap_or(u32::MAX)));
+    }
+    if app_id != 0 || version != 0 {
+        return Ok(Found::Foreign);
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        .map_err(map_err)?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(map_err)?;
+    Ok(if names.is_empty() {
+        Found::Chat(0)
+    } else if names == RELEASE_0_1_OBJECTS {
+        Found::Chat(1)
+    } else {
+        Found::Foreign
+    })
+}
+
+/// Brings the store to [`SCHEMA_VERSION`]. Runs under the write lock and looks again
+/// there, so two processes opening an old store together upgrade it once.
+pub fn upgrade(conn: &Connection) -> Result<(), StoreError> {
+    if recognise(conn)? == Found::Chat(SCHEMA_VERSION) {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
+    let result = upgrade_locked(conn);
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn.execute_batch(end).map_err(map_err);
+    result.and(ended)
+}
+
+fn upgrade_locked(conn: &Connection) -> Result<(), StoreError> {
+    let found = match recognise(conn)? {
+        Found::Chat(v) => v,
+        Found::Foreign => return Err(StoreError::Foreign),
+    };
+    let steps = pending(HISTORY, found)?;
+    if steps.is_empty() {
+        return Ok(());
+    }
+    for step in steps {
+        conn.execute_batch(step.sql).map_err(map_err)?;
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA application_id = {APP_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+    ))
+    .map_err(map_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_0_1_objects_are_what_its_schema_made() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(HISTORY[0].sql).unwrap();
+        assert_eq!(recognise(&conn).unwrap(), Found::Chat(1));
+        conn.execute_batch("CREATE TABLE other(x)").unwrap();
+        assert_eq!(recognise(&conn).unwrap(), Found::Foreign);
+    }
+
+    #[test]
+    fn empty_new_and_foreign_files() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert_eq!(recognise(&conn).unwrap(), Found::Chat(0));
+        upgrade(&conn).unwrap();
+        assert_eq!(recognise(&conn).unwrap(), Found::Chat(SCHEMA_VERSION));
+        let other = Connection::open_in_memory().unwrap();
+        other.execute_batch("PRAGMA user_version = 7").unwrap();
+        assert_eq!(recognise(&other).unwrap(), Found::Foreign);
+        assert_eq!(upgrade(&other), Err(StoreError::Foreign));
+    }
+}

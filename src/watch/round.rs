@@ -1,0 +1,447 @@
+//! One watcher's rounds: what it has examined, what it still owes each subscriber,
+//! and how long it may wait before looking again. A round reads the feed's head
+//! once, asks the feed what changed for each subscriber since its last round, and
+//! raises one coalesced hint per subscriber: `{"cursor":N,"rev":R,"groups":[..]}`.
+//! A hint 1C refuses (event queue full) stays owed and is offered again, refreshed,
+//! with backoff. An object is not hinted about its own changes.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{lock, Subscriber, EVENT_NAME};
+use crate::store::{Feed, GroupChanges};
+
+/// First and longest wait before re-offering a refused hint.
+const RETRY_FIRST: Duration = Duration::from_millis(5);
+const RETRY_MAX: Duration = Duration::from_millis(500);
+
+/// Re-checks after a wake-up that found nothing: a file event can arrive before the
+/// commit it belongs to is visible (WAL frames are written before the index moves;
+/// a loaded machine can deschedule the writer in between).
+const SETTLE: [Duration; 4] = [
+    Duration::from_millis(2),
+    Duration::from_millis(10),
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+];
+
+/// Least time between two rounds. A stream of commits (each with several file events)
+/// is then read in at most one round per gap instead of one per wake-up, so a busy
+/// sender does not spend a second core re-reading the store; a lone message after a
+/// quiet spell is still read at once.
+const MIN_ROUND_GAP: Duration = Duration::from_millis(1);
+
+/// A hint not yet accepted by 1C.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Hint {
+    /// The highest message id among the changes.
+    cursor: i64,
+    /// The highest revision among the changes.
+    rev: i64,
+    groups: BTreeSet<i64>,
+}
+
+impl Hint {
+    fn add(&mut self, c: &GroupChanges) {
+        self.cursor = self.cursor.max(c.last_id);
+        self.rev = self.rev.max(c.last_rev);
+        self.groups.insert(c.group);
+    }
+
+    fn data(&self) -> String {
+        serde_json::json!({ "cursor": self.cursor, "rev": self.rev, "groups": self.groups })
+            .to_string()
+    }
+}
+
+/// Per-subscriber progress.
+struct Progress {
+    /// Every revision up to this one has been examined for the subscriber.
+    scanned: i64,
+    owed: Option<Hint>,
+}
+
+/// What a round did for one subscriber.
+enum Outcome {
+    Done,
+    /// 1C refused the hint: it stays owed.
+    Refused,
+    /// The subscriber's own change is in flight: look again soon.
+    Held,
+}
+
+pub(super) struct Rounds {
+    progress: HashMap<u64, Progress>,
+    /// The newest revision a round has examined.
+    head: i64,
+    /// The feed's change token at the last look (see [`Rounds::look_when_idle`]).
+    token: Option<i64>,
+    retry: Duration,
+    /// Index into [`SETTLE`]; its length when not settling.
+    settle: usize,
+    last_round: Instant,
+    /// Some subscriber's hints were held back in the last round.
+    held: bool,
+}
+
+impl Rounds {
+    pub fn new(feed: &mut dyn Feed) -> Rounds {
+        Rounds {
+            progress: HashMap::new(),
+            head: feed.head().unwrap_or(0),
+            token: feed.change_token().ok(),
+            retry: RETRY_FIRST,
+            settle: SETTLE.len(),
+            last_round: Instant::now()
+                .checked_sub(MIN_ROUND_GAP)
+                .unwrap_or_else(Instant::now),
+            held: false,
+        }
+    }
+
+    fn owed(&self) -> bool {
+        self.progress.values().any(|p| p.owed.is_some())
+    }
+
+    fn settling(&self) -> bool {
+        self.settle < SETTLE.len()
+    }
+
+    /// How long the next wait may last when nothing wakes the watcher.
+    pub fn period(&self, poll: Duration) -> Duration {
+        match SETTLE.get(self.settle) {
+            Some(d) => *d,
+            None if self.owed() || self.held => self.retry,
+            None => poll,
+        }
+    }
+
+    /// When the next round may start after a wake-up (see [`MIN_ROUND_GAP`]).
+    pub fn next_round(&self) -> Instant {
+        self.last_round + MIN_ROUND_GAP
+    }
+
+    /// After a wait that nothing ended: whether to look anyway. Yes while settling
+    /// or owing; otherwise (the slow poll) only when another process committed.
+    pub fn look_when_idle(&mut self, feed: &mut dyn Feed) -> bool {
+        if self.settling() || self.owed() || self.held {
+            return true;
+        }
+        let now = feed.change_token().ok();
+        if now == self.token {
+            return false;
+        }
+        self.token = now;
+        true
+    }
+
+    /// One round; `woke` when a wake-up (not a timeout) started it.
+    pub fn round(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>], woke: bool) {
+        let settling = self.settling();
+        self.last_round = Instant::now();
+        let Ok(head) = feed.head() else {
+            return;
+        };
+        self.progress
+            .retain(|id, _| subscribers.iter().any(|s| s.id == *id));
+        let newcomer = subscribers
+            .iter()
+            .any(|s| !self.progress.contains_key(&s.id));
+        if head == self.head && !self.owed() && !self.held && !newcomer {
+            // Nothing visible yet: a fresh wake-up restarts the settle checks.
+            self.settle = if woke {
+                0
+            } else if settling {
+                self.settle + 1
+            } else {
+                SETTLE.len()
+            };
+            return;
+        }
+        self.settle = SETTLE.len();
+        self.head = head;
+        self.held = false;
+        let mut refused = false;
+        for sub in subscribers {
+            let p = self.progress.entry(sub.id).or_insert_with(|| Progress {
+                scanned: sub.start,
+                owed: None,
+            });
+            match visit(feed, sub, p, head) {
+                Outcome::Done => {}
+                Outcome::Refused => refused = true,
+                Outcome::Held => self.held = true,
+            }
+        }
+        self.retry = if refused {
+            (self.retry * 2).min(RETRY_MAX)
+        } else {
+            RETRY_FIRST
+        };
+    }
+}
+
+/// Brings one subscriber up to `head` and offers what it is owed.
+fn visit(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) -> Outcome {
+    // A change of its own that is committed (so at or below `head`) but not yet
+    // recorded would be taken for someone else's: wait until it is recorded.
+    if lock(&sub.own).writing {
+        return Outcome::Held;
+    }
+    if p.scanned < head {
+        if let Ok(changes) = feed.changes(&sub.user_key, p.scanned, head) {
+            let own = lock(&sub.own).take(p.scanned, head);
+            for c in &changes {
+                let theirs = c.count - own.get(&c.group).copied().unwrap_or(0);
+                if theirs > 0 {
+                    p.owed.get_or_insert_with(Hint::default).add(c);
+                }
+            }
+            p.scanned = head;
+        }
+    }
+    let Some(hint) = &p.owed else {
+        return Outcome::Done;
+    };
+    let accepted = match lock(&sub.sink).as_ref() {
+        Some(sink) => sink.raise(EVENT_NAME, &hint.data()),
+        None => true, // gone: nothing is owed to it any more
+    };
+    if accepted {
+        p.owed = None;
+        Outcome::Done
+    } else {
+        Outcome::Refused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{EventSink, OwnChanges};
+    use super::*;
+    use crate::store::{Changes, StoreError};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    /// A change: group, message id, revision; who may see the group (None: public).
+    struct Row(i64, i64, i64, Option<&'static [&'static str]>);
+
+    #[derive(Default)]
+    struct FakeFeed {
+        rows: Vec<Row>,
+    }
+
+    impl FakeFeed {
+        fn add(&mut self, group: i64, id: i64, seen_by: Option<&'static [&'static str]>) -> i64 {
+            let rev = self.rows.len() as i64 + 1;
+            self.rows.push(Row(group, id, rev, seen_by));
+            rev
+        }
+    }
+
+    impl Feed for FakeFeed {
+        fn head(&mut self) -> Result<i64, StoreError> {
+            Ok(self.rows.len() as i64)
+        }
+        fn changes(&mut self, user: &str, after: i64, up_to: i64) -> Changes {
+            let mut by_group: std::collections::BTreeMap<i64, GroupChanges> = Default::default();
+            for Row(group, id, rev, seen_by) in &self.rows {
+                if *rev <= after || *rev > up_to || seen_by.is_some_and(|s| !s.contains(&user)) {
+                    continue;
+                }
+                let c = by_group.entry(*group).or_insert(GroupChanges {
+                    group: *group,
+                    last_id: 0,
+                    last_rev: 0,
+                    count: 0,
+                });
+                c.last_id = c.last_id.max(*id);
+                c.last_rev = c.last_rev.max(*rev);
+                c.count += 1;
+            }
+            Ok(by_group.into_values().collect())
+        }
+        fn change_token(&mut self) -> Result<i64, StoreError> {
+            self.head()
+        }
+    }
+
+    #[derive(Default)]
+    struct FakeSink {
+        events: Mutex<Vec<serde_json::Value>>,
+        refuse: AtomicBool,
+    }
+
+    impl EventSink for FakeSink {
+        fn raise(&self, message: &str, data: &str) -> bool {
+            assert_eq!(message, EVENT_NAME);
+            if self.refuse.load(Ordering::SeqCst) {
+                return false;
+            }
+            self.events
+                .lock()
+                .unwrap()
+                .push(serde_json::from_str(data).unwrap());
+            true
+        }
+    }
+
+    impl FakeSink {
+        fn take(&self) -> Vec<serde_json::Value> {
+            std::mem::take(&mut *self.events.lock().unwrap())
+        }
+    }
+
+    fn subscriber(id: u64, user: &str, start: i64) -> (Arc<Subscriber>, Arc<FakeSink>) {
+        let sink = Arc::new(FakeSink::default());
+        let sub = Arc::new(Subscriber {
+            id,
+            user_key: user.into(),
+            sink: Mutex::new(Some(sink.clone())),
+            start,
+            own: Mutex::new(OwnChanges::default()),
+        });
+        (sub, sink)
+    }
+
+    fn hint(cursor: i64, rev: i64, groups: &[i64]) -> serde_json::Value {
+        serde_json::json!({ "cursor": cursor, "rev": rev, "groups": groups })
+    }
+
+    const ANN_BOB: Option<&[&str]> = Some(&["ann", "bob"]);
+
+    #[test]
+    fn each_subscriber_gets_one_hint_with_what_it_may_see() {
+        let mut feed = FakeFeed::default();
+        let mut rounds = Rounds::new(&mut feed);
+        let (ann, ann_sink) = subscriber(1, "ann", 0);
+        let (zed, zed_sink) = subscriber(2, "zed", 0);
+        let subs = [ann, zed];
+        feed.add(10, 100, ANN_BOB);
+        feed.add(20, 101, None);
+        feed.add(10, 102, ANN_BOB);
+        rounds.round(&mut feed, &subs, true);
+        assert_eq!(ann_sink.take(), vec![hint(102, 3, &[10, 20])]);
+        assert_eq!(zed_sink.take(), vec![hint(101, 2, &[20])]);
+        rounds.round(&mut feed, &subs, true);
+        assert!(ann_sink.take().is_empty() && zed_sink.take().is_empty());
+    }
+
+    #[test]
+    fn a_newcomer_starts_at_its_own_revision() {
+        let mut feed = FakeFeed::default();
+        feed.add(20, 1, None);
+        let mut rounds = Rounds::new(&mut feed);
+        let (late, sink) = subscriber(1, "ann", 1);
+        rounds.round(&mut feed, std::slice::from_ref(&late), false);
+        assert!(sink.take().is_empty(), "what it read at Open is not news");
+        feed.add(20, 2, None);
+        rounds.round(&mut feed, &[late], true);
+        assert_eq!(sink.take(), vec![hint(2, 2, &[20])]);
+    }
+
+    #[test]
+    fn a_refused_hint_is_offered_again_refreshed_with_backoff() {
+        let mut feed = FakeFeed::default();
+        let mut rounds = Rounds::new(&mut feed);
+        let (ann, sink) = subscriber(1, "ann", 0);
+        let subs = [ann];
+        let poll = Duration::from_secs(10);
+        sink.refuse.store(true, Ordering::SeqCst);
+        feed.add(10, 1, ANN_BOB);
+        rounds.round(&mut feed, &subs, true);
+        assert_eq!(rounds.period(poll), RETRY_FIRST * 2, "owed: retry soon");
+        rounds.round(&mut feed, &subs, false);
+        assert_eq!(rounds.period(poll), RETRY_FIRST * 4, "backs off");
+        assert!(
+            rounds.look_when_idle(&mut feed),
+            "owing: look without a change"
+        );
+        feed.add(20, 2, None);
+        sink.refuse.store(false, Ordering::SeqCst);
+        rounds.round(&mut feed, &subs, false);
+        assert_eq!(
+            sink.take(),
+            vec![hint(2, 2, &[10, 20])],
+            "one refreshed hint"
+        );
+        assert_eq!(rounds.period(poll), poll, "nothing owed: the slow poll");
+    }
+
+    #[test]
+    fn an_object_is_not_hinted_about_its_own_change_but_its_users_other_objects_are() {
+        let mut feed = FakeFeed::default();
+        let mut rounds = Rounds::new(&mut feed);
+        let (writer, writer_sink) = subscriber(1, "ann", 0);
+        let (other_window, other_sink) = subscriber(2, "ann", 0);
+        let subs = [writer.clone(), other_window];
+        let rev = feed.add(10, 1, ANN_BOB);
+        lock(&writer.own).changes.push((rev, 10));
+        rounds.round(&mut feed, &subs, true);
+        assert!(writer_sink.take().is_empty());
+        assert_eq!(other_sink.take(), vec![hint(1, 1, &[10])]);
+        // Someone else's message in the same group, with the writer's next one.
+        feed.add(10, 2, ANN_BOB);
+        let rev = feed.add(10, 3, ANN_BOB);
+        lock(&writer.own).changes.push((rev, 10));
+        rounds.round(&mut feed, &subs, true);
+        assert_eq!(writer_sink.take(), vec![hint(3, 3, &[10])]);
+        assert!(
+            lock(&writer.own).changes.is_empty(),
+            "recorded changes are dropped once seen"
+        );
+    }
+
+    #[test]
+    fn a_change_in_flight_holds_its_writers_hints_until_recorded() {
+        let mut feed = FakeFeed::default();
+        let mut rounds = Rounds::new(&mut feed);
+        let (writer, sink) = subscriber(1, "ann", 0);
+        let subs = [writer.clone()];
+        lock(&writer.own).writing = true;
+        let rev = feed.add(10, 1, ANN_BOB);
+        rounds.round(&mut feed, &subs, true);
+        assert!(sink.take().is_empty());
+        assert_eq!(
+            rounds.period(Duration::from_secs(10)),
+            RETRY_FIRST,
+            "held: look again soon"
+        );
+        {
+            let mut own = lock(&writer.own);
+            own.writing = false;
+            own.changes.push((rev, 10));
+        }
+        rounds.round(&mut feed, &subs, true);
+        assert!(
+            sink.take().is_empty(),
+            "its own change, once recorded, is not news to it"
+        );
+    }
+
+    #[test]
+    fn a_wake_up_that_finds_nothing_settles_then_returns_to_the_slow_poll() {
+        let mut feed = FakeFeed::default();
+        let mut rounds = Rounds::new(&mut feed);
+        let (ann, _sink) = subscriber(1, "ann", 0);
+        let subs = [ann];
+        let poll = Duration::from_secs(10);
+        rounds.round(&mut feed, &subs, false); // the newcomer's first round
+        rounds.round(&mut feed, &subs, true);
+        assert_eq!(rounds.period(poll), SETTLE[0]);
+        for expected in &SETTLE[1..] {
+            assert!(rounds.look_when_idle(&mut feed));
+            rounds.round(&mut feed, &subs, false);
+            assert_eq!(rounds.period(poll), *expected);
+        }
+        rounds.round(&mut feed, &subs, false);
+        assert_eq!(rounds.period(poll), poll);
+        assert!(!rounds.look_when_idle(&mut feed), "same token: no look");
+        feed.add(20, 1, None);
+        assert!(
+            rounds.look_when_idle(&mut feed),
+            "another process committed"
+        );
+    }
+}

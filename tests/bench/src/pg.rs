@@ -1,0 +1,74 @@
+//! PostgreSQL (BENCHMARKS.md sections 1, 3 and 4 on a PG store): a server from
+//! CHAT1C_PG_URL or a throwaway cluster, then scale, latency and throughput through it.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use chat1c_host::testing::pg_url_with_db;
+use chat1c_host::Library;
+
+use crate::stats::Report;
+use crate::{latency, scale, throughput, Cfg};
+
+/// PostgreSQL: the same latency and throughput through a PG store, with a raw INSERT floor.
+pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
+    let Some(base) = cfg.pg.clone().or_else(start_cluster) else {
+        println!("\n-- PostgreSQL: skipped (no server: tests/pg/cluster.sh start failed and CHAT1C_PG_URL unset)");
+        report.note("PostgreSQL: skipped, no server".into());
+        return;
+    };
+    let db = format!("chat1c_bench_{}", std::process::id());
+    psql(&base, &format!("CREATE DATABASE {db}"));
+    let url = pg_url_with_db(&base, &db);
+    println!(
+        "\n-- PostgreSQL at {}",
+        pg_url_with_db(&strip_password(&base), &db)
+    );
+    // Scale first: the 8-writer run below leaves the machine loaded for a while.
+    scale::postgres(lib, cfg, report, &url);
+    psql(&url, "DROP SCHEMA IF EXISTS chat1c CASCADE");
+    latency::run(lib, cfg, report, "PostgreSQL", &url);
+    throughput::postgres(lib, cfg, report, &url);
+    psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+/// Starts the throwaway cluster of tests/pg/cluster.sh; its URL, or None when it cannot.
+fn start_cluster() -> Option<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pg/cluster.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg("start")
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    String::from_utf8(out.stdout)
+        .ok()?
+        .lines()
+        .last()
+        .map(str::to_string)
+}
+
+/// Runs SQL with psql, quietly; panics when it fails.
+pub fn psql(url: &str, sql: &str) {
+    let ok = Command::new("psql")
+        .args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "psql failed: {sql}");
+}
+
+fn strip_password(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(a), Some(b)) if a < b => {
+            let creds = &url[a + 3..b];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..a + 3], user, &url[b + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -10,7 +10,7 @@
  *
  * BRIDGE (final names; package/ BSL and tests/page use exactly these)
  *
- * 1C -> page: functions on window (Элементы.ЧатHTML.Документ.defaultView.<name>(...)).
+ * 1C -> page: functions on window (Элементы[<the field>].Документ.defaultView.<name>(...)).
  * Each accepts JSON as a string (or an already parsed value) and returns true, or
  * false after showing an error when the input is unusable.
  *   chatSetGroups(groupsJson)        replace the groups list (GetGroups JSON array)
@@ -41,16 +41,16 @@
  *   {"action":"older", "group":N, "before":N} -> chatPrependMessages(N, GetHistory(N, before, L), count = L)
  *   {"action":"send",  "seq":N, "group":N, "topic":S, "participants":S, "text":S}
  *        -> SendMessage(topic, participants, text); participants is already in SendMessage's
- *           format ("" for a public topic, else a JSON array string). New messages come back
- *           through the usual NewMessages event -> chatAddMessages. If SendMessage itself
- *           fails: chatShowError(text, seq).
+ *           format ("" for a public topic, else a JSON array string). The sending object
+ *           gets no event for its own message: the form pulls right after the send
+ *           (GetMessages -> chatAddMessages). If SendMessage itself fails: chatShowError(text, seq).
  *   {"action":"new",   "seq":N, "topic":S, "participants":S, "text":S}
  *        -> SendMessage(topic, participants, text), then chatSetGroups(GetGroups()) and
  *           chatAddMessages(...); the page opens the new group itself when it appears.
  *   {"action":"people"} -> chatSetPeople(the infobase users); asked once, when "new
  *           conversation" is first shown
  *   {"action":"read",  "group":N, "upTo":N}  -> MarkRead(group, upTo)
- *   {"action":"link",  "url":S}   (http/https only) -> open it outside, e.g. ЗапуститьПриложение(url)
+ *   {"action":"link",  "url":S}   (http/https only) -> ПерейтиПоНавигационнойСсылке(url)
  * On any other failure the form calls chatShowError(ОписаниеОшибки()) without a seq.
  */
 (function () {

@@ -1,14 +1,16 @@
 //! chat1c: a 1C:Enterprise Native API add-in that gives any 1C form a live chat.
 //!
 //! Layers, each in its own module: `ffi` (the only unsafe code: what 1C calls),
-//! `addin` (the method table and argument checks), `chat` (the domain), `store`
-//! (the register behind a trait), `watch` (push to 1C), `page` (FillChat's HTML).
+//! `addin` (the method table and argument checks), `chat` (the domain), `ticket`
+//! (identity issued by the 1C server), `store` (the register behind a trait),
+//! `watch` (push to 1C), `page` (FillChat's HTML). See ARCHITECTURE.md.
 
 pub mod addin;
 pub mod chat;
 mod ffi;
 pub mod page;
 pub mod store;
+pub mod ticket;
 pub mod watch;
 
 use std::ffi::{c_int, c_long, c_void};

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use chat1c::store::SCHEMA_VERSION;
 use common::*;
 use serde_json::{json, Value as Json};
 
@@ -94,7 +95,7 @@ fn a_store_made_by_release_0_1_upgrades_and_keeps_every_message_group_and_read_m
             assert_kept(old, &messages, &format!("{user}: group {id}"));
         }
     }
-    assert_eq!(schema_version(&store), 2);
+    assert_eq!(schema_version(&store), i64::from(SCHEMA_VERSION));
 
     // It keeps working: ids go on, read marks move, the others hear of new messages.
     let mut anna = open(&lib, &store, "Анна");
@@ -144,7 +145,7 @@ fn clients_opening_an_old_store_together_upgrade_it_once() {
         let groups: Json = serde_json::from_str(groups["value"].as_str().unwrap()).unwrap();
         assert_eq!(groups.as_array().unwrap().len(), 3);
     }
-    assert_eq!(schema_version(&store), 2);
+    assert_eq!(schema_version(&store), i64::from(SCHEMA_VERSION));
     for c in clients {
         let fin = c.finish();
         assert_eq!(fin["violations"], json!([]), "{fin}");

@@ -51,6 +51,15 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A whole number in `min..=max`.
+    pub fn integer_in(&self, i: usize, min: i64, max: i64) -> Result<i64, ChatError> {
+        let n = self.integer(i, min)?;
+        if n > max {
+            return Err(ChatError::OutOfRange(self.name(i)));
+        }
+        Ok(n)
+    }
+
     /// A whole number in `min..`; 1C may send it as I4 or as a double.
     pub fn integer(&self, i: usize, min: i64) -> Result<i64, ChatError> {
         let n = match self.arg(i)? {

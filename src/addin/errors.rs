@@ -75,6 +75,8 @@ pub enum ChatError {
         location: String,
     },
     Memory,
+    /// A ticket secret shorter than the minimum.
+    WeakSecret,
     Internal(String),
 }
 
@@ -188,6 +190,10 @@ impl ChatError {
                 "1C could not allocate memory for the result".into(),
                 "1С не выделила память для результата".into(),
             ),
+            ChatError::WeakSecret => lang.pick(
+                format!("The secret must be at least {} bytes long: use a long random string, kept in the 1C server's secure storage", crate::ticket::SECRET_MIN_BYTES),
+                format!("Секрет должен быть не короче {} байт: возьмите длинную случайную строку и храните ее в безопасном хранилище на сервере 1С", crate::ticket::SECRET_MIN_BYTES),
+            ),
             ChatError::Internal(t) => lang.pick(
                 format!("Internal error of the chat add-in: {t}"),
                 format!("Внутренняя ошибка компоненты чата: {t}"),
@@ -246,6 +252,18 @@ fn invalid_text(i: &Invalid, lang: Lang) -> String {
                 .into(),
             "Участники: имена через \";\" или \",\", либо JSON-массив строк".into(),
         ),
+        Invalid::NoParticipants => lang.pick(
+            "Participants name nobody: give names separated by \";\" or \",\" (a JSON array of names), or \"\" for a public topic".into(),
+            "В списке участников нет ни одного имени: укажите имена через \";\" или \",\" (или JSON-массив имен), либо \"\" для общей темы".into(),
+        ),
+        Invalid::InvisibleChar => lang.pick(
+            "A name or topic contains an invisible character (zero-width, text-direction control or another format character)".into(),
+            "Имя или тема содержит невидимый символ (нулевой ширины, управляющий направлением текста или другой служебный)".into(),
+        ),
+        Invalid::ControlCharInTopic => lang.pick(
+            "The topic contains a line break, tab or other control character".into(),
+            "Тема содержит перевод строки, табуляцию или другой управляющий символ".into(),
+        ),
         Invalid::NulChar => lang.pick(
             "The text or topic contains the character with code 0".into(),
             "Текст или тема содержит символ с кодом 0".into(),
@@ -278,6 +296,42 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
         StoreError::Foreign => lang.pick(
             format!("{loc} is another application's database, not a chat store: it was left untouched; choose another file"),
             format!("{loc} — база данных другой программы, а не хранилище чата: файл не изменен; укажите другой файл"),
+        ),
+        StoreError::NotAPlainPath => lang.pick(
+            "The store must be a file path or a PostgreSQL connection string: \"file:\" addresses, \":memory:\" and \"?\" options are not accepted".into(),
+            "Хранилище — это путь к файлу или строка соединения PostgreSQL: адреса \"file:\", \":memory:\" и параметры после \"?\" не принимаются".into(),
+        ),
+        StoreError::UnsafeFolder(dir) => lang.pick(
+            format!("The shared chat folder {dir} belongs to another user and lacks the sticky bit, so others could replace the chat's files: ask the administrator to remove it or to make it chmod 1777"),
+            format!("Общий каталог чата {dir} принадлежит другому пользователю и не защищен битом sticky, поэтому файлы чата могут подменить: попросите администратора удалить каталог или выполнить chmod 1777"),
+        ),
+        StoreError::SymbolicLink(link) => lang.pick(
+            format!("{link} in the shared chat folder is a symbolic link: the chat does not follow links there; ask the administrator to remove it"),
+            format!("{link} в общем каталоге чата — символическая ссылка: чат не переходит по ссылкам в этом каталоге; попросите администратора удалить ее"),
+        ),
+        StoreError::TicketRequired => lang.pick(
+            format!("The chat store {loc} admits users only with a ticket from the 1C server: pass the ticket that the server module's IssueTicket returned to Open"),
+            format!("Хранилище чата {loc} пускает пользователей только по билету сервера 1С: передайте в Открыть билет, полученный от ВыдатьБилет в серверном модуле"),
+        ),
+        StoreError::TicketInvalid => lang.pick(
+            format!("The chat ticket is not valid for this user on {loc}: it is damaged, signed with another secret, or issued for another user"),
+            format!("Билет чата не подходит этому пользователю в {loc}: он испорчен, подписан другим секретом или выдан другому пользователю"),
+        ),
+        StoreError::TicketExpired => lang.pick(
+            "The chat ticket has expired: get a new one from the 1C server".into(),
+            "Срок билета чата истек: получите новый на сервере 1С".into(),
+        ),
+        StoreError::SessionEnded => lang.pick(
+            format!("The chat session on {loc} has ended (unused for a week, or the store's secret was changed): open the chat again"),
+            format!("Сеанс чата в {loc} завершен (не использовался неделю или секрет хранилища сменился): откройте чат заново"),
+        ),
+        StoreError::CannotProvision(why) => lang.pick(
+            format!("Cannot provision the chat store {loc}: {why}"),
+            format!("Не удалось подготовить хранилище чата {loc}: {why}"),
+        ),
+        StoreError::Refused(why) => lang.pick(
+            format!("The chat store {loc} refused the call: {why}"),
+            format!("Хранилище чата {loc} отклонило вызов: {why}"),
         ),
         StoreError::TooNew(version) => lang.pick(
             format!("The chat store {loc} was made by a newer version of the chat add-in (schema {version}): update the add-in"),

@@ -6,6 +6,7 @@ use super::{Chat, ChatError, Ret, Session};
 use crate::chat::{self, limits};
 use crate::page;
 use crate::store::{self, Page};
+use crate::ticket;
 use crate::watch;
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Ret, ChatError> {
@@ -14,15 +15,20 @@ fn json<T: serde::Serialize>(value: &T) -> Result<Ret, ChatError> {
         .map_err(|e| ChatError::Internal(e.to_string()))
 }
 
-pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
-    let location = a.text(0)?;
-    let user = a.text(1)?;
+/// Refuses a Store string no store could take, before anything is opened.
+fn check_location(location: &str) -> Result<(), ChatError> {
     if location.chars().count() > limits::STORE_MAX_CHARS {
         return Err(ChatError::TooLongStore);
     }
     if location.contains('\0') {
         return Err(ChatError::NulInStore);
     }
+    Ok(())
+}
+
+pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let (location, user, ticket) = (a.text(0)?, a.text(1)?, a.text(2)?);
+    check_location(&location)?;
     let user = chat::validate_user(&user).map_err(ChatError::Invalid)?;
     // Reopening replaces the previous session (its watcher subscription ends first).
     c.session = None;
@@ -34,16 +40,16 @@ pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let store::Opened {
         store,
         plan,
+        identity,
         revision,
-    } = store::open(&location).map_err(on_store)?;
-    let user_key = chat::user_key(&user);
+    } = store::open(&location, &user, &ticket).map_err(on_store)?;
     let subscription = match &c.sink {
         Some(sink) => Some(
             watch::subscribe(
                 &location,
                 store.location(),
                 &plan,
-                &user_key,
+                identity.viewer,
                 revision,
                 sink.clone(),
             )
@@ -53,10 +59,36 @@ pub fn open(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     };
     c.session = Some(Session {
         store,
-        user,
-        user_key,
+        user: identity.shown,
         subscription,
     });
+    Ok(Ret::None)
+}
+
+pub fn issue_ticket(_c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let (secret, user) = (a.text(0)?, a.text(1)?);
+    let minutes = a.integer_in(2, 1, ticket::MINUTES_MAX)?;
+    let user = chat::validate_user(&user).map_err(ChatError::Invalid)?;
+    let now = chat::now_millis() / 1000;
+    ticket::issue(&secret, &user, minutes, now)
+        .map(Ret::Str)
+        .map_err(|_| ChatError::WeakSecret)
+}
+
+pub fn provision(_c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let (admin_store, client_role, secret) = (a.text(0)?, a.text(1)?, a.text(2)?);
+    check_location(&admin_store)?;
+    ticket::check_secret(&secret).map_err(|_| ChatError::WeakSecret)?;
+    let on_store = |error| ChatError::Store {
+        error,
+        location: store::shown(&admin_store),
+    };
+    if !store::is_postgres(&admin_store) {
+        return Err(on_store(store::StoreError::CannotProvision(
+            "only a PostgreSQL store can keep a secret from its users".into(),
+        )));
+    }
+    store::provision(&admin_store, &client_role, &secret).map_err(on_store)?;
     Ok(Ret::None)
 }
 
@@ -68,7 +100,7 @@ pub fn close(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
 pub fn fill_chat(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
     let lang = c.lang.code();
     let s = c.session()?;
-    let groups = s.store.groups(&s.user_key).map_err(|e| s.err(e))?;
+    let groups = s.store.groups().map_err(|e| s.err(e))?;
     let groups_json =
         serde_json::to_string(&groups).map_err(|e| ChatError::Internal(e.to_string()))?;
     Ok(Ret::Str(page::render(&page::PageState {
@@ -80,7 +112,7 @@ pub fn fill_chat(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
 
 pub fn get_groups(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
-    let groups = s.store.groups(&s.user_key).map_err(|e| s.err(e))?;
+    let groups = s.store.groups().map_err(|e| s.err(e))?;
     json(&groups)
 }
 
@@ -91,7 +123,7 @@ fn page_of(c: &mut Chat, a: &Args, make: fn(i64) -> Page) -> Result<Ret, ChatErr
     let (group, bound, limit) = (a.integer(0, 1)?, a.integer(1, 0)?, a.integer(2, 1)?);
     let list = s
         .store
-        .messages(&s.user_key, group, make(bound), chat::page_size(limit))
+        .messages(group, make(bound), chat::page_size(limit))
         .map_err(|e| s.err(e))?;
     json(&list)
 }
@@ -124,8 +156,6 @@ pub fn send_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
 pub fn mark_read(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
     let (group, up_to) = (a.integer(0, 1)?, a.integer(1, 0)?);
-    s.store
-        .mark_read(&s.user_key, group, up_to)
-        .map_err(|e| s.err(e))?;
+    s.store.mark_read(group, up_to).map_err(|e| s.err(e))?;
     Ok(Ret::None)
 }

@@ -20,8 +20,8 @@ use crate::watch::{EventSink, Subscription};
 /// that pushes events to this object.
 pub(crate) struct Session {
     store: Box<dyn Store>,
+    /// The user's name as the store confirmed it.
     user: String,
-    user_key: String,
     subscription: Option<Subscription>,
 }
 

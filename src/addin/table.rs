@@ -109,7 +109,7 @@ use ParamDefault::{Int, Str};
 
 #[rustfmt::skip]
 pub static METHODS: &[Method] = &[
-    procedure("Open",        "Открыть",             &[opt("Store", "Хранилище", Str("")), req("User", "Пользователь")], m::open),
+    procedure("Open",        "Открыть",             &[opt("Store", "Хранилище", Str("")), req("User", "Пользователь"), opt("Ticket", "Билет", Str(""))], m::open),
     procedure("Close",       "Закрыть",             &[], m::close),
     function("FillChat",     "ЗаполнитьЧат",        &[], m::fill_chat),
     function("GetGroups",    "ПолучитьГруппы",      &[], m::get_groups),
@@ -117,6 +117,8 @@ pub static METHODS: &[Method] = &[
     function("GetHistory",   "ПолучитьИсторию",     &[req("Group", "Группа"), req("Before", "До"), opt("Limit", "Количество", Int(100))], m::get_history),
     function("SendMessage",  "ОтправитьСообщение",  &[req("Topic", "Тема"), req("Participants", "Участники"), req("Text", "Текст")], m::send_message),
     procedure("MarkRead",    "ОтметитьПрочитанным", &[req("Group", "Группа"), req("UpTo", "ДоСообщения")], m::mark_read),
+    function("IssueTicket",  "ВыдатьБилет",         &[req("Secret", "Секрет"), req("User", "Пользователь"), opt("Minutes", "Минут", Int(720))], m::issue_ticket),
+    procedure("Provision",   "ПодготовитьХранилище", &[req("AdminStore", "ХранилищеАдминистратора"), req("ClientRole", "РольКлиента"), req("Secret", "Секрет")], m::provision),
 ];
 
 #[rustfmt::skip]

@@ -1,12 +1,14 @@
 //! The chat domain: what a group and a message are, the limits, and how input is
 //! validated and shaped. Free of FFI and of storage details.
 
+mod names;
 mod participants;
 mod time;
 
 use serde::Serialize;
 
-pub use participants::{parse_participants, user_key};
+pub use names::{is_invisible, shown_form, user_key, BadChar};
+pub use participants::parse_participants;
 pub use time::{format_period, now_millis};
 
 /// Limits a 1C developer can rely on (documented in README.md).
@@ -59,7 +61,12 @@ pub enum Invalid {
     EmptyUser,
     TooManyParticipants,
     ParticipantsMalformed,
+    /// Participants were given, but they name nobody (only "" means a public topic).
+    NoParticipants,
     ControlCharInName,
+    ControlCharInTopic,
+    /// A zero-width, direction-control or other invisible character in a name or topic.
+    InvisibleChar,
     /// U+0000 inside a text or topic: PostgreSQL cannot store it, so no store takes it.
     NulChar,
 }
@@ -78,22 +85,26 @@ fn chars(s: &str) -> usize {
     s.chars().count()
 }
 
-/// Checks a user name given to Open.
+/// Checks a user name (given to Open, or in a ticket); returns its shown form.
 pub fn validate_user(user: &str) -> Result<String, Invalid> {
-    let user = user.trim();
+    let user = shown_form(user).map_err(name_char)?;
     if user.is_empty() {
         return Err(Invalid::EmptyUser);
     }
-    check_name(user)?;
-    Ok(user.to_string())
+    check_name(&user)?;
+    Ok(user)
+}
+
+fn name_char(bad: BadChar) -> Invalid {
+    match bad {
+        BadChar::Control => Invalid::ControlCharInName,
+        BadChar::Invisible => Invalid::InvisibleChar,
+    }
 }
 
 fn check_name(name: &str) -> Result<(), Invalid> {
     if chars(name) > limits::NAME_MAX_CHARS {
         return Err(Invalid::NameTooLong(name.chars().take(40).collect()));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::ControlCharInName);
     }
     Ok(())
 }
@@ -115,11 +126,14 @@ pub fn new_message(
     if chars(text) > limits::TEXT_MAX_CHARS {
         return Err(Invalid::TextTooLong);
     }
-    let topic = topic.trim();
+    let topic = shown_form(topic).map_err(|bad| match bad {
+        BadChar::Control => Invalid::ControlCharInTopic,
+        BadChar::Invisible => Invalid::InvisibleChar,
+    })?;
     if topic.is_empty() {
         return Err(Invalid::EmptyTopic);
     }
-    if chars(topic) > limits::TOPIC_MAX_CHARS {
+    if chars(&topic) > limits::TOPIC_MAX_CHARS {
         return Err(Invalid::TopicTooLong);
     }
     if chars(participants) > limits::PARTICIPANTS_ARG_MAX_CHARS {
@@ -139,7 +153,7 @@ pub fn new_message(
         return Err(Invalid::TooManyParticipants);
     }
     Ok(NewMessage {
-        topic: topic.to_string(),
+        topic,
         participants: names,
         publisher: publisher.to_string(),
         text: text.to_string(),

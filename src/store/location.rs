@@ -5,11 +5,27 @@ use std::path::{Path, PathBuf};
 
 /// The machine-wide default store, writable by every OS user of the machine, so the
 /// users of one terminal server share it:
-/// - Linux and other Unix: `/var/tmp/chat1c/chat1c.sqlite` (folder mode 0777, file 0666)
+/// - Linux and other Unix: `/var/tmp/chat1c/chat1c.sqlite` (folder mode 1777, file 0666)
 /// - Windows: `%ProgramData%\chat1c\chat1c.sqlite`
 /// - macOS: `/Users/Shared/chat1c/chat1c.sqlite`
+///
+/// The environment variable `CHAT1C_DEFAULT_DIR` moves the folder (an administrator's
+/// setting for the whole machine; the tests use it too).
 pub fn default_location() -> PathBuf {
-    default_dir().join("chat1c.sqlite")
+    std::env::var_os("CHAT1C_DEFAULT_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(default_dir, PathBuf::from)
+        .join("chat1c.sqlite")
+}
+
+/// Why a Store string cannot be a SQLite file path. SQLite's own URI forms and
+/// in-memory names would let a caller choose its locking or journal (one such store
+/// corrupted its index with three writers), so the add-in takes plain paths only.
+pub fn not_a_plain_path(location: &str) -> bool {
+    let l = location.trim();
+    l.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+        || l.starts_with(':')
+        || l.contains('?')
 }
 
 #[cfg(target_os = "windows")]
@@ -99,6 +115,29 @@ fn fs_is_remote(_path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_paths() {
+        for bad in [
+            "file:/x/n.db?vfs=unix-none",
+            "FILE:chat.db",
+            ":memory:",
+            "file::memory:",
+            "/x/n.db?nolock=1",
+            "/x/n.db?mode=memory",
+        ] {
+            assert!(not_a_plain_path(bad), "{bad}");
+        }
+        for good in [
+            "/var/tmp/chat.sqlite",
+            "C:\\chat\\c.db",
+            "chat.db",
+            "./file.db",
+            "\\\\srv\\share\\c.db",
+        ] {
+            assert!(!not_a_plain_path(good), "{good}");
+        }
+    }
 
     #[test]
     fn local_temp_is_not_remote() {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::chat::{Group, Message, NewMessage};
 
 pub use location::{default_location, is_network_path};
-pub use postgres::{is_postgres, PgStore};
+pub use postgres::{is_postgres, provision, PgStore};
 pub use schema::SCHEMA_VERSION;
 pub use shape::Page;
 pub use sqlite::SqliteStore;
@@ -33,6 +33,12 @@ pub enum StoreError {
     NotADatabase,
     /// The file is another application's SQLite database (left untouched).
     Foreign,
+    /// The Store string is a SQLite URI, an in-memory name or has `?` options.
+    NotAPlainPath,
+    /// The shared default folder is another user's and lacks the sticky bit.
+    UnsafeFolder(String),
+    /// A symbolic link where the shared default store or its journal would be.
+    SymbolicLink(String),
     /// The file is damaged.
     Corrupt,
     /// No space left for the store.
@@ -49,8 +55,40 @@ pub enum StoreError {
     TooNew(u32),
     /// The store needs a schema upgrade that this connection may not make.
     UpgradeNeedsOwner { found: u32 },
+    /// The store requires a ticket from the 1C server, and none was given.
+    TicketRequired,
+    /// The ticket is forged, signed with another secret, or names another user.
+    TicketInvalid,
+    /// The ticket was genuine but has expired.
+    TicketExpired,
+    /// The server-side session ended (idle for a week, or the secret was rotated).
+    SessionEnded,
+    /// Provision refused: with the reason.
+    CannotProvision(String),
+    /// The server refused a call the add-in itself should have refused (a client
+    /// that skipped the add-in's checks), with the server's words.
+    Refused(String),
     /// Anything else, with the backend's text.
     Other(String),
+}
+
+/// Who reads, as the store knows them: the user key (SQLite, whose users all share
+/// the file anyway) or a server-side session (PostgreSQL). Never shown anywhere.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Viewer(pub(crate) String);
+
+impl std::fmt::Debug for Viewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Viewer(…)")
+    }
+}
+
+/// The user a store accepted at Open.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub viewer: Viewer,
+    /// The name as the store shows it (a ticket's name on a provisioned store).
+    pub shown: String,
 }
 
 /// What a send wrote.
@@ -65,18 +103,19 @@ pub struct Sent {
 /// A page of messages, ascending by id.
 pub type Messages = Result<Vec<Message>, StoreError>;
 
-/// The register behind the 1C methods. One value is one connection, used by one thread.
+/// The register behind the 1C methods, as one user sees it (the user it was opened
+/// for). One value is one connection, used by one thread.
 pub trait Store: Send {
     /// The location in use, as shown in the `Store` property (no secrets).
     fn location(&self) -> &str;
     /// Groups visible to the user, newest activity first.
-    fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError>;
+    fn groups(&mut self) -> Result<Vec<Group>, StoreError>;
     /// One page of a group's messages, ascending by id.
-    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages;
-    /// Writes one message (and its group when new) atomically.
+    fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages;
+    /// Writes one message from the user (and its group when new) atomically.
     fn send(&mut self, message: &NewMessage, period: i64) -> Result<Sent, StoreError>;
     /// Moves the user's read mark in a group forward (never back).
-    fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError>;
+    fn mark_read(&mut self, group: i64, up_to: i64) -> Result<(), StoreError>;
 }
 
 /// The changes visible to a user in one group, within a range of revisions.
@@ -97,14 +136,15 @@ pub type Changes = Result<Vec<GroupChanges>, StoreError>;
 /// The change feed the watcher follows. Every change (a send today; edits and
 /// deletes later) gets the next store-wide revision in the transaction that makes it,
 /// so "everything up to revision R" is a cursor that never skips a commit.
+/// One connection serves the subscribers of several users, so each call says for whom.
 pub trait Feed: Send {
     /// The newest revision (0 for an empty store).
-    fn head(&mut self) -> Result<i64, StoreError>;
-    /// Per group visible to the user, the changes with revision in (`after`, `up_to`],
+    fn head(&mut self, viewer: &Viewer) -> Result<i64, StoreError>;
+    /// Per group visible to the viewer, the changes with revision in (`after`, `up_to`],
     /// ascending by group.
-    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes;
+    fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes;
     /// A cheap value that changes whenever another connection commits.
-    fn change_token(&mut self) -> Result<i64, StoreError>;
+    fn change_token(&mut self, viewer: &Viewer) -> Result<i64, StoreError>;
     /// Starts listening for commits on this connection; false when the backend
     /// cannot (the watcher then relies on file events and its poll).
     fn listen(&mut self) -> Result<bool, StoreError> {
@@ -138,27 +178,37 @@ pub struct WatchPlan {
 pub struct Opened {
     pub store: Box<dyn Store>,
     pub plan: WatchPlan,
+    pub identity: Identity,
     /// The newest revision at Open: the object's watcher subscription starts there.
     pub revision: i64,
 }
 
-/// Opens (creating if absent) the store named by `location`: a PostgreSQL
-/// connection string, or a SQLite file path ("" = the machine-wide default).
-pub fn open(location: &str) -> Result<Opened, StoreError> {
+/// Opens (creating if absent) the store named by `location` for `user`: a PostgreSQL
+/// connection string, or a SQLite file path ("" = the machine-wide default). A
+/// provisioned PostgreSQL store takes the user only with a ticket for them; a SQLite
+/// store cannot check one (it keeps no secret from its users) and ignores it.
+pub fn open(location: &str, user: &str, ticket: &str) -> Result<Opened, StoreError> {
     fn opened<S: Store + Feed + 'static>(
-        (mut store, plan): (S, WatchPlan),
+        mut store: S,
+        plan: WatchPlan,
+        identity: Identity,
     ) -> Result<Opened, StoreError> {
-        let revision = store.head()?;
+        let revision = store.head(&identity.viewer)?;
         Ok(Opened {
             store: Box::new(store),
             plan,
+            identity,
             revision,
         })
     }
     if is_postgres(location) {
-        opened(PgStore::open(location)?)
+        let (mut store, plan) = PgStore::open(location)?;
+        let identity = store.sign_in(user, ticket)?;
+        opened(store, plan, identity)
     } else {
-        opened(SqliteStore::open(location)?)
+        let (mut store, plan) = SqliteStore::open(location)?;
+        let identity = store.sign_in(user);
+        opened(store, plan, identity)
     }
 }
 

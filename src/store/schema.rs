@@ -1,12 +1,14 @@
 //! The schema's history, shared by both stores: each backend lists its steps (SQL
 //! differs), this decides which of them a store still needs. Versions:
 //! 1. release 0.1.0: groups, members, the register, read marks;
-//! 2. the change feed: every register row carries the revision of its last change.
+//! 2. the change feed: every register row carries the revision of its last change;
+//! 3. trust: a writer of release 0.1.0 still gets its changes numbered; on PostgreSQL,
+//!    the chat's API of server functions, sessions and the secret for tickets.
 
 use super::StoreError;
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One step: the SQL that takes a store from version `to - 1` to `to`.
 pub(super) struct Migration {
@@ -50,6 +52,7 @@ mod tests {
         let h = super::super::sqlite::HISTORY;
         assert_eq!(pending(h, 0).unwrap().len(), SCHEMA_VERSION as usize);
         assert_eq!(pending(h, 1).unwrap()[0].to, 2);
+        assert_eq!(pending(h, 2).unwrap().len(), SCHEMA_VERSION as usize - 2);
         assert!(pending(h, SCHEMA_VERSION).unwrap().is_empty());
         assert_eq!(
             pending(h, SCHEMA_VERSION + 1).err(),

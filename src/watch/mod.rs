@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use once_cell::sync::Lazy;
 
-use crate::store::{self, Feed, StoreError, WatchPlan};
+use crate::store::{self, Feed, StoreError, Viewer, WatchPlan};
 use round::Rounds;
 
 /// The event's message name, as the form's ВнешнееСобытие sees it.
@@ -67,7 +67,8 @@ impl OwnChanges {
 
 struct Subscriber {
     id: u64,
-    user_key: String,
+    /// Whose changes it may see, as the store knows them.
+    viewer: Viewer,
     /// Emitting happens only under this lock; None once the subscriber has left.
     sink: Mutex<Option<Arc<dyn EventSink>>>,
     /// The revision the object had read when it subscribed.
@@ -172,18 +173,18 @@ impl Drop for Subscription {
     }
 }
 
-/// Subscribes a Chat object to the changes visible to `user_key` after revision `start`.
+/// Subscribes a Chat object to the changes visible to `viewer` after revision `start`.
 pub fn subscribe(
     location: &str,
     key: &str,
     plan: &WatchPlan,
-    user_key: &str,
+    viewer: Viewer,
     start: i64,
     sink: Arc<dyn EventSink>,
 ) -> Result<Subscription, StoreError> {
     let subscriber = Arc::new(Subscriber {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        user_key: user_key.to_string(),
+        viewer,
         sink: Mutex::new(Some(sink)),
         start,
         own: Mutex::new(OwnChanges::default()),
@@ -306,13 +307,18 @@ fn hold_until(until: Instant) {
 
 fn run(mut feed: Box<dyn Feed>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
     let listening = feed.listen().unwrap_or(false);
-    let mut rounds = Rounds::new(feed.as_mut());
+    let mut rounds = Rounds::new();
     loop {
         let mut woke = match wait(feed.as_mut(), listening, rx, rounds.period(plan.poll)) {
             Woken::Stop => return,
             Woken::Change => true,
-            Woken::Idle if rounds.look_when_idle(feed.as_mut()) => false,
-            Woken::Idle => continue,
+            Woken::Idle => {
+                let subscribers = lock(&shared.subscribers).clone();
+                if !rounds.look_when_idle(feed.as_mut(), &subscribers) {
+                    continue;
+                }
+                false
+            }
         };
         if woke {
             hold_until(rounds.next_round());

@@ -86,11 +86,11 @@ pub(super) struct Rounds {
 }
 
 impl Rounds {
-    pub fn new(feed: &mut dyn Feed) -> Rounds {
+    pub fn new() -> Rounds {
         Rounds {
             progress: HashMap::new(),
-            head: feed.head().unwrap_or(0),
-            token: feed.change_token().ok(),
+            head: 0,
+            token: None,
             retry: RETRY_FIRST,
             settle: SETTLE.len(),
             last_round: Instant::now()
@@ -124,11 +124,15 @@ impl Rounds {
 
     /// After a wait that nothing ended: whether to look anyway. Yes while settling
     /// or owing; otherwise (the slow poll) only when another process committed.
-    pub fn look_when_idle(&mut self, feed: &mut dyn Feed) -> bool {
+    pub fn look_when_idle(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>]) -> bool {
         if self.settling() || self.owed() || self.held {
             return true;
         }
-        let now = feed.change_token().ok();
+        // The feed answers a subscriber only (on PostgreSQL, a live session).
+        let Some(anyone) = subscribers.first() else {
+            return false;
+        };
+        let now = feed.change_token(&anyone.viewer).ok();
         if now == self.token {
             return false;
         }
@@ -140,7 +144,15 @@ impl Rounds {
     pub fn round(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>], woke: bool) {
         let settling = self.settling();
         self.last_round = Instant::now();
-        let Ok(head) = feed.head() else {
+        let Some(anyone) = subscribers.first() else {
+            self.progress.clear();
+            return;
+        };
+        if self.token.is_none() {
+            // Taken before the head: a commit after this round changes it.
+            self.token = feed.change_token(&anyone.viewer).ok();
+        }
+        let Ok(head) = feed.head(&anyone.viewer) else {
             return;
         };
         self.progress
@@ -190,7 +202,7 @@ fn visit(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) -> 
         return Outcome::Held;
     }
     if p.scanned < head {
-        if let Ok(changes) = feed.changes(&sub.user_key, p.scanned, head) {
+        if let Ok(changes) = feed.changes(&sub.viewer, p.scanned, head) {
             let own = lock(&sub.own).take(p.scanned, head);
             for c in &changes {
                 let theirs = c.count - own.get(&c.group).copied().unwrap_or(0);
@@ -220,7 +232,7 @@ fn visit(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) -> 
 mod tests {
     use super::super::{EventSink, OwnChanges};
     use super::*;
-    use crate::store::{Changes, StoreError};
+    use crate::store::{Changes, StoreError, Viewer};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;
 
@@ -241,10 +253,11 @@ mod tests {
     }
 
     impl Feed for FakeFeed {
-        fn head(&mut self) -> Result<i64, StoreError> {
+        fn head(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
             Ok(self.rows.len() as i64)
         }
-        fn changes(&mut self, user: &str, after: i64, up_to: i64) -> Changes {
+        fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
+            let user = viewer.0.as_str();
             let mut by_group: std::collections::BTreeMap<i64, GroupChanges> = Default::default();
             for Row(group, id, rev, seen_by) in &self.rows {
                 if *rev <= after || *rev > up_to || seen_by.is_some_and(|s| !s.contains(&user)) {
@@ -262,8 +275,8 @@ mod tests {
             }
             Ok(by_group.into_values().collect())
         }
-        fn change_token(&mut self) -> Result<i64, StoreError> {
-            self.head()
+        fn change_token(&mut self, viewer: &Viewer) -> Result<i64, StoreError> {
+            self.head(viewer)
         }
     }
 
@@ -297,7 +310,7 @@ mod tests {
         let sink = Arc::new(FakeSink::default());
         let sub = Arc::new(Subscriber {
             id,
-            user_key: user.into(),
+            viewer: Viewer(user.into()),
             sink: Mutex::new(Some(sink.clone())),
             start,
             own: Mutex::new(OwnChanges::default()),
@@ -314,7 +327,7 @@ mod tests {
     #[test]
     fn each_subscriber_gets_one_hint_with_what_it_may_see() {
         let mut feed = FakeFeed::default();
-        let mut rounds = Rounds::new(&mut feed);
+        let mut rounds = Rounds::new();
         let (ann, ann_sink) = subscriber(1, "ann", 0);
         let (zed, zed_sink) = subscriber(2, "zed", 0);
         let subs = [ann, zed];
@@ -332,7 +345,7 @@ mod tests {
     fn a_newcomer_starts_at_its_own_revision() {
         let mut feed = FakeFeed::default();
         feed.add(20, 1, None);
-        let mut rounds = Rounds::new(&mut feed);
+        let mut rounds = Rounds::new();
         let (late, sink) = subscriber(1, "ann", 1);
         rounds.round(&mut feed, std::slice::from_ref(&late), false);
         assert!(sink.take().is_empty(), "what it read at Open is not news");
@@ -344,7 +357,7 @@ mod tests {
     #[test]
     fn a_refused_hint_is_offered_again_refreshed_with_backoff() {
         let mut feed = FakeFeed::default();
-        let mut rounds = Rounds::new(&mut feed);
+        let mut rounds = Rounds::new();
         let (ann, sink) = subscriber(1, "ann", 0);
         let subs = [ann];
         let poll = Duration::from_secs(10);
@@ -355,7 +368,7 @@ mod tests {
         rounds.round(&mut feed, &subs, false);
         assert_eq!(rounds.period(poll), RETRY_FIRST * 4, "backs off");
         assert!(
-            rounds.look_when_idle(&mut feed),
+            rounds.look_when_idle(&mut feed, &subs),
             "owing: look without a change"
         );
         feed.add(20, 2, None);
@@ -372,7 +385,7 @@ mod tests {
     #[test]
     fn an_object_is_not_hinted_about_its_own_change_but_its_users_other_objects_are() {
         let mut feed = FakeFeed::default();
-        let mut rounds = Rounds::new(&mut feed);
+        let mut rounds = Rounds::new();
         let (writer, writer_sink) = subscriber(1, "ann", 0);
         let (other_window, other_sink) = subscriber(2, "ann", 0);
         let subs = [writer.clone(), other_window];
@@ -396,7 +409,7 @@ mod tests {
     #[test]
     fn a_change_in_flight_holds_its_writers_hints_until_recorded() {
         let mut feed = FakeFeed::default();
-        let mut rounds = Rounds::new(&mut feed);
+        let mut rounds = Rounds::new();
         let (writer, sink) = subscriber(1, "ann", 0);
         let subs = [writer.clone()];
         lock(&writer.own).writing = true;
@@ -423,7 +436,7 @@ mod tests {
     #[test]
     fn a_wake_up_that_finds_nothing_settles_then_returns_to_the_slow_poll() {
         let mut feed = FakeFeed::default();
-        let mut rounds = Rounds::new(&mut feed);
+        let mut rounds = Rounds::new();
         let (ann, _sink) = subscriber(1, "ann", 0);
         let subs = [ann];
         let poll = Duration::from_secs(10);
@@ -431,16 +444,19 @@ mod tests {
         rounds.round(&mut feed, &subs, true);
         assert_eq!(rounds.period(poll), SETTLE[0]);
         for expected in &SETTLE[1..] {
-            assert!(rounds.look_when_idle(&mut feed));
+            assert!(rounds.look_when_idle(&mut feed, &subs));
             rounds.round(&mut feed, &subs, false);
             assert_eq!(rounds.period(poll), *expected);
         }
         rounds.round(&mut feed, &subs, false);
         assert_eq!(rounds.period(poll), poll);
-        assert!(!rounds.look_when_idle(&mut feed), "same token: no look");
+        assert!(
+            !rounds.look_when_idle(&mut feed, &subs),
+            "same token: no look"
+        );
         feed.add(20, 1, None);
         assert!(
-            rounds.look_when_idle(&mut feed),
+            rounds.look_when_idle(&mut feed, &subs),
             "another process committed"
         );
     }

@@ -9,18 +9,77 @@ use tokio_postgres::Config;
 use super::CONNECT_TIMEOUT;
 use crate::store::StoreError;
 
-/// True when a Store string names a PostgreSQL server rather than a file.
+/// libpq's connection keywords: any of them as `key=value` makes a Store string a
+/// connection string (never a file name).
+const LIBPQ_KEYWORDS: [&str; 41] = [
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "require_auth",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "requiressl",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+];
+
+/// True when a Store string names a PostgreSQL server rather than a file: a URL, or
+/// any libpq keyword as `key=value` (in any order, spaces allowed around `=`). A
+/// string that mentions `password=` anywhere is never taken for a file name.
 pub fn is_postgres(location: &str) -> bool {
-    let l = location.trim_start();
-    let lower = l.to_ascii_lowercase();
+    let lower = location.trim_start().to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
         return true;
     }
-    // key=value form: every word has '=' and a libpq key we know comes first.
-    let first = lower.split_whitespace().next().unwrap_or("");
-    ["host=", "hostaddr=", "dbname=", "user=", "port="]
-        .iter()
-        .any(|k| first.starts_with(k))
+    if lower.contains("password=") || lower.contains("password =") {
+        return true;
+    }
+    lower.split_whitespace().enumerate().any(|(i, word)| {
+        LIBPQ_KEYWORDS.iter().any(|k| match word.strip_prefix(k) {
+            // "host=db" in one word, or "host" followed by a word starting with "=".
+            Some(rest) => {
+                rest.starts_with('=')
+                    || (rest.is_empty()
+                        && lower
+                            .split_whitespace()
+                            .nth(i + 1)
+                            .is_some_and(|next| next.starts_with('=')))
+            }
+            None => false,
+        })
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -168,6 +227,15 @@ mod tests {
         assert!(!is_postgres("/var/tmp/chat1c/chat.sqlite"));
         assert!(!is_postgres("C:\\chat\\host=x.sqlite"));
         assert!(!is_postgres(""));
+        // Any keyword, in any order; spaces around "=".
+        assert!(is_postgres("password=S3cret host=db dbname=chat"));
+        assert!(is_postgres("dbname=chat"));
+        assert!(is_postgres("sslmode=require  host = db"));
+        assert!(is_postgres("service=chat"));
+        // A password never makes a file name, wherever it stands.
+        assert!(is_postgres("/tmp/x password=1"));
+        assert!(is_postgres("C:\\chat\\password=1.db"));
+        assert!(!is_postgres("/tmp/hostel=1/chat.sqlite"));
     }
 
     #[test]

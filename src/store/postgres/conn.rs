@@ -62,18 +62,32 @@ impl Conn {
         self.client.query_one(&statement, params).await
     }
 
-    pub async fn query_opt(&self, sql: &'static str, params: Params<'_>) -> PgResult<Option<Row>> {
-        let statement = self.prepared(sql).await?;
-        self.client.query_opt(&statement, params).await
-    }
-
     pub async fn execute(&self, sql: &'static str, params: Params<'_>) -> PgResult<u64> {
         let statement = self.prepared(sql).await?;
         self.client.execute(&statement, params).await
     }
 }
 
+/// The SQLSTATEs the chat's API functions raise (api.sql).
+fn api_error(code: &str, e: &tokio_postgres::Error) -> Option<StoreError> {
+    Some(match code {
+        "C1T01" => StoreError::TicketRequired,
+        "C1T02" => StoreError::TicketInvalid,
+        "C1T03" => StoreError::TicketExpired,
+        "C1S01" => StoreError::SessionEnded,
+        "C1G01" => StoreError::UnknownGroup(0),
+        c if c.starts_with("C1V") => StoreError::Refused(
+            e.as_db_error()
+                .map_or_else(String::new, |d| d.message().into()),
+        ),
+        _ => return None,
+    })
+}
+
 pub fn map_err(e: tokio_postgres::Error) -> StoreError {
+    if let Some(api) = e.code().and_then(|c| api_error(c.code(), &e)) {
+        return api;
+    }
     if let Some(code) = e.code() {
         if *code == SqlState::READ_ONLY_SQL_TRANSACTION || *code == SqlState::INSUFFICIENT_PRIVILEGE
         {

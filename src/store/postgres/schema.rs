@@ -66,7 +66,14 @@ CREATE TABLE chat1c.schema_version(version INTEGER NOT NULL);
 GRANT SELECT ON chat1c.schema_version TO PUBLIC;
 ",
     },
+    Migration {
+        to: 3,
+        sql: API_SQL,
+    },
 ];
+
+/// The chat's API of server functions (schema version 3), see api.sql.
+pub const API_SQL: &str = include_str!("api.sql");
 
 /// The version of the schema found (0: none yet).
 async fn found_version(c: &impl GenericClient) -> Result<u32, tokio_postgres::Error> {
@@ -125,6 +132,10 @@ pub fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
         for step in pending(HISTORY, now)? {
             tx.batch_execute(step.sql).await.map_err(refused)?;
         }
+        // A provisioned store's client role gets the functions this version added.
+        tx.batch_execute("SELECT chat1c_private.restrict_to_api()")
+            .await
+            .map_err(refused)?;
         let version = i32::try_from(SCHEMA_VERSION).unwrap_or(i32::MAX);
         tx.batch_execute("DELETE FROM chat1c.schema_version")
             .await
@@ -138,4 +149,68 @@ pub fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit().await.map_err(refused)?;
         Ok(Ok(()))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::API_SQL;
+    use crate::chat::{is_invisible, limits};
+    use unicode_normalization::UnicodeNormalization;
+
+    #[test]
+    fn the_servers_limits_are_the_add_ins() {
+        for rule in [
+            format!("length(p_text) > {}", limits::TEXT_MAX_CHARS),
+            format!("length(t) > {}", limits::TOPIC_MAX_CHARS),
+            format!("length(n) > {}", limits::NAME_MAX_CHARS),
+            format!("cardinality(keys) > {}", limits::PARTICIPANTS_MAX),
+            format!("least(greatest(lim, 1), {})", limits::PAGE_MAX),
+        ] {
+            assert!(API_SQL.contains(&rule), "api.sql should check {rule}");
+        }
+    }
+
+    /// The code points of the regular expression class in `bad_chars`.
+    fn server_class() -> Vec<(u32, u32)> {
+        let start = API_SQL.find("~ '[").expect("the class") + 4;
+        let class = &API_SQL[start..start + API_SQL[start..].find("]'").expect("its end")];
+        let mut points = Vec::new();
+        let mut rest = class;
+        while !rest.is_empty() {
+            let width = if rest.starts_with("\\U") { 8 } else { 4 };
+            let n = u32::from_str_radix(&rest[2..2 + width], 16).expect("hex");
+            rest = &rest[2 + width..];
+            points.push(n);
+            if let Some(after) = rest.strip_prefix('-') {
+                rest = after;
+                points.push(u32::MAX); // a range: the next point closes it
+            }
+        }
+        let mut ranges = Vec::new();
+        let mut i = 0;
+        while i < points.len() {
+            if points.get(i + 1) == Some(&u32::MAX) {
+                ranges.push((points[i], points[i + 2]));
+                i += 3;
+            } else {
+                ranges.push((points[i], points[i]));
+                i += 1;
+            }
+        }
+        ranges
+    }
+
+    #[test]
+    fn the_server_refuses_the_characters_the_add_in_refuses() {
+        let class = server_class();
+        for c in (1..=0x10FFFFu32).filter_map(char::from_u32) {
+            // Both sides look after NFKC: a character it changes is never seen as it is.
+            if c.nfkc().ne(std::iter::once(c)) {
+                continue;
+            }
+            let server = class.iter().any(|&(a, b)| (a..=b).contains(&(c as u32)));
+            let add_in = c.is_control() || is_invisible(c) || (c.is_whitespace() && c != ' ');
+            assert_eq!(server, add_in, "U+{:04X}", c as u32);
+        }
+    }
 }

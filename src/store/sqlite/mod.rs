@@ -8,11 +8,12 @@ mod schema;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::shape::{self, message_columns, SendRow};
 use super::{
-    location, Changes, Feed, GroupChanges, Messages, Page, Sent, Store, StoreError, WatchPlan,
+    location, Changes, Feed, GroupChanges, Identity, Messages, Page, Sent, Store, StoreError,
+    Viewer, WatchPlan,
 };
 use crate::chat::{Group, NewMessage};
 use file::FileId;
@@ -35,6 +36,8 @@ pub struct SqliteStore {
     /// The file this connection opened; another file at the path means the store
     /// was deleted or replaced, and writing on would lose messages.
     identity: Option<FileId>,
+    /// The user key of the user this store was opened for (methods only).
+    me: String,
 }
 
 fn map_err(e: rusqlite::Error) -> StoreError {
@@ -59,6 +62,9 @@ shape::columns_by!(rusqlite::Row<'_>, get);
 impl SqliteStore {
     /// Opens or creates the store; "" means [`location::default_location`].
     pub fn open(location: &str) -> Result<(SqliteStore, WatchPlan), StoreError> {
+        if location::not_a_plain_path(location) {
+            return Err(StoreError::NotAPlainPath);
+        }
         let is_default = location.trim().is_empty();
         let path = if is_default {
             location::default_location()
@@ -75,6 +81,7 @@ impl SqliteStore {
         Ok((store, plan))
     }
 
+    /// `shared`: the machine-wide default store, in a folder every user may write to.
     fn open_path(path: &Path, network: bool, shared: bool) -> Result<SqliteStore, StoreError> {
         if path.is_dir() {
             return Err(StoreError::CannotOpen(format!(
@@ -82,7 +89,16 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let conn = Connection::open(path).map_err(map_err)?;
+        // No URI parsing: the path is a file name, whatever it holds.
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if shared {
+            file::refuse_links(path)?;
+            flags |= OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        }
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
         // Judged by reading only: another application's file is left as it is.
         if schema::recognise(&conn)? == schema::Found::Foreign {
@@ -101,7 +117,7 @@ impl SqliteStore {
             .map_err(map_err)?;
         schema::upgrade(&conn)?;
         if shared {
-            file::share_with_all_users(path);
+            file::share_new_file(path, existed);
         }
         let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         Ok(SqliteStore {
@@ -109,7 +125,18 @@ impl SqliteStore {
             location: shown.display().to_string(),
             identity: file::file_id(path),
             path: path.to_path_buf(),
+            me: String::new(),
         })
+    }
+
+    /// Takes the user as given: every user of a SQLite store can read its file, so
+    /// it has nothing to check a ticket against.
+    pub fn sign_in(&mut self, user: &str) -> Identity {
+        self.me = crate::chat::user_key(user);
+        Identity {
+            viewer: Viewer(self.me.clone()),
+            shown: user.to_string(),
+        }
     }
 
     /// Fails once the file at the path is no longer the one this connection has open.
@@ -120,7 +147,7 @@ impl SqliteStore {
         }
     }
 
-    fn visible(&self, user_key: &str, group: i64) -> Result<(), StoreError> {
+    fn visible(&self, group: i64) -> Result<(), StoreError> {
         let found: Option<bool> = self
             .conn
             .prepare_cached(
@@ -128,7 +155,7 @@ impl SqliteStore {
                  WHERE user_key = ?1 AND group_id = g.id) FROM chat_groups g WHERE id = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![user_key, group], |r| r.get(0))
+                s.query_row(params![self.me, group], |r| r.get(0))
                     .optional()
             })
             .map_err(map_err)?;
@@ -166,10 +193,10 @@ impl Store for SqliteStore {
         &self.location
     }
 
-    fn groups(&mut self, user_key: &str) -> Result<Vec<Group>, StoreError> {
+    fn groups(&mut self) -> Result<Vec<Group>, StoreError> {
         self.still_there()?;
         let mut stmt = self.conn.prepare_cached(GROUPS_SQL).map_err(map_err)?;
-        let mut rows = stmt.query(params![user_key]).map_err(map_err)?;
+        let mut rows = stmt.query(params![self.me]).map_err(map_err)?;
         let mut groups = Vec::new();
         while let Some(row) = rows.next().map_err(map_err)? {
             groups.push(shape::group(row)?);
@@ -177,9 +204,9 @@ impl Store for SqliteStore {
         Ok(groups)
     }
 
-    fn messages(&mut self, user_key: &str, group: i64, page: Page, limit: i64) -> Messages {
+    fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {
         self.still_there()?;
-        self.visible(user_key, group)?;
+        self.visible(group)?;
         let mut stmt = self.conn.prepare_cached(page_sql(page)).map_err(map_err)?;
         let mut rows = stmt
             .query(params![group, page.bound(), limit])
@@ -245,23 +272,23 @@ impl Store for SqliteStore {
         Ok(Sent { id, group, rev })
     }
 
-    fn mark_read(&mut self, user_key: &str, group: i64, up_to: i64) -> Result<(), StoreError> {
+    fn mark_read(&mut self, group: i64, up_to: i64) -> Result<(), StoreError> {
         self.still_there()?;
-        self.visible(user_key, group)?;
+        self.visible(group)?;
         self.conn
             .prepare_cached(
                 "INSERT INTO chat_reads(user_key, group_id, up_to)
                  SELECT ?1, ?2, min(?3, coalesce(max(id), 0)) FROM chat_register WHERE group_id = ?2
                  ON CONFLICT(user_key, group_id) DO UPDATE SET up_to = max(up_to, excluded.up_to)",
             )
-            .and_then(|mut s| s.execute(params![user_key, group, up_to.max(0)]))
+            .and_then(|mut s| s.execute(params![self.me, group, up_to.max(0)]))
             .map_err(map_err)?;
         Ok(())
     }
 }
 
 impl Feed for SqliteStore {
-    fn head(&mut self) -> Result<i64, StoreError> {
+    fn head(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
         self.still_there()?;
         self.conn
             .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
@@ -269,7 +296,7 @@ impl Feed for SqliteStore {
             .map_err(map_err)
     }
 
-    fn changes(&mut self, user_key: &str, after: i64, up_to: i64) -> Changes {
+    fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
         self.still_there()?;
         let mut stmt = self
             .conn
@@ -283,7 +310,7 @@ impl Feed for SqliteStore {
             )
             .map_err(map_err)?;
         let rows = stmt
-            .query_map(params![user_key, after, up_to], |r| {
+            .query_map(params![viewer.0, after, up_to], |r| {
                 Ok(GroupChanges {
                     group: r.get(0)?,
                     last_id: r.get(1)?,
@@ -295,7 +322,7 @@ impl Feed for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
     }
 
-    fn change_token(&mut self) -> Result<i64, StoreError> {
+    fn change_token(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
         self.still_there()?;
         self.conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
@@ -314,6 +341,16 @@ mod tests {
         let (s, plan) = SqliteStore::open(path.to_str().unwrap()).unwrap();
         assert_eq!(plan.poll, LOCAL_POLL);
         (dir, s)
+    }
+
+    /// The store as `user` sees it.
+    fn as_<'a>(s: &'a mut SqliteStore, user: &str) -> &'a mut SqliteStore {
+        s.sign_in(user);
+        s
+    }
+
+    fn nobody() -> Viewer {
+        Viewer(String::new())
     }
 
     fn send(s: &mut SqliteStore, from: &str, topic: &str, who: &str, text: &str) -> Sent {
@@ -365,9 +402,14 @@ mod tests {
         assert_ne!(other.group, a.group);
         let public = send(&mut s, "Carl", "News", "", "4");
 
-        let carl: Vec<i64> = s.groups("carl").unwrap().iter().map(|g| g.id).collect();
+        let carl: Vec<i64> = as_(&mut s, "carl")
+            .groups()
+            .unwrap()
+            .iter()
+            .map(|g| g.id)
+            .collect();
         assert_eq!(carl, vec![public.group, other.group]);
-        let ann = s.groups("ann").unwrap();
+        let ann = as_(&mut s, "ann").groups().unwrap();
         assert_eq!(
             ann.iter().map(|g| g.id).collect::<Vec<_>>(),
             vec![public.group, other.group, a.group]
@@ -376,29 +418,29 @@ mod tests {
         assert_eq!(deal.unread, 1, "only Bob's message is unread for Ann");
         assert_eq!(deal.last.as_ref().unwrap().id, b.id);
         assert_eq!(deal.participants, vec!["Bob", "Ann"]);
-        assert!(s
-            .groups("dave")
+        assert!(as_(&mut s, "dave")
+            .groups()
             .unwrap()
             .iter()
             .all(|g| g.id == public.group));
 
         assert_eq!(
-            s.messages("carl", a.group, Page::Newest, 10),
+            as_(&mut s, "carl").messages(a.group, Page::Newest, 10),
             Err(StoreError::UnknownGroup(a.group))
         );
         assert_eq!(
-            s.mark_read("carl", a.group, 5),
+            as_(&mut s, "carl").mark_read(a.group, 5),
             Err(StoreError::UnknownGroup(a.group))
         );
         assert_eq!(
-            s.messages("ann", 999, Page::Newest, 10),
+            as_(&mut s, "ann").messages(999, Page::Newest, 10),
             Err(StoreError::UnknownGroup(999))
         );
 
-        s.mark_read("ann", a.group, b.id).unwrap();
-        s.mark_read("ann", a.group, 0).unwrap();
-        let deal = s
-            .groups("ann")
+        as_(&mut s, "ann").mark_read(a.group, b.id).unwrap();
+        as_(&mut s, "ann").mark_read(a.group, 0).unwrap();
+        let deal = as_(&mut s, "ann")
+            .groups()
             .unwrap()
             .into_iter()
             .find(|g| g.id == a.group)
@@ -412,24 +454,28 @@ mod tests {
         let ids: Vec<i64> = (0..25)
             .map(|i| send(&mut s, "a", "t", "", &format!("m{i}")).id)
             .collect();
-        let g = s.groups("a").unwrap()[0].id;
-        let newest = s.messages("a", g, Page::Newest, 10).unwrap();
+        let g = as_(&mut s, "a").groups().unwrap()[0].id;
+        let newest = as_(&mut s, "a").messages(g, Page::Newest, 10).unwrap();
         assert_eq!(
             newest.iter().map(|m| m.id).collect::<Vec<_>>(),
             ids[15..].to_vec()
         );
-        let after = s.messages("a", g, Page::After(ids[4]), 3).unwrap();
+        let after = as_(&mut s, "a")
+            .messages(g, Page::After(ids[4]), 3)
+            .unwrap();
         assert_eq!(
             after.iter().map(|m| m.id).collect::<Vec<_>>(),
             ids[5..8].to_vec()
         );
-        let hist = s.messages("a", g, Page::Before(ids[15]), 10).unwrap();
+        let hist = as_(&mut s, "a")
+            .messages(g, Page::Before(ids[15]), 10)
+            .unwrap();
         assert_eq!(
             hist.iter().map(|m| m.id).collect::<Vec<_>>(),
             ids[5..15].to_vec()
         );
-        assert!(s
-            .messages("a", g, Page::After(ids[24]), 10)
+        assert!(as_(&mut s, "a")
+            .messages(g, Page::After(ids[24]), 10)
             .unwrap()
             .is_empty());
     }
@@ -437,14 +483,14 @@ mod tests {
     #[test]
     fn changes_are_per_user_and_by_revision() {
         let (_d, mut s) = store();
-        let start = s.head().unwrap();
+        let start = s.head(&nobody()).unwrap();
         let private = send(&mut s, "a", "x", "b", "1");
         let public = send(&mut s, "c", "pub", "", "2");
         assert_eq!((private.rev, public.rev), (start + 1, start + 2));
-        let head = s.head().unwrap();
+        let head = s.head(&nobody()).unwrap();
         assert_eq!(head, public.rev);
-        let groups = |s: &mut SqliteStore, user, after, up_to| -> Vec<(i64, i64, i64, i64)> {
-            s.changes(user, after, up_to)
+        let groups = |s: &mut SqliteStore, user: &str, after, up_to| -> Vec<(i64, i64, i64, i64)> {
+            s.changes(&Viewer(user.into()), after, up_to)
                 .unwrap()
                 .iter()
                 .map(|c| (c.group, c.last_id, c.last_rev, c.count))
@@ -475,8 +521,8 @@ mod tests {
         let (_d, mut s) = store();
         let evil = "'); DROP TABLE chat_register; --";
         let m = send(&mut s, evil, evil, evil, evil);
-        let got = s
-            .messages(&crate::chat::user_key(evil), m.group, Page::Newest, 5)
+        let got = as_(&mut s, evil)
+            .messages(m.group, Page::Newest, 5)
             .unwrap();
         assert_eq!(got[0].text, evil);
         assert_eq!(got[0].publisher, evil);

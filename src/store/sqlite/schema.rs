@@ -55,6 +55,18 @@ UPDATE chat_register SET rev = id;
 CREATE INDEX chat_register_rev ON chat_register(rev);
 ",
     },
+    Migration {
+        to: 3,
+        sql: "
+-- A writer that does not number its change (release 0.1.0, still running somewhere
+-- during an update) gets the next revision here, so watchers still see it. SQLite
+-- writes one transaction at a time, so the numbers commit in order.
+CREATE TRIGGER chat_register_number AFTER INSERT ON chat_register WHEN NEW.rev = 0
+BEGIN
+    UPDATE chat_register SET rev = (SELECT max(rev) FROM chat_register) + 1 WHERE id = NEW.id;
+END;
+",
+    },
 ];
 
 /// The schema objects of release 0.1.0, which did not mark its files.
@@ -77,27 +89,26 @@ pub enum Found {
 }
 
 pub fn recognise(conn: &Connection) -> Result<Found, StoreError> {
-    let pragma = |name: &str| {
-        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
-            .map_err(map_err)
-    };
-    let (app_id, version) = (pragma("application_id")?, pragma("user_version")?);
+    // One statement, so one snapshot: another process may be upgrading the file.
+    let (app_id, version, names): (i64, i64, String) = conn
+        .query_row(
+            "SELECT (SELECT application_id FROM pragma_application_id),
+                    (SELECT user_version FROM pragma_user_version),
+                    (SELECT coalesce(group_concat(name, ','), '') FROM
+                        (SELECT name FROM sqlite_master
+                          WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(map_err)?;
     if app_id == i64::from(APP_ID) {
         return Ok(Found::Chat(u32::try_from(version).unwrap_or(u32::MAX)));
     }
-    if app_id != 0 || version != 0 {
-        return Ok(Found::Foreign);
-    }
-    let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
-        .map_err(map_err)?;
-    let names = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(map_err)?;
-    Ok(if names.is_empty() {
+    Ok(if app_id != 0 || version != 0 {
+        Found::Foreign
+    } else if names.is_empty() {
         Found::Chat(0)
-    } else if names == RELEASE_0_1_OBJECTS {
+    } else if names == RELEASE_0_1_OBJECTS.join(",") {
         Found::Chat(1)
     } else {
         Found::Foreign

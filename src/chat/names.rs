@@ -1,0 +1,133 @@
+//! The one rule for names (users, participants) and topics, used everywhere: how
+//! they are shown, how they compare, and which characters they may not hold.
+//!
+//! - Shown form: Unicode NFKC (so compatibility characters such as the Kelvin sign
+//!   "K" become plain letters), spaces trimmed and runs of spaces made one.
+//! - Comparison key: the shown form in lower case (Unicode). A PostgreSQL store
+//!   computes the same key on the server: `lower(...)` of the same shown form.
+//! - Refused: control characters, other whitespace than the plain space (after NFKC,
+//!   which turns most Unicode spaces into it), and invisible characters: zero-width,
+//!   direction controls and every other format character, so that two different
+//!   names never look the same.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Why a name or topic was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadChar {
+    /// A control character (code below 32, DEL, C1 controls) or a line or tab.
+    Control,
+    /// A character that cannot be seen or changes how the rest is shown.
+    Invisible,
+}
+
+/// The shown form of a name or topic, or the kind of character that forbids it.
+pub fn shown_form(raw: &str) -> Result<String, BadChar> {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.nfkc() {
+        if c.is_control() {
+            return Err(BadChar::Control);
+        }
+        if is_invisible(c) || (c.is_whitespace() && c != ' ') {
+            return Err(BadChar::Invisible);
+        }
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    Ok(out)
+}
+
+/// The comparison key of a user name. Names that break the rule get a key no valid
+/// name has (they never get this far: Open and SendMessage refuse them).
+pub fn user_key(name: &str) -> String {
+    match shown_form(name) {
+        Ok(shown) => shown.to_lowercase(),
+        Err(_) => format!("\u{0}{}", name.to_lowercase()),
+    }
+}
+
+/// Format characters (Unicode category Cf, Unicode 15) and the fillers that render as
+/// nothing: they let "Anna" and "An\u{200B}na" look alike.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compatibility_forms_and_spaces_become_one_name() {
+        let kelvin = "\u{212A}ate";
+        assert_eq!(shown_form(kelvin), Ok("Kate".into()));
+        assert_eq!(user_key(kelvin), user_key("kate"));
+        assert_eq!(
+            shown_form("  Иванов \u{00A0} Иван  "),
+            Ok("Иванов Иван".into())
+        );
+        assert_eq!(user_key("ИВАНОВ ИВАН"), user_key("иванов   иван"));
+        assert_eq!(
+            shown_form("Ｋａｔｅ"),
+            Ok("Kate".into()),
+            "full-width letters"
+        );
+        assert_eq!(user_key(" ОТПРАВИТЕЛЬ "), "отправитель");
+    }
+
+    #[test]
+    fn invisible_and_control_characters_are_refused() {
+        for bad in [
+            "An\u{200B}na",
+            "\u{202E}annA",
+            "Ann\u{2066}a",
+            "Ann\u{FEFF}",
+            "A\u{00AD}nn",
+        ] {
+            assert_eq!(shown_form(bad), Err(BadChar::Invisible), "{bad:?}");
+        }
+        assert_eq!(
+            shown_form("Ann\u{2028}a"),
+            Err(BadChar::Invisible),
+            "line separator"
+        );
+        assert_eq!(shown_form("Ann\ta"), Err(BadChar::Control));
+        assert_eq!(shown_form("Ann\u{0085}"), Err(BadChar::Control));
+        assert_ne!(user_key("An\u{200B}na"), user_key("Anna"));
+    }
+}

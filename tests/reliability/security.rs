@@ -183,7 +183,12 @@ fn json_strings_cannot_break_out_of_the_page_script_block() {
         // Names and topics may not hold line or paragraph separators (the names rule);
         // the message text keeps them.
         let named = t.replace(['\u{2028}', '\u{2029}'], " ");
-        send(&mut o, &format!("{named} topic {n}"), &format!("{named} peer"), t);
+        send(
+            &mut o,
+            &format!("{named} topic {n}"),
+            &format!("{named} peer"),
+            t,
+        );
     }
     let html = text(o.call("FillChat", &[]).unwrap());
     // The same page with harmless data: the count of script tags must not change.

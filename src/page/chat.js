@@ -10,22 +10,44 @@
  *
  * BRIDGE (final names; package/ BSL and tests/page use exactly these)
  *
+ * Data as the add-in gives it (GetGroups; GetMessages, GetHistory, GetUpdates):
+ *   group   {"id":N,"topic":S,"participants":[S...],"unread":N,"mentions":N,
+ *            "last":message|null,"reads":{"name":lastReadId,...}|null}
+ *   message {"id":N,"group":N,"period":S,"publisher":S,"text":S,"rev":N,"edited":S|null,
+ *            "deleted":bool,"reply_to":N|null,"mentions":[S...]}
+ * "rev" is the store-wide revision of a message's last change; a deleted message stays as a
+ * tombstone (text "", deleted true). "mentions" (group) counts unread messages that mention
+ * the user; "reads" (private groups) is every member's read mark, shown as ticks on own
+ * messages ("seen by ..." when a member's mark reaches the message).
+ *
  * 1C -> page: functions on window (Элементы[<the field>].Документ.defaultView.<name>(...)).
  * Each accepts JSON as a string (or an already parsed value) and returns true, or
  * false after showing an error when the input is unusable.
- *   chatSetGroups(groupsJson)        replace the groups list (GetGroups JSON array)
- *   chatAddMessages(messagesJson)    merge messages (any groups; deduped by id, kept ascending);
- *                                    new ones end up at the bottom of the open conversation
+ *   chatSetGroups(groupsJson)        replace the groups list (GetGroups JSON array): badges for
+ *                                    unread messages and mentions, read ticks from "reads"
+ *   chatAddMessages(messagesJson)    merge messages (any groups, any order; GetUpdates, GetMessages,
+ *                                    the answer to "quote"). By id: a message held already is
+ *                                    replaced only by one with a higher "rev" (edits and
+ *                                    tombstones arrive so); a lower or equal rev changes nothing.
+ *                                    New ones end up at the bottom of their conversation. A
+ *                                    conversation the page has not loaded yet (no answer to its
+ *                                    "open") keeps none: opening it asks for the newest page.
+ *                                    A message older than the history held is only remembered
+ *                                    (for quotes), so the history never gets a gap.
  *   chatPrependMessages(groupId, messagesJson, hasMore)
  *                                    older page for a group (answer to "older", and to "open"
- *                                    with after = 0); hasMore = false hides "load older"
+ *                                    with after = 0): the conversation is loaded from then on;
+ *                                    hasMore = false hides "load older"
  *   chatMarkRead(groupId, upTo)      the read mark moved (e.g. from another window)
  *   chatSetUser(user, lang)          user name and UI language ("ru" or "en")
- *   chatShowError(text, failedSeq)   show an error banner; when the failed call was a "send" or
- *                                    "new" action, failedSeq is its seq and only that send is
- *                                    marked "not sent" (a failed read after a good send is not)
- *   chatSetPeople(peopleJson)        the infobase users offered in "new conversation":
- *                                    [{"name":S,"title":S}...] (name = what SendMessage takes)
+ *   chatShowError(text, failedSeq)   show an error banner; when the failed call was a "send",
+ *                                    "new", "edit" or "delete" action, failedSeq is its seq and
+ *                                    only that one is marked ("not sent" / "not saved"; a delete
+ *                                    is simply no longer pending); a failed read after a good
+ *                                    call marks nothing
+ *   chatSetPeople(peopleJson)        the infobase users offered in "new conversation" and for
+ *                                    @mentions in public topics: [{"name":S,"title":S}...]
+ *                                    (name = what SendMessage takes and "@" mentions)
  *   chatOpenGroup(groupId)           open a conversation as if the user clicked it
  *   chatTakeActions()                -> JSON array string of queued actions; clears the queue
  *
@@ -34,24 +56,42 @@
  * ПриНажатии fires with ДанныеСобытия.Element.id = "chat1c-notify". The form then calls
  * chatTakeActions() once and handles every action in order. Actions queued before 1C
  * reads stay queued: none is lost, and a click with an empty queue is harmless.
+ * The form keeps per group a revision cursor: the highest "rev" it has handed over from
+ * GetUpdates (or from the first page of a conversation). "Pull the group" below means:
+ * GetUpdates(group, cursor, L) -> chatAddMessages, page after page until one is short.
  *   {"action":"open",  "group":N, "after":N}
- *        after = the newest id the page holds (0: none) ->
+ *        after = the newest id the page holds (0: none, the conversation is not loaded) ->
  *        after = 0: chatPrependMessages(N, GetMessages(N, 0, L), count = L)
- *        else:      chatAddMessages(GetMessages(N, after, L))
+ *        else:      pull the group (whatever came after `after`, and edits of what is held)
  *   {"action":"older", "group":N, "before":N} -> chatPrependMessages(N, GetHistory(N, before, L), count = L)
- *   {"action":"send",  "seq":N, "group":N, "topic":S, "participants":S, "text":S}
- *        -> SendMessage(topic, participants, text); participants is already in SendMessage's
+ *        also asked page after page when the user clicks a quote whose original is older
+ *        than the history held, until the original is held or the history ends
+ *   {"action":"quote", "group":N, "id":N}
+ *        -> chatAddMessages(GetHistory(group, id + 1, 1)): the original of a reply, older than
+ *           the history held, to show in the quote; asked once per id
+ *   {"action":"send",  "seq":N, "group":N, "topic":S, "participants":S, "text":S, "replyTo":N}
+ *        -> SendMessage(topic, participants, text, replyTo); replyTo = 0: not a reply, else the
+ *           id of the message answered (same group). participants is already in SendMessage's
  *           format ("" for a public topic, else a JSON array string). The sending object
- *           gets no event for its own message: the form pulls right after the send
- *           (GetMessages -> chatAddMessages). If SendMessage itself fails: chatShowError(text, seq).
- *   {"action":"new",   "seq":N, "topic":S, "participants":S, "text":S}
- *        -> SendMessage(topic, participants, text), then chatSetGroups(GetGroups()) and
- *           chatAddMessages(...); the page opens the new group itself when it appears.
+ *           gets no event for its own message: the form pulls right after the send.
+ *           If SendMessage itself fails: chatShowError(text, seq).
+ *   {"action":"new",   "seq":N, "topic":S, "participants":S, "text":S, "replyTo":0}
+ *        -> SendMessage(topic, participants, text, replyTo), then chatSetGroups(GetGroups())
+ *           and the new group's messages; the page opens the new group itself when it appears.
+ *   {"action":"edit",  "seq":N, "group":N, "id":N, "text":S}
+ *        -> EditMessage(id, text) (own messages only), then pull the group. The page shows the
+ *           new text as "saving..." until the edit's revision arrives. If EditMessage fails:
+ *           chatShowError(text, seq) ("not saved"; a click puts the text back to edit).
+ *   {"action":"delete","seq":N, "group":N, "id":N}
+ *        -> DeleteMessage(id) (own messages only), then pull the group: the tombstone replaces
+ *           the message ("message deleted"). If DeleteMessage fails: chatShowError(text, seq).
  *   {"action":"people"} -> chatSetPeople(the infobase users); asked once, when "new
- *           conversation" is first shown
+ *           conversation" is first shown or "@" is first typed in a public topic
  *   {"action":"read",  "group":N, "upTo":N}  -> MarkRead(group, upTo)
  *   {"action":"link",  "url":S}   (http/https only) -> ПерейтиПоНавигационнойСсылке(url)
  * On any other failure the form calls chatShowError(ОписаниеОшибки()) without a seq.
+ * Events: on ВнешнееСобытие "NewMessages" the form calls chatSetGroups(GetGroups()) and pulls
+ * every group of the hint.
  */
 (function () {
   'use strict';
@@ -70,6 +110,12 @@
       close: 'Close', creating: 'Creating\u2026', retry: 'Not sent. Click to edit and send again.', needTopic: 'Enter a topic.',
       needText: 'Enter a message.', badInput: 'The chat got data it cannot show',
       choosePeople: 'Choose from the users of the infobase or type names',
+      actions: 'Actions', reply: 'Reply', edit: 'Edit', del: 'Delete', delConfirm: 'Delete for everyone?',
+      editing: 'Editing a message \u00b7 Enter saves, Esc cancels', replyTo: 'Reply to',
+      deleted: 'Message deleted', edited: 'edited', saving: 'saving\u2026', notSaved: 'not saved',
+      deleting: 'deleting\u2026', retryEdit: 'Not saved. Click to edit it again.',
+      earlier: 'Reply to an earlier message', noOriginal: 'The message answered is no longer in the history',
+      seenBy: 'Seen by', notSeen: 'Not seen yet', mentionsOfYou: 'Mentions of you',
       months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
         'September', 'October', 'November', 'December'],
       monthsShort: ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'],
@@ -97,6 +143,12 @@
       needText: '\u041d\u0430\u043f\u0438\u0448\u0438\u0442\u0435 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u0435.',
       badInput: '\u0427\u0430\u0442 \u043f\u043e\u043b\u0443\u0447\u0438\u043b \u0434\u0430\u043d\u043d\u044b\u0435, \u043a\u043e\u0442\u043e\u0440\u044b\u0435 \u043d\u0435 \u043c\u043e\u0436\u0435\u0442 \u043f\u043e\u043a\u0430\u0437\u0430\u0442\u044c',
       choosePeople: '\u0412\u044b\u0431\u0435\u0440\u0438\u0442\u0435 \u0438\u0437 \u043f\u043e\u043b\u044c\u0437\u043e\u0432\u0430\u0442\u0435\u043b\u0435\u0439 \u0431\u0430\u0437\u044b \u0438\u043b\u0438 \u0432\u0432\u0435\u0434\u0438\u0442\u0435 \u0438\u043c\u0435\u043d\u0430',
+      actions: '\u0414\u0435\u0439\u0441\u0442\u0432\u0438\u044f', reply: '\u041e\u0442\u0432\u0435\u0442\u0438\u0442\u044c', edit: '\u0418\u0437\u043c\u0435\u043d\u0438\u0442\u044c', del: '\u0423\u0434\u0430\u043b\u0438\u0442\u044c', delConfirm: '\u0423\u0434\u0430\u043b\u0438\u0442\u044c \u0443 \u0432\u0441\u0435\u0445?',
+      editing: '\u0418\u0437\u043c\u0435\u043d\u0435\u043d\u0438\u0435 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f \u00b7 Enter \u2014 \u0441\u043e\u0445\u0440\u0430\u043d\u0438\u0442\u044c, Esc \u2014 \u043e\u0442\u043c\u0435\u043d\u0430', replyTo: '\u0412 \u043e\u0442\u0432\u0435\u0442:',
+      deleted: '\u0421\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u0435 \u0443\u0434\u0430\u043b\u0435\u043d\u043e', edited: '\u0438\u0437\u043c\u0435\u043d\u0435\u043d\u043e', saving: '\u0441\u043e\u0445\u0440\u0430\u043d\u0435\u043d\u0438\u0435\u2026', notSaved: '\u043d\u0435 \u0441\u043e\u0445\u0440\u0430\u043d\u0435\u043d\u043e',
+      deleting: '\u0443\u0434\u0430\u043b\u0435\u043d\u0438\u0435\u2026', retryEdit: '\u041d\u0435 \u0441\u043e\u0445\u0440\u0430\u043d\u0435\u043d\u043e. \u041d\u0430\u0436\u043c\u0438\u0442\u0435, \u0447\u0442\u043e\u0431\u044b \u0438\u0437\u043c\u0435\u043d\u0438\u0442\u044c \u0441\u043d\u043e\u0432\u0430.',
+      earlier: '\u041e\u0442\u0432\u0435\u0442 \u043d\u0430 \u0431\u043e\u043b\u0435\u0435 \u0440\u0430\u043d\u043d\u0435\u0435 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u0435', noOriginal: '\u0421\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f, \u043d\u0430 \u043a\u043e\u0442\u043e\u0440\u043e\u0435 \u043e\u0442\u0432\u0435\u0442\u0438\u043b\u0438, \u0432 \u0438\u0441\u0442\u043e\u0440\u0438\u0438 \u0443\u0436\u0435 \u043d\u0435\u0442',
+      seenBy: '\u041f\u0440\u043e\u0447\u0438\u0442\u0430\u043b\u0438:', notSeen: '\u0415\u0449\u0435 \u043d\u0435 \u043f\u0440\u043e\u0447\u0438\u0442\u0430\u043d\u043e', mentionsOfYou: '\u0423\u043f\u043e\u043c\u0438\u043d\u0430\u043d\u0438\u044f \u0432\u0430\u0441',
       months: ['\u044f\u043d\u0432\u0430\u0440\u044f', '\u0444\u0435\u0432\u0440\u0430\u043b\u044f', '\u043c\u0430\u0440\u0442\u0430',
         '\u0430\u043f\u0440\u0435\u043b\u044f', '\u043c\u0430\u044f', '\u0438\u044e\u043d\u044f', '\u0438\u044e\u043b\u044f',
         '\u0430\u0432\u0433\u0443\u0441\u0442\u0430', '\u0441\u0435\u043d\u0442\u044f\u0431\u0440\u044f',
@@ -115,13 +167,27 @@
   // Messages put in the DOM at a time: a long history is revealed in chunks as the
   // reader scrolls up, so opening a 1,000-message group stays fast in an old WebKit.
   var WINDOW = 150;
+  // Characters of a text shown in a quote or above the input.
+  var SNIPPET = 120;
+  // Names offered at a time for an @mention.
+  var SUGGESTED = 8;
 
   var S = {
     user: '', lang: 'en', groups: [], byId: {}, convs: {}, current: null,
     mode: 'none', filter: '', queue: [], notifyTimer: 0, readSent: {}, drafts: {},
     pending: [], pendingSeq: 0, pendingNew: null, newBelow: 0, errorTimer: 0,
     // Infobase users for "new conversation": null until 1C answers the "people" action.
-    people: null, peopleAsked: false
+    people: null, peopleAsked: false,
+    // Every message seen (held or not), newest revision per id: the originals of quotes.
+    known: {}, quoteAsked: {},
+    // The composer edits {id, group, draft} or answers {id, group} a message; never both.
+    editing: null, reply: null,
+    // Edits and deletes sent, by message id, until their revision arrives:
+    // edits[id] = {seq, text, baseRev, failed}, deleting[id] = {seq}.
+    edits: {}, deleting: {},
+    // The message menu {id, armed}; own message ids whose "seen by" line is open (tap);
+    // the @mention suggestions {start, end, items, index}.
+    menu: null, seen: {}, suggest: null
   };
 
   function $(id) { return document.getElementById(id); }
@@ -133,7 +199,9 @@
     olderBtn: $('older-btn'), status: $('conv-status'), list: $('msg-list'), pendingList: $('pending-list'),
     jump: $('jump-btn'), jumpCount: $('jump-count'), composer: $('composer'), input: $('input'),
     newForm: $('new-form'), newTopic: $('new-topic'), newPeople: $('new-people'), newText: $('new-text'),
-    newHint: $('new-hint'), peopleList: $('new-people-list'), error: $('error'), errorText: $('error-text'), notify: $('chat1c-notify')
+    newHint: $('new-hint'), peopleList: $('new-people-list'), error: $('error'), errorText: $('error-text'), notify: $('chat1c-notify'),
+    ctx: $('compose-ctx'), ctxTitle: $('ctx-title'), ctxText: $('ctx-text'), menu: $('msg-menu'),
+    menuEdit: $('menu-edit'), menuDelete: $('menu-delete'), suggest: $('mention-list')
   };
 
   function t(key) {
@@ -160,24 +228,55 @@
 
   function isId(v) { return typeof v === 'number' && isFinite(v); }
 
+  function count(v) { return isId(v) && v > 0 ? v : 0; }
+
   function normMsg(m) {
     if (!m || typeof m !== 'object' || !isId(m.id) || !isId(m.group)) return null;
+    var deleted = m.deleted === true;
     return {
       id: m.id, group: m.group, period: String(m.period || ''),
       publisher: String(m.publisher === undefined || m.publisher === null ? '' : m.publisher),
-      text: String(m.text === undefined || m.text === null ? '' : m.text),
-      time: parsePeriod(m.period)
+      text: deleted || m.text === undefined || m.text === null ? '' : String(m.text),
+      time: parsePeriod(m.period),
+      rev: count(m.rev), edited: typeof m.edited === 'string' && m.edited.length > 0, deleted: deleted,
+      replyTo: count(m.reply_to), mentions: Array.isArray(m.mentions) ? m.mentions.map(String) : []
     };
   }
 
   function normGroup(g) {
     if (!g || typeof g !== 'object' || !isId(g.id)) return null;
     var parts = Array.isArray(g.participants) ? g.participants.map(String) : [];
+    // Private groups: every member's read mark, as [{name, upTo}].
+    var reads = null;
+    if (g.reads && typeof g.reads === 'object' && !Array.isArray(g.reads)) {
+      reads = [];
+      Object.keys(g.reads).forEach(function (name) {
+        if (isId(g.reads[name])) reads.push({ name: name, upTo: g.reads[name] });
+      });
+    }
     return {
       id: g.id, topic: String(g.topic === undefined || g.topic === null ? '' : g.topic),
-      participants: parts, unread: isId(g.unread) && g.unread > 0 ? g.unread : 0,
-      last: normMsg(g.last)
+      participants: parts, unread: count(g.unread), mentions: count(g.mentions),
+      last: normMsg(g.last), reads: reads, readsKey: JSON.stringify(reads)
     };
+  }
+
+  function mentionsMe(m) {
+    return m.mentions.some(function (n) { return sameUser(n, S.user); });
+  }
+
+  function who(m) {
+    return sameUser(m.publisher, S.user) ? t('you') : m.publisher;
+  }
+
+  function snippet(text) {
+    var s = String(text).replace(/\s+/g, ' ');
+    return s.length > SNIPPET ? s.slice(0, SNIPPET) + '\u2026' : s;
+  }
+
+  // What a message says in one line: its text, or that it was deleted.
+  function gist(m) {
+    return m.deleted ? t('deleted') : snippet(m.text);
   }
 
   function parseJson(v) {
@@ -276,8 +375,13 @@
   function conv(gid) {
     var c = S.convs[gid];
     if (!c) {
-      // shownFrom: id of the oldest message in the DOM (null: all of them).
-      c = { list: [], ids: {}, hasMore: null, olderPending: false, tail: null, shownFrom: null };
+      // list: the held history, ascending and without gaps; ids: id -> held message;
+      // loaded: an answer to "open" came (before it nothing is held); shownFrom: id of the
+      // oldest message in the DOM (null: all of them); seek: the id a clicked quote waits for.
+      c = {
+        list: [], ids: {}, loaded: false, hasMore: null, olderPending: false, tail: null,
+        shownFrom: null, seek: 0
+      };
       S.convs[gid] = c;
     }
     return c;
@@ -343,10 +447,14 @@
       var r3 = node('div', 'group-row');
       var preview = '';
       if (g.last) {
-        var who = sameUser(g.last.publisher, S.user) ? t('you') : g.last.publisher;
-        preview = who + ': ' + g.last.text.replace(/\s+/g, ' ').slice(0, 200);
+        preview = who(g.last) + ': ' + (g.last.deleted ? t('deleted') : g.last.text.replace(/\s+/g, ' ').slice(0, 200));
       }
       r3.appendChild(node('span', 'group-preview', preview));
+      if (g.mentions) {
+        var at = node('span', 'badge mention', '@' + (g.mentions > 1 ? g.mentions : ''));
+        at.setAttribute('title', t('mentionsOfYou') + ': ' + g.mentions);
+        r3.appendChild(at);
+      }
       if (g.unread) r3.appendChild(node('span', 'badge', g.unread > 999 ? '999+' : g.unread));
       body.appendChild(r3);
       li.appendChild(body);
@@ -365,6 +473,7 @@
       var g = normGroup(raw);
       if (g && !byId[g.id]) { list.push(g); byId[g.id] = g; }
     });
+    var before = S.byId[S.current];
     S.groups = list;
     S.byId = byId;
     // The page may know newer messages than the store answer that raced with them.
@@ -372,12 +481,18 @@
       var c = S.convs[g.id];
       var tail = c && c.list.length ? c.list[c.list.length - 1] : null;
       if (tail && (!g.last || tail.id > g.last.id)) g.last = tail;
+      else if (g.last && S.known[g.last.id] && S.known[g.last.id].rev > g.last.rev) g.last = S.known[g.last.id];
       // A store answer older than our own read mark must not bring the badge back.
-      if (g.last && (S.readSent[g.id] || 0) >= g.last.id) g.unread = 0;
+      if (g.last && (S.readSent[g.id] || 0) >= g.last.id) { g.unread = 0; g.mentions = 0; }
     });
     sortGroups();
     renderGroups();
-    if (S.current !== null && S.byId[S.current]) renderConvHead();
+    var now = S.byId[S.current];
+    if (now) {
+      renderConvHead();
+      // Another member read further: the ticks of own messages change.
+      if (before && before.readsKey !== now.readsKey) refreshShown(function (m) { return sameUser(m.publisher, S.user); });
+    }
     openPendingNew();
   }
 
@@ -419,12 +534,18 @@
   }
 
   // Builds one message element; `prev` decides day separator and run continuation.
+  // Held messages (with an id) get the menu button, a pending edit or delete, and in
+  // private groups the read ticks of own messages; pending sends (no id) only the text.
   function messageNode(m, prev, extraCls) {
     var own = sameUser(m.publisher, S.user);
     var cont = prev && prev.publisher === m.publisher && dayKey(prev.time) === dayKey(m.time) &&
       m.time - prev.time < RUN_GAP_MS;
-    var row = node('div', 'msg' + (own ? ' own' : '') + (cont ? ' cont' : '') + (extraCls || ''));
-    if (isId(m.id)) row.setAttribute('data-id', String(m.id));
+    var held = isId(m.id);
+    var edit = held ? S.edits[m.id] : null;
+    var row = node('div', 'msg' + (own ? ' own' : '') + (cont ? ' cont' : '') + (m.deleted ? ' deleted' : '') +
+      (!own && mentionsMe(m) ? ' to-me' : '') + (edit && edit.failed ? ' edit-failed' : '') + (extraCls || ''));
+    if (held) row.setAttribute('data-id', String(m.id));
+    if (edit && edit.failed) row.setAttribute('title', t('retryEdit'));
     if (!own) {
       var av = node('span', 'avatar small');
       paintAvatar(av, m.publisher);
@@ -436,16 +557,76 @@
       a.style.color = 'hsl(' + hue(m.publisher) + ',55%,38%)';
       bubble.appendChild(a);
     }
+    if (m.replyTo && !m.deleted) bubble.appendChild(quoteNode(m.group, m.replyTo));
     var text = node('span', 'text');
-    linkify(text, m.text);
+    if (m.deleted) text.textContent = t('deleted'); else richText(text, edit && !edit.failed ? edit.text : m.text, m.mentions);
     bubble.appendChild(text);
+    var seen = own && held && !m.deleted ? seenBy(S.byId[m.group], m) : null;
+    if (seen && S.seen[m.id]) bubble.appendChild(node('div', 'seen-line', seenText(seen)));
     // An invisible copy of the time reserves room at the end of the last line, so the
     // real (absolutely placed) time sits beside short texts instead of under them.
-    var when = m.status || clock(m.time);
-    bubble.appendChild(node('span', 'tspace', when));
-    bubble.appendChild(node('span', 'time', when));
+    var status = m.status || (edit ? t(edit.failed ? 'notSaved' : 'saving') : '') ||
+      (held && S.deleting[m.id] ? t('deleting') : '');
+    var when = status || (m.edited && !m.deleted ? t('edited') + ' ' : '') + clock(m.time);
+    var ticks = seen ? (seen.length ? '\u2713\u2713' : '\u2713') : '';
+    bubble.appendChild(node('span', 'tspace', ticks ? when + ' ' + ticks : when));
+    var time = node('span', 'time', when);
+    if (ticks) {
+      var tick = node('span', 'ticks' + (seen.length ? ' seen' : ''), ticks);
+      tick.setAttribute('title', seenText(seen));
+      time.appendChild(document.createTextNode(' '));
+      time.appendChild(tick);
+    }
+    bubble.appendChild(time);
+    var act = null;
+    if (held && !m.deleted) {
+      act = node('button', 'msg-act', '\u22ef');
+      act.setAttribute('type', 'button');
+      act.setAttribute('title', t('actions'));
+    }
+    if (act && own) row.appendChild(act);
     row.appendChild(bubble);
+    if (act && !own) row.appendChild(act);
     return row;
+  }
+
+  // The quote above a reply: the original's author and first words; an original older
+  // than the history held is asked for (once) and shown when it comes.
+  function quoteNode(gid, id) {
+    var q = node('div', 'quote');
+    q.setAttribute('data-reply', String(id));
+    var o = S.known[id];
+    if (o) {
+      var a = node('div', 'quote-author', who(o));
+      a.style.color = 'hsl(' + hue(o.publisher) + ',55%,38%)';
+      q.appendChild(a);
+      q.appendChild(node('div', 'quote-text', gist(o)));
+    } else {
+      q.appendChild(node('div', 'quote-text', t('earlier')));
+      if (isId(gid) && !S.quoteAsked[id]) {
+        S.quoteAsked[id] = true;
+        queue({ action: 'quote', group: gid, id: id });
+      }
+    }
+    return q;
+  }
+
+  // Members of a private group whose read mark reaches the message, in the group's order;
+  // null where there are no read marks (public topics).
+  function seenBy(g, m) {
+    if (!g || !g.participants.length || !g.reads) return null;
+    var order = {};
+    g.participants.forEach(function (p, i) { order[p.toLowerCase()] = i + 1; });
+    var names = g.reads.filter(function (r) { return !sameUser(r.name, S.user) && r.upTo >= m.id; })
+      .map(function (r) { return r.name; });
+    names.sort(function (x, y) {
+      return (order[x.toLowerCase()] || 1e9) - (order[y.toLowerCase()] || 1e9) || (x < y ? -1 : x > y ? 1 : 0);
+    });
+    return names;
+  }
+
+  function seenText(names) {
+    return names.length ? t('seenBy') + ' ' + names.join(', ') : t('notSeen');
   }
 
   function daySeparator(ms) {
@@ -466,14 +647,15 @@
   // http(s) only; everything else stays text.
   var URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
 
-  function linkify(parent, text) {
+  // Text with its http(s) links and the @mentions the store resolved (`names`).
+  function richText(parent, text, names) {
     var last = 0;
     var m;
     URL_RE.lastIndex = 0;
     while ((m = URL_RE.exec(text)) !== null) {
       var url = m[0].replace(/[.,;:!?)\]}]+$/, '');
       if (!url.length) continue;
-      if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
+      if (m.index > last) mentionText(parent, text.slice(last, m.index), names);
       var a = node('a', 'link', url);
       if (/^https?:\/\//i.test(url)) {
         a.setAttribute('href', url);
@@ -484,7 +666,36 @@
       last = m.index + url.length;
       URL_RE.lastIndex = last;
     }
-    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+    if (last < text.length) mentionText(parent, text.slice(last), names);
+  }
+
+  // After a name: it goes on (a letter, digit, "_", "-" or "." follows, past dots that end
+  // a sentence), so the name was not where the text stops. As the add-in decides mentions.
+  var NAME_GOES_ON = /^\.*[0-9A-Za-z_\-\u00aa\u00b5\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u052f]/;
+
+  // "@" + a mentioned name (any case) that ends there, the longest name first where several fit.
+  function mentionText(parent, s, names) {
+    var sorted = names.filter(function (n) { return n.length > 0; })
+      .sort(function (x, y) { return y.length - x.length; });
+    var from = 0;
+    var at = sorted.length ? s.indexOf('@') : -1;
+    while (at >= 0) {
+      var hit = '';
+      for (var i = 0; i < sorted.length && !hit; i++) {
+        var name = sorted[i];
+        var end = at + 1 + name.length;
+        if (s.slice(at + 1, end).toLowerCase() === name.toLowerCase() && !NAME_GOES_ON.test(s.slice(end))) hit = s.slice(at, end);
+      }
+      if (!hit) {
+        at = s.indexOf('@', at + 1);
+        continue;
+      }
+      if (at > from) parent.appendChild(document.createTextNode(s.slice(from, at)));
+      parent.appendChild(node('span', 'mention' + (sameUser(hit.slice(1), S.user) ? ' me' : ''), hit));
+      from = at + hit.length;
+      at = s.indexOf('@', from);
+    }
+    if (from < s.length) parent.appendChild(document.createTextNode(s.slice(from)));
   }
 
   function renderStatus(c) {
@@ -553,6 +764,64 @@
     return true;
   }
 
+  // Rebuilds, in place, the shown messages of the open conversation that `test` picks
+  // (an edit, a tombstone, a quote's original that came, new read marks).
+  function refreshShown(test) {
+    if (S.current === null || S.mode !== 'conv') return;
+    var c = conv(S.current);
+    var start = c.shownFrom === null ? 0 : indexOfId(c.list, c.shownFrom);
+    var rows = el.list.querySelectorAll('.msg[data-id]');
+    for (var i = 0; i < rows.length; i++) {
+      var m = c.ids[Number(rows[i].getAttribute('data-id'))];
+      if (!m || !test(m)) continue;
+      var at = indexOfId(c.list, m.id);
+      rows[i].parentNode.replaceChild(messageNode(m, at > start ? c.list[at - 1] : null), rows[i]);
+    }
+  }
+
+  function refreshOne(id) {
+    refreshShown(function (m) { return m.id === id; });
+  }
+
+  // Scrolls the open conversation to a held message and makes it blink; false when the
+  // message is not held.
+  function jumpTo(id) {
+    var c = conv(S.current);
+    if (!c.ids[id]) return false;
+    if (c.shownFrom !== null && id < c.shownFrom) {
+      c.shownFrom = id;
+      renderConv(true);
+    }
+    var row = el.list.querySelector('.msg[data-id="' + id + '"]');
+    if (!row) return false;
+    var box = el.messages.getBoundingClientRect();
+    var r = row.getBoundingClientRect();
+    el.messages.scrollTop += r.top - box.top - Math.max(40, (box.bottom - box.top - (r.bottom - r.top)) / 3);
+    row.className += ' flash';
+    setTimeout(function () { row.className = row.className.replace(/ flash/g, ''); }, 1600);
+    return true;
+  }
+
+  // A click on a quote: to the original, asking for older pages until it is held.
+  function seekTo(id) {
+    var c = conv(S.current);
+    if (jumpTo(id)) return;
+    if (!c.loaded || !c.list.length || id > c.list[0].id) return;
+    c.seek = id;
+    continueSeek(c);
+  }
+
+  function continueSeek(c) {
+    if (jumpTo(c.seek)) {
+      c.seek = 0;
+    } else if (c.hasMore === false) {
+      c.seek = 0;
+      showError(t('noOriginal'));
+    } else {
+      askOlder(c);
+    }
+  }
+
   function pendingFor(gid) {
     return S.pending.filter(function (p) { return p.group === gid; });
   }
@@ -563,8 +832,8 @@
     var prev = c.tail;
     pendingFor(S.current).forEach(function (p) {
       var m = {
-        id: null, publisher: S.user, text: p.text, time: p.time,
-        status: p.failed ? t('notSent') : t('sending')
+        id: null, group: p.group, publisher: S.user, text: p.text, time: p.time, replyTo: p.replyTo,
+        mentions: [], status: p.failed ? t('notSent') : t('sending')
       };
       if (!prev || dayKey(prev.time) !== dayKey(m.time)) el.pendingList.appendChild(daySeparator(m.time));
       var n = messageNode(m, prev, p.failed ? ' failed' : ' pending');
@@ -578,7 +847,7 @@
   function openGroup(gid) {
     var g = S.byId[gid];
     if (!g) return false;
-    saveDraft();
+    leaveConv();
     S.current = gid;
     S.newBelow = 0;
     setMode('conv', true);
@@ -613,8 +882,9 @@
       S.readSent[S.current] = upTo;
       queue({ action: 'read', group: S.current, upTo: upTo });
     }
-    if (g && g.unread) {
+    if (g && (g.unread || g.mentions)) {
       g.unread = 0;
+      g.mentions = 0;
       renderGroups();
     }
   }
@@ -626,28 +896,70 @@
     return false;
   }
 
-  // Merges messages; returns per-group info on what changed.
-  function merge(arr) {
+  // An edit or delete the page sent is over once a newer revision of the message arrives.
+  function settle(m) {
+    var e = S.edits[m.id];
+    if (e && (m.deleted || m.rev > e.baseRev)) delete S.edits[m.id];
+    if (!m.deleted) return;
+    delete S.deleting[m.id];
+    if (S.editing && S.editing.id === m.id) cancelEdit();
+  }
+
+  // Merges messages; returns per-group info on what changed. `older`: a page of history
+  // (chatPrependMessages), which loads the conversation and extends the held history down.
+  function merge(arr, older) {
     var touched = {};
     arr.forEach(function (raw) {
       var m = normMsg(raw);
       if (!m) return;
-      var c = conv(m.group);
-      if (c.ids[m.id]) return;
-      c.ids[m.id] = true;
       var info = touched[m.group];
       if (!info) {
-        info = { appended: [], reordered: false, others: 0 };
+        info = { appended: [], reordered: false, others: 0, changed: {} };
         touched[m.group] = info;
       }
-      if (insertSorted(c, m)) info.appended.push(m); else info.reordered = true;
+      // S.known: the newest revision of every message seen, held or not.
+      var k = S.known[m.id];
+      if (k && k.rev >= m.rev) {
+        m = k;
+      } else {
+        S.known[m.id] = m;
+        info.changed[m.id] = true;
+        settle(m);
+      }
+      var c = conv(m.group);
       var g = S.byId[m.group];
+      if (g && g.last && g.last.id === m.id && m.rev > g.last.rev) g.last = m;
+      var held = c.ids[m.id];
+      if (held) {
+        // A newer revision (an edit, a tombstone) takes the held one's place.
+        if (held !== m) {
+          c.list[indexOfId(c.list, m.id)] = m;
+          c.ids[m.id] = m;
+          if (c.tail === held) c.tail = m;
+        }
+        return;
+      }
+      var newest = c.list.length ? c.list[c.list.length - 1].id : 0;
+      // Held only in a loaded conversation, and never below the history held while older
+      // history exists (that would leave a gap): such a message is only known, for quotes.
+      if (c.loaded && (older || !c.list.length || m.id > c.list[0].id || c.hasMore === false)) {
+        c.ids[m.id] = m;
+        if (insertSorted(c, m)) info.appended.push(m); else info.reordered = true;
+      }
+      if (k) return; // seen before: counted then
       var own = sameUser(m.publisher, S.user);
-      if (own) dropPending(m);
-      if (S.pendingNew && own && m.text === S.pendingNew.text) S.pendingNew.group = m.group;
+      // The echo of a send is a new message, not an edit of an old one from another window.
+      if (own && !m.edited && !m.deleted && m.id > newest) {
+        dropPending(m);
+        if (S.pendingNew && m.text === S.pendingNew.text) S.pendingNew.group = m.group;
+      }
       if (g && (!g.last || m.id > g.last.id)) {
         g.last = m;
-        if (!own) { g.unread++; info.others++; }
+        if (!own && !m.deleted) {
+          g.unread++;
+          if (mentionsMe(m)) g.mentions++;
+          info.others++;
+        }
       }
     });
     return touched;
@@ -667,19 +979,24 @@
 
   function addMessages(arr) {
     var wasBottom = S.mode === 'conv' && atBottom();
-    var touched = merge(arr);
+    var touched = merge(arr, false);
     var info = S.current !== null ? touched[S.current] : null;
     if (info && S.mode === 'conv') {
       var c = conv(S.current);
       if (info.reordered) {
         renderConv(!wasBottom);
-      } else if (info.appended.length) {
-        var frag = document.createDocumentFragment();
-        c.tail = appendTo(frag, info.appended, c.tail);
-        el.list.appendChild(frag);
+      } else {
+        // Edits and tombstones of shown messages, and replies whose original came.
+        refreshShown(function (m) { return info.changed[m.id] || (m.replyTo && info.changed[m.replyTo]); });
+        if (info.appended.length) {
+          var frag = document.createDocumentFragment();
+          c.tail = appendTo(frag, info.appended, c.tail);
+          el.list.appendChild(frag);
+        }
         renderPending();
         renderStatus(c);
       }
+      if (S.reply && info.changed[S.reply.id]) renderCtx();
       var ownLast = info.appended.length &&
         sameUser(info.appended[info.appended.length - 1].publisher, S.user);
       if (wasBottom || ownLast) {
@@ -701,7 +1018,8 @@
     var c = conv(gid);
     var wasEmpty = c.list.length === 0;
     arr = arr.filter(function (m) { return m && m.group === gid; });
-    merge(arr);
+    c.loaded = true;
+    merge(arr, true);
     // First page: show the newest window; asked-for older page: show everything held.
     if (wasEmpty) resetWindow(c); else if (c.olderPending) c.shownFrom = null;
     c.olderPending = false;
@@ -709,6 +1027,7 @@
     else if (!arr.length) c.hasMore = false;
     if (S.current === gid && S.mode === 'conv') {
       renderConv(!wasEmpty);
+      if (c.seek) continueSeek(c);
     }
     sortGroups();
     renderGroups();
@@ -719,6 +1038,11 @@
     var c = conv(S.current);
     if (revealOlder()) return;
     if (!c.list.length || c.olderPending || c.hasMore === false) return;
+    askOlder(c);
+  }
+
+  function askOlder(c) {
+    if (c.olderPending) return; // its answer goes on with a seek
     c.olderPending = true;
     renderStatus(c);
     queue({ action: 'older', group: S.current, before: c.list[0].id });
@@ -726,13 +1050,21 @@
 
   function trimText(s) { return String(s).replace(/^\s+|\s+$/g, ''); }
 
+  // Enter in the input: saves an edit, else sends (as a reply when one is chosen).
   function sendCurrent() {
+    if (S.editing) { saveEdit(); return; }
     var g = S.byId[S.current];
     var text = trimText(el.input.value);
     if (!g || !text) return;
     var seq = ++S.pendingSeq;
-    queue({ action: 'send', seq: seq, group: g.id, topic: g.topic, participants: participantsArg(g), text: text });
-    S.pending.push({ seq: seq, group: g.id, text: text, time: Date.now(), failed: false });
+    var replyTo = S.reply && S.reply.group === g.id ? S.reply.id : 0;
+    queue({
+      action: 'send', seq: seq, group: g.id, topic: g.topic, participants: participantsArg(g), text: text,
+      replyTo: replyTo
+    });
+    S.pending.push({ seq: seq, group: g.id, text: text, replyTo: replyTo, time: Date.now(), failed: false });
+    S.reply = null;
+    renderCtx();
     el.input.value = '';
     S.drafts[g.id] = '';
     autosize();
@@ -745,10 +1077,251 @@
     if (S.current !== null) S.drafts[S.current] = el.input.value;
   }
 
+  // Leaving a conversation: an edit or a reply being written is dropped, the draft kept.
+  function leaveConv() {
+    cancelEdit();
+    S.reply = null;
+    renderCtx();
+    closeMenu();
+    closeSuggest();
+    if (S.current !== null) conv(S.current).seek = 0;
+    saveDraft();
+  }
+
   function autosize() {
     var i = el.input;
     i.style.height = 'auto';
     i.style.height = Math.min(i.scrollHeight + 2, 140) + 'px';
+  }
+
+  function focusAlways() {
+    try { el.input.focus(); } catch (e) { /* field not focusable yet */ }
+  }
+
+  // ---- edit, delete, reply ----
+
+  // The bar above the input: the message being edited or answered.
+  function renderCtx() {
+    var m = null;
+    var title = '';
+    if (S.editing) {
+      m = S.known[S.editing.id];
+      title = t('editing');
+    } else if (S.reply) {
+      m = S.known[S.reply.id];
+      title = t('replyTo') + ' ' + (m ? who(m) : '');
+    }
+    el.ctx.hidden = !m;
+    el.ctxTitle.textContent = title;
+    el.ctxText.textContent = m ? gist(m) : '';
+    el.composer.className = 'composer' + (S.editing ? ' editing' : S.reply ? ' replying' : '');
+  }
+
+  function heldMessage(id) {
+    return S.current === null ? null : conv(S.current).ids[id] || null;
+  }
+
+  function startEdit(id) {
+    var m = heldMessage(id);
+    if (!m || m.deleted || !sameUser(m.publisher, S.user)) return;
+    var failed = S.edits[id];
+    S.reply = null;
+    if (!S.editing) S.editing = { draft: el.input.value };
+    S.editing.id = id;
+    S.editing.group = m.group;
+    el.input.value = failed && failed.failed ? failed.text : m.text;
+    if (failed && failed.failed) {
+      delete S.edits[id];
+      refreshOne(id);
+    }
+    closeSuggest();
+    renderCtx();
+    autosize();
+    focusAlways();
+  }
+
+  // Esc, or leaving the conversation: the input gets back what was typed before.
+  function cancelEdit() {
+    if (!S.editing) return;
+    el.input.value = S.editing.draft;
+    S.editing = null;
+    renderCtx();
+    autosize();
+  }
+
+  function saveEdit() {
+    var e = S.editing;
+    var m = conv(e.group).ids[e.id];
+    var text = trimText(el.input.value);
+    if (!text) return; // a message is deleted through its menu, not by emptying it
+    if (!m || m.deleted || text === m.text) { cancelEdit(); return; }
+    var seq = ++S.pendingSeq;
+    queue({ action: 'edit', seq: seq, group: e.group, id: e.id, text: text });
+    S.edits[e.id] = { seq: seq, text: text, baseRev: m.rev, failed: false };
+    cancelEdit();
+    refreshOne(e.id);
+  }
+
+  // Esc or the bar's x: the edit or the reply is given up.
+  function dropCtx() {
+    if (S.editing) {
+      cancelEdit();
+    } else {
+      S.reply = null;
+      renderCtx();
+    }
+  }
+
+  function startReply(id) {
+    var m = heldMessage(id);
+    if (!m || m.deleted) return;
+    cancelEdit();
+    S.reply = { id: id, group: m.group };
+    renderCtx();
+    focusAlways();
+  }
+
+  function deleteMessage(id) {
+    var m = heldMessage(id);
+    if (!m || m.deleted || !sameUser(m.publisher, S.user)) return;
+    var seq = ++S.pendingSeq;
+    S.deleting[id] = { seq: seq };
+    queue({ action: 'delete', seq: seq, group: m.group, id: id });
+    refreshOne(id);
+  }
+
+  // The small menu of a message: reply to any; edit and delete (asked twice) for own ones.
+  function openMenu(id, button) {
+    var m = heldMessage(id);
+    if (!m || m.deleted) return;
+    var own = sameUser(m.publisher, S.user);
+    S.menu = { id: id, armed: false };
+    el.menuEdit.hidden = !own;
+    el.menuDelete.hidden = !own;
+    el.menuDelete.textContent = t('del');
+    el.menuDelete.className = 'menu-item danger';
+    el.menu.hidden = false;
+    // In the scrolled list, so that it moves with its message.
+    var box = el.messages.getBoundingClientRect();
+    var r = button.getBoundingClientRect();
+    var top = r.bottom - box.top;
+    if (top + el.menu.offsetHeight > el.messages.clientHeight - 8) top = Math.max(8, r.top - box.top - el.menu.offsetHeight);
+    el.menu.style.top = (top + el.messages.scrollTop) + 'px';
+    el.menu.style.left = own ? 'auto' : Math.max(8, r.left - box.left) + 'px';
+    el.menu.style.right = own ? Math.max(8, box.right - r.right) + 'px' : 'auto';
+  }
+
+  function closeMenu() {
+    if (!S.menu) return;
+    S.menu = null;
+    el.menu.hidden = true;
+  }
+
+  function menuAction(act) {
+    if (!S.menu) return;
+    var id = S.menu.id;
+    if (act === 'delete' && !S.menu.armed) {
+      S.menu.armed = true;
+      el.menuDelete.textContent = t('delConfirm');
+      el.menuDelete.className = 'menu-item danger armed';
+      return;
+    }
+    closeMenu();
+    if (act === 'reply') startReply(id);
+    else if (act === 'edit') startEdit(id);
+    else if (act === 'delete') deleteMessage(id);
+  }
+
+  // ---- @mentions ----
+
+  // Who can be mentioned: the members of a private group; in a public topic the infobase
+  // users (chatSetPeople) and everyone the page has seen write or take part.
+  function mentionable(g) {
+    var out = [];
+    var seen = {};
+    var add = function (name, title) {
+      name = trimText(name);
+      var key = name.toLowerCase();
+      if (!name || seen[key] || sameUser(name, S.user)) return;
+      seen[key] = true;
+      out.push({ name: name, title: trimText(title || '') || name });
+    };
+    if (g.participants.length) {
+      g.participants.forEach(function (n) { add(n); });
+      return out;
+    }
+    (S.people || []).forEach(function (p) { add(p.name, p.title); });
+    Object.keys(S.convs).forEach(function (gid) {
+      S.convs[gid].list.forEach(function (m) { add(m.publisher); });
+    });
+    S.groups.forEach(function (og) { og.participants.forEach(function (n) { add(n); }); });
+    return out;
+  }
+
+  // The "@..." being typed before the caret, if any.
+  function mentionAt() {
+    var v = el.input.value;
+    var end = typeof el.input.selectionEnd === 'number' ? el.input.selectionEnd : v.length;
+    var before = v.slice(0, end);
+    var at = before.lastIndexOf('@');
+    if (at < 0 || (at > 0 && !/[\s(\[{"'\u00ab]/.test(before.charAt(at - 1)))) return null;
+    var q = before.slice(at + 1);
+    if (q.length > 60 || /^\s|[\r\n@]/.test(q)) return null;
+    return { start: at, end: end, q: q.toLowerCase() };
+  }
+
+  function fits(p, q) {
+    var keys = (' ' + p.name + '\n ' + p.title).toLowerCase();
+    return !q || keys.indexOf(' ' + q) >= 0;
+  }
+
+  function updateSuggest() {
+    var g = S.byId[S.current];
+    var at = g && S.mode === 'conv' ? mentionAt() : null;
+    if (!at) { closeSuggest(); return; }
+    if (!g.participants.length && !S.peopleAsked) {
+      S.peopleAsked = true;
+      queue({ action: 'people' });
+    }
+    var items = mentionable(g).filter(function (p) { return fits(p, at.q); }).slice(0, SUGGESTED);
+    if (!items.length) { closeSuggest(); return; }
+    var was = S.suggest ? S.suggest.items[S.suggest.index].name : '';
+    var index = 0;
+    items.forEach(function (p, i) { if (p.name === was) index = i; });
+    S.suggest = { start: at.start, end: at.end, items: items, index: index };
+    el.suggest.textContent = '';
+    items.forEach(function (p, i) {
+      var li = personItem(p);
+      if (i === index) li.className += ' active';
+      el.suggest.appendChild(li);
+    });
+    el.suggest.hidden = false;
+  }
+
+  function closeSuggest() {
+    S.suggest = null;
+    el.suggest.hidden = true;
+  }
+
+  function moveSuggest(step) {
+    var s = S.suggest;
+    s.index = (s.index + step + s.items.length) % s.items.length;
+    var lis = el.suggest.querySelectorAll('.person');
+    for (var i = 0; i < lis.length; i++) lis[i].className = 'person' + (i === s.index ? ' active' : '');
+  }
+
+  // The chosen name replaces the "@..." typed; the caret goes after it.
+  function chooseMention(name) {
+    var s = S.suggest;
+    if (!s) return;
+    var v = el.input.value;
+    var insert = '@' + name + ' ';
+    el.input.value = v.slice(0, s.start) + insert + v.slice(s.end);
+    closeSuggest();
+    autosize();
+    focusAlways();
+    var caret = s.start + insert.length;
+    try { el.input.setSelectionRange(caret, caret); } catch (e) { /* not focusable */ }
   }
 
   // ---- new conversation ----
@@ -764,7 +1337,7 @@
   }
 
   function showNewForm() {
-    saveDraft();
+    leaveConv();
     setMode('new', true);
     el.newHint.textContent = '';
     // The users list costs 1C a server call: asked for once, when first needed.
@@ -795,6 +1368,7 @@
     });
     S.people = list;
     renderPeople();
+    if (S.mode === 'conv') updateSuggest();
   }
 
   // The name being typed: the text after the last separator.
@@ -816,16 +1390,21 @@
       if (shown >= PEOPLE_SHOWN || chosen[p.name.toLowerCase()]) return;
       if (word && (p.name + '\n' + p.title).toLowerCase().indexOf(word) < 0) return;
       shown++;
-      var li = node('li', 'person');
-      li.setAttribute('data-name', p.name);
-      var av = node('span', 'avatar small');
-      paintAvatar(av, p.title);
-      li.appendChild(av);
-      li.appendChild(node('span', 'person-title', p.title));
-      if (p.title !== p.name) li.appendChild(node('span', 'person-name', p.name));
-      el.peopleList.appendChild(li);
+      el.peopleList.appendChild(personItem(p));
     });
     el.peopleList.hidden = shown === 0;
+  }
+
+  // One user offered in a list: avatar, title, and the name when it differs.
+  function personItem(p) {
+    var li = node('li', 'person');
+    li.setAttribute('data-name', p.name);
+    var av = node('span', 'avatar small');
+    paintAvatar(av, p.title);
+    li.appendChild(av);
+    li.appendChild(node('span', 'person-title', p.title));
+    if (p.title !== p.name) li.appendChild(node('span', 'person-name', p.name));
+    return li;
   }
 
   // A chosen name replaces the word being typed; the next one can follow at once.
@@ -844,7 +1423,7 @@
     if (!topic) { el.newHint.textContent = t('needTopic'); return; }
     if (!text) { el.newHint.textContent = t('needText'); return; }
     var seq = ++S.pendingSeq;
-    queue({ action: 'new', seq: seq, topic: topic, participants: people, text: text });
+    queue({ action: 'new', seq: seq, topic: topic, participants: people, text: text, replyTo: 0 });
     var names = people.charAt(0) === '[' ? [] : splitNames(people);
     S.pendingNew = {
       seq: seq, topic: topic, text: text, group: null,
@@ -889,8 +1468,8 @@
     paintAvatar(el.meAvatar, S.user);
   }
 
-  // failedSeq: the seq of the send or new-conversation action whose SendMessage failed;
-  // absent when some other call failed (a read after a good send must not mark it).
+  // failedSeq: the seq of the send, new-conversation, edit or delete action whose call
+  // failed; absent when some other call failed (a read after a good send must not mark it).
   function showError(text, failedSeq) {
     el.errorText.textContent = String(text === undefined || text === null ? '' : text);
     el.error.className = 'error shown';
@@ -902,6 +1481,15 @@
       if (p.seq === failedSeq && !p.failed) { p.failed = true; changed = true; }
     });
     if (changed && S.mode === 'conv') renderPending();
+    var marked = {};
+    Object.keys(S.edits).forEach(function (id) {
+      var e = S.edits[id];
+      if (e.seq === failedSeq && !e.failed) { e.failed = true; marked[id] = true; }
+    });
+    Object.keys(S.deleting).forEach(function (id) {
+      if (S.deleting[id].seq === failedSeq) { delete S.deleting[id]; marked[id] = true; }
+    });
+    refreshShown(function (m) { return marked[m.id]; });
     if (S.pendingNew && S.pendingNew.seq === failedSeq) {
       S.pendingNew = null;
       el.newHint.textContent = '';
@@ -944,7 +1532,7 @@
     var n = toId(upTo);
     S.readSent[gid] = Math.max(S.readSent[gid] || 0, n);
     var g = S.byId[gid];
-    if (g && (!g.last || n >= g.last.id)) g.unread = 0;
+    if (g && (!g.last || n >= g.last.id)) { g.unread = 0; g.mentions = 0; }
     renderGroups();
   });
   window.chatSetUser = guard(function (user, lang) {
@@ -952,6 +1540,7 @@
     if (lang !== undefined && lang !== null) S.lang = normLang(lang);
     applyLang();
     renderGroups();
+    renderCtx();
     if (S.mode === 'conv') { renderConvHead(); renderConv(true); }
   });
   window.chatShowError = guard(function (text, failedSeq) {
@@ -969,15 +1558,31 @@
 
   // ---- events ----
 
+  // The nearest of `n` and its ancestors, below `stop`, that `test` accepts; else null.
+  function up(n, stop, test) {
+    while (n && n !== stop) {
+      if (n.nodeType === 1 && test(n)) return n;
+      n = n.parentNode;
+    }
+    return null;
+  }
+
+  function hasAttr(name) {
+    return function (n) { return n.getAttribute(name) !== null; };
+  }
+
+  function hasClass(cls) {
+    return function (n) { return (' ' + n.className + ' ').indexOf(' ' + cls + ' ') >= 0; };
+  }
+
   el.groups.addEventListener('click', function (e) {
-    var n = e.target;
-    while (n && n !== el.groups && !(n.getAttribute && n.getAttribute('data-id'))) n = n.parentNode;
-    if (n && n !== el.groups) openGroup(Number(n.getAttribute('data-id')));
+    var n = up(e.target, el.groups, hasAttr('data-id'));
+    if (n) openGroup(Number(n.getAttribute('data-id')));
   });
   el.filter.addEventListener('input', function () { S.filter = trimText(el.filter.value); renderGroups(); });
   el.newBtn.addEventListener('click', showNewForm);
   $('placeholder-new').addEventListener('click', showNewForm);
-  $('back-btn').addEventListener('click', function () { saveDraft(); setMode(S.mode, false); });
+  $('back-btn').addEventListener('click', function () { leaveConv(); setMode(S.mode, false); });
   $('new-back-btn').addEventListener('click', function () { leaveNewForm(false); });
   $('new-cancel').addEventListener('click', function () { leaveNewForm(true); });
   function leaveNewForm(keepScreen) {
@@ -995,9 +1600,13 @@
   });
   el.newPeople.addEventListener('input', renderPeople);
   el.peopleList.addEventListener('click', function (e) {
-    var n = e.target;
-    while (n && n !== el.peopleList && !(n.getAttribute && n.getAttribute('data-name'))) n = n.parentNode;
-    if (n && n !== el.peopleList) choosePerson(n.getAttribute('data-name'));
+    var n = up(e.target, el.peopleList, hasAttr('data-name'));
+    if (n) choosePerson(n.getAttribute('data-name'));
+  });
+  el.suggest.addEventListener('mousedown', function (e) { e.preventDefault(); }); // keep the input's caret
+  el.suggest.addEventListener('click', function (e) {
+    var n = up(e.target, el.suggest, hasAttr('data-name'));
+    if (n) chooseMention(n.getAttribute('data-name'));
   });
   el.olderBtn.addEventListener('click', requestOlder);
   el.jump.addEventListener('click', function () { scrollToBottom(); maybeMarkRead(); });
@@ -1008,39 +1617,88 @@
       maybeMarkRead();
     }
   });
+  // A failed send goes back to the input for another try (as a reply again, if it was one).
+  function retrySend(seq) {
+    S.pending = S.pending.filter(function (p) {
+      if (p.seq !== seq) return true;
+      el.input.value = p.text;
+      if (p.replyTo && heldMessage(p.replyTo)) startReply(p.replyTo);
+      return false;
+    });
+    renderPending();
+    autosize();
+    focusInput();
+  }
   el.messages.addEventListener('click', function (e) {
-    // A failed send goes back to the input for another try.
-    var f = e.target;
-    while (f && f !== el.messages && !(f.getAttribute && f.getAttribute('data-seq'))) f = f.parentNode;
-    if (f && f !== el.messages && f.className.indexOf('failed') >= 0) {
-      var seq = Number(f.getAttribute('data-seq'));
-      S.pending = S.pending.filter(function (p) {
-        if (p.seq !== seq) return true;
-        el.input.value = p.text;
-        return false;
-      });
-      renderPending();
-      autosize();
-      focusInput();
+    var stop = el.messages;
+    var target = e.target;
+    var act = up(target, stop, hasClass('msg-act'));
+    var row = up(target, stop, hasClass('msg'));
+    var id = row && row.getAttribute('data-id') !== null ? Number(row.getAttribute('data-id')) : 0;
+    if (act && id) {
+      if (S.menu && S.menu.id === id) closeMenu(); else openMenu(id, act);
       return;
     }
-    var n = e.target;
-    while (n && n !== el.messages && n.tagName !== 'A') n = n.parentNode;
-    if (!n || n === el.messages) return;
-    e.preventDefault();
-    var url = n.getAttribute('href') || '';
-    if (/^https?:\/\//i.test(url)) queue({ action: 'link', url: url });
+    var quote = up(target, stop, hasClass('quote'));
+    if (quote) { seekTo(Number(quote.getAttribute('data-reply'))); return; }
+    if (up(target, stop, hasClass('ticks')) && id) {
+      S.seen[id] = !S.seen[id];
+      refreshOne(id);
+      return;
+    }
+    var link = up(target, stop, function (n) { return n.tagName === 'A'; });
+    if (link) {
+      e.preventDefault();
+      var url = link.getAttribute('href') || '';
+      if (/^https?:\/\//i.test(url)) queue({ action: 'link', url: url });
+      return;
+    }
+    if (row && row.getAttribute('data-seq') !== null && hasClass('failed')(row)) {
+      retrySend(Number(row.getAttribute('data-seq')));
+    } else if (row && id && hasClass('edit-failed')(row)) {
+      startEdit(id);
+    }
   });
+  el.menu.addEventListener('click', function (e) {
+    var item = up(e.target, el.menu, hasAttr('data-act'));
+    if (item) menuAction(item.getAttribute('data-act'));
+  });
+  document.addEventListener('click', function (e) {
+    if (S.menu && !up(e.target, document, function (n) { return n === el.menu || hasClass('msg-act')(n); })) closeMenu();
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.keyCode === 27 && S.menu) closeMenu();
+  });
+  $('ctx-close').addEventListener('click', function () { dropCtx(); focusInput(); });
   el.composer.addEventListener('submit', function (e) { e.preventDefault(); sendCurrent(); focusInput(); });
   el.input.addEventListener('keydown', function (e) {
-    var enter = e.key === 'Enter' || e.keyCode === 13;
+    var k = e.keyCode;
+    var enter = e.key === 'Enter' || k === 13;
+    if (S.suggest) {
+      if (k === 40 || k === 38) { e.preventDefault(); moveSuggest(k === 40 ? 1 : -1); return; }
+      if ((enter && !e.shiftKey) || k === 9) {
+        e.preventDefault();
+        chooseMention(S.suggest.items[S.suggest.index].name);
+        return;
+      }
+      if (k === 27) { e.preventDefault(); closeSuggest(); return; }
+    }
+    if (k === 27 && (S.editing || S.reply)) {
+      e.preventDefault();
+      dropCtx();
+      return;
+    }
     // keyCode 229: an IME is composing, Enter belongs to it.
-    if (enter && !e.shiftKey && !e.altKey && !e.isComposing && e.keyCode !== 229) {
+    if (enter && !e.shiftKey && !e.altKey && !e.isComposing && k !== 229) {
       e.preventDefault();
       sendCurrent();
     }
   });
-  el.input.addEventListener('input', autosize);
+  el.input.addEventListener('input', function () { autosize(); updateSuggest(); });
+  el.input.addEventListener('keyup', function (e) {
+    // The caret moved without typing: the "@..." before it may have changed.
+    if (e.keyCode >= 35 && e.keyCode <= 39 && e.keyCode !== 38) updateSuggest();
+  });
   $('error-close').addEventListener('click', hideError);
   window.addEventListener('resize', function () { maybeMarkRead(); });
 

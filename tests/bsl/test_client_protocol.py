@@ -1,8 +1,9 @@
 """The data path of package/bsl/ЧатКлиент.bsl, run against the real add-in.
 
 No 1C platform runs here, so this test ports the module's data path (ПодключитьЧат and its
-continuation, ЗапомнитьКурсоры, ЗабратьНовые, ЗабратьГруппу, ВыполнитьДействие, Отправить,
-ПриЗакрытии, the notifications outside the form: ОповеститьОНовых, ВажныеСообщения,
+continuation, ЗапомнитьКурсоры, ЗабратьНовые, ЗабратьИзменения, ЗабратьГруппу, the cursors
+(СдвинутьКурсор, СдвинутьВерсию), ВыполнитьДействие, Отправить, Изменить, ПриЗакрытии, the
+notifications outside the form: ОповеститьОНовых, ВажныеСообщения,
 ПоказатьНепрочитанные, ОткрытьЧатПоНажатию; ХранилищеПоУмолчанию and the connection-string
 parser) to Python step for step and drives the real libchat1c through the 1C-faithful host
 (chat1c-host), one host process per 1C object, with a fake page that records what the
@@ -13,7 +14,10 @@ duplicate nothing (also across several pages), "open"/"older" page through the h
 closed chat gets no more events, a cancelled exit leaves chats alive, the web client gets
 one message and no attach, a failed read after a good send is not "not sent", the version
 check, notifications and the unread count outside the form, the store chosen on the client,
-and no password in anything shown. Keep the port in step with the BSL (names in comments).
+no password in anything shown; and live messages: edits and deletes reaching another user's
+page through events and GetUpdates (also a burst at event-queue depth 1), replies, the quote
+of an original older than the page's history, the per-group revision cursor. Keep the port in
+step with the BSL (names in comments).
 
 Run: python3 -m unittest discover -s tests/bsl -v
 Env: CHAT1C_HOST_CLI (default: newest target*/{debug,release}/chat1c-host),
@@ -89,8 +93,9 @@ class AddInError(Exception):
 class Host:
     """One chat1c-host process = one 1C client with one AddIn.Chat.Chat object."""
 
-    def __init__(self):
-        self.p = subprocess.Popen([HOST, "--lib", LIB, "--lang", "ru", "-"], stdin=subprocess.PIPE,
+    def __init__(self, depth=None):
+        extra = ["--depth", str(depth)] if depth is not None else []
+        self.p = subprocess.Popen([HOST, "--lib", LIB, "--lang", "ru"] + extra + ["-"], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         self.lines = queue.Queue()
         self.fail = {}  # method -> error text: the next call of it fails (see fail_next)
@@ -158,12 +163,14 @@ class Host:
 
 
 class FakePage:
-    """Records what the window.chat* bridge receives, merging like the page does (by id)."""
+    """Records what the window.chat* bridge receives, merging like the page does (by id; a
+    held message is replaced only by one with a higher rev)."""
 
     def __init__(self):
         self.groups = []
         self.messages = {}        # group -> {id: message}
         self.added = []           # every id passed to chatAddMessages, duplicates included
+        self.revs = []            # (id, rev) of everything passed to chatAddMessages
         self.has_more = {}
         self.errors = []          # chatShowError(text, failedSeq): (text, seq or None)
         self.opened = []          # chatOpenGroup(group)
@@ -184,16 +191,25 @@ class FakePage:
     def chatSetGroups(self, js):
         self.groups = json.loads(js)
 
+    def merge(self, m):
+        held = self.messages.setdefault(m["group"], {}).get(m["id"])
+        if held is None or m["rev"] > held["rev"]:
+            self.messages[m["group"]][m["id"]] = m
+
     def chatAddMessages(self, js):
         for m in json.loads(js):
             self.added.append(m["id"])
-            self.messages.setdefault(m["group"], {})[m["id"]] = m
+            self.revs.append((m["id"], m["rev"]))
+            self.merge(m)
 
     def chatPrependMessages(self, group, js, has_more):
         for m in json.loads(js):
             assert m["group"] == group
-            self.messages.setdefault(group, {})[m["id"]] = m
+            self.merge(m)
         self.has_more[group] = has_more
+
+    def message(self, group, mid):
+        return self.messages.get(group, {}).get(mid)
 
     def ids(self, group):
         return sorted(self.messages.get(group, {}))
@@ -320,27 +336,44 @@ class ChatObject:
         for g in json.loads(groups_json):
             if g["last"] is not None:                         # СдвинутьКурсорНаПоследнее
                 self.cursors[g["id"]] = g["last"]["id"]
+                self.revs[g["id"]] = g["last"].get("rev") or 0
+
+    @staticmethod
+    def shift(cursors, group, messages, field):               # Сдвинуть
+        cursors[group] = max([cursors.get(group, 0)] + [m[field] for m in messages])
 
     def shift_cursor(self, group, messages):                  # СдвинутьКурсор
-        if messages and messages[-1]["id"] > self.cursors.get(group, 0):
-            self.cursors[group] = messages[-1]["id"]
+        self.shift(self.cursors, group, messages, "id")
+
+    def shift_rev(self, group, messages):                     # СдвинутьВерсию
+        self.shift(self.revs, group, messages, "rev")
 
     def newer_than_cursor(self, groups):                      # ГруппыНовееКурсора
-        return [g["id"] for g in groups if g["last"] is not None and g["last"]["id"] > self.cursors.get(g["id"], 0)]
+        return [g["id"] for g in groups if g["last"] is not None
+                and (g["last"]["id"] > self.cursors.get(g["id"], 0)
+                     or (g["last"].get("rev") or 0) > self.revs.get(g["id"], 0))]
 
-    def pull_group(self, group, cursor, window, collected=None):  # ЗабратьГруппу
-        if window is None and collected is None:
+    def pull_updates(self, group, window):                    # ЗабратьИзменения
+        if window is None:
             return
-        after = cursor or 0
         for _ in range(MAX_PAGES):
-            js = self.host.call("GetMessages", group, after, PAGE)
+            js = self.host.call("GetUpdates", group, self.revs.get(group, 0), PAGE)
             msgs = json.loads(js)
             if not msgs:
                 break
-            if window is not None:
-                window.chatAddMessages(js)
-            if collected is not None:
-                collected.extend(msgs)
+            window.chatAddMessages(js)
+            self.shift_cursor(group, msgs)
+            self.shift_rev(group, msgs)
+            if len(msgs) < PAGE:
+                break
+
+    def pull_group(self, group, collected):                   # ЗабратьГруппу (оповещения)
+        after = self.cursors.get(group, 0)
+        for _ in range(MAX_PAGES):
+            msgs = json.loads(self.host.call("GetMessages", group, after, PAGE))
+            if not msgs:
+                break
+            collected.extend(msgs)
             self.shift_cursor(group, msgs)
             if len(msgs) < PAGE or after == 0:
                 break
@@ -357,18 +390,19 @@ class ChatObject:
 class ChatForm(ChatObject):
     """Port of ЧатКлиент for one form (Состояние = self)."""
 
-    def __init__(self, user, store=None, session=None, web_client=False, expected=None):
+    def __init__(self, user, store=None, session=None, web_client=False, expected=None, depth=None):
         # ПодключитьЧат: store None = Хранилище Неопределено (ХранилищеПоУмолчанию).
         self.session = session or Session()
         self.page = FakePage()
         self.cursors = {}  # Состояние.Курсоры
+        self.revs = {}     # Состояние.Версии
         self.field = None  # what the HTML field shows when the chat is unavailable
         self.warning = ""  # Состояние.Предупреждение
         self.open_group = None  # Состояние.ОткрытьГруппу
         if web_client:  # #Если ВебКлиент: no attach, no install, one message in the field
             self.field = CLIENT.nstr("ТекстВебКлиента")
             return
-        self.host = Host()  # НачатьПодключениеКомпоненты + Новый("AddIn.Chat.Chat")
+        self.host = Host(depth)  # НачатьПодключениеКомпоненты + Новый("AddIn.Chat.Chat")
         error = version_error(self.host, expected)
         if error:
             self.show_connect_error(error)
@@ -403,7 +437,7 @@ class ChatForm(ChatObject):
         if groups is None:
             groups = self.newer_than_cursor(json.loads(groups_json))
         for g in groups:
-            self.pull_group(g, self.cursors.get(g), self.page)
+            self.pull_updates(g, self.page)
 
     def external_event(self, source, event, data):            # ВнешнееСобытие
         if not is_chat_event(source, event) or not self.is_open():
@@ -457,27 +491,43 @@ class ChatForm(ChatObject):
 
     def send(self, a):                                        # Отправить
         try:
-            self.host.call("SendMessage", a["topic"], a["participants"], a["text"])
+            self.host.call("SendMessage", a["topic"], a["participants"], a["text"], a.get("replyTo") or 0)
         except AddInError as e:
             self.page.chatShowError(component_text(self.host, str(e)), a.get("seq"))
             return
         self.pull_new(None)
 
+    def change(self, a):                                      # Изменить
+        try:
+            if a["action"] == "edit":
+                self.host.call("EditMessage", a["id"], a["text"])
+            else:
+                self.host.call("DeleteMessage", a["id"])
+        except AddInError as e:
+            self.page.chatShowError(component_text(self.host, str(e)), a.get("seq"))
+            return
+        self.pull_new([a["group"]] if a.get("group") is not None else None)
+
     def action(self, a):                                      # ВыполнитьДействие
         kind = a["action"]
         if kind in ("send", "new"):
             self.send(a)
+        elif kind in ("edit", "delete"):
+            self.change(a)
         elif kind == "open":
             if not a.get("after"):
                 js = self.host.call("GetMessages", a["group"], 0, PAGE)
                 msgs = json.loads(js)
-                self.shift_cursor(a["group"], msgs)
                 self.page.chatPrependMessages(a["group"], js, len(msgs) >= PAGE)
+                self.shift_cursor(a["group"], msgs)
+                self.shift_rev(a["group"], msgs)
             else:
-                self.pull_group(a["group"], a["after"], self.page)
-        elif kind == "older":
+                self.pull_updates(a["group"], self.page)
+        elif kind == "older":                                 # the revision cursor stays
             js = self.host.call("GetHistory", a["group"], a["before"], PAGE)
             self.page.chatPrependMessages(a["group"], js, len(json.loads(js)) >= PAGE)
+        elif kind == "quote":
+            self.page.chatAddMessages(self.host.call("GetHistory", a["group"], a["id"] + 1, 1))
         elif kind == "read":
             self.host.call("MarkRead", a["group"], a["upTo"])
             if self.session.notifier is not None:            # ОбновитьНепрочитанные
@@ -502,6 +552,7 @@ class Notifier(ChatObject):
         self.user = user
         self.session = session
         self.cursors = {}
+        self.revs = {}
         self.unread = 0     # Состояние.Непрочитано
         self.prefix = ""    # Состояние.Префикс
         self.host = Host()
@@ -539,16 +590,16 @@ class Notifier(ChatObject):
         on_screen = self.session.chat_on_screen
         for g in groups:
             new = []
-            self.pull_group(g, self.cursors.get(g), None, new)
+            self.pull_group(g, new)
             important = self.important(by_id.get(g), new)
             if important and not on_screen:
                 self.show_notification(by_id.get(g), important)
 
     def important(self, group, messages):                     # ВажныеСообщения
         private = group is not None and len(group["participants"]) > 0
-        me = self.user.lower()
-        return [m for m in messages if m["publisher"].lower() != me
-                and (private or ("@" + me) in m["text"].lower())]
+        me = self.host.get("User").lower()                    # Компонента.Пользователь
+        return [m for m in messages if not m["deleted"] and m["publisher"].lower() != me
+                and (private or me in [n.lower() for n in m["mentions"]])]   # Упоминает
 
     def show_notification(self, group, important):            # ПоказатьОповещениеОСообщениях
         last = important[-1]
@@ -873,6 +924,158 @@ class ClientProtocolTest(unittest.TestCase):
         for shown in [f.field] + f.session.messages:
             self.assertNotIn(secret, shown)
 
+    # ---- live messages: edit, delete, reply, the revision cursor ----
+
+    def group_id(self, form, topic):
+        return [g["id"] for g in json.loads(form.host.call("GetGroups")) if g["topic"] == topic][0]
+
+    def two_in_a_topic(self, topic, text):
+        """Иванов starts a public topic with one message; Петров's page gets it."""
+        a, b = self.form("Иванов"), self.form("Петров")
+        a.click([{"action": "new", "seq": 1, "topic": topic, "participants": "", "text": text, "replyTo": 0}])
+        gid = self.group_id(a, topic)
+        mid = a.page.ids(gid)[0]
+        self.assertTrue(pump_until(b, lambda: b.page.ids(gid) == [mid]), "B never got the first message")
+        return a, b, gid, mid
+
+    def test_edit_and_delete_reach_another_users_page(self):
+        a, b, gid, mid = self.two_in_a_topic("Правки", "черновик")
+        a.click([{"action": "edit", "seq": 2, "group": gid, "id": mid, "text": "чистовик"}])
+        self.assertEqual(a.page.errors, [])
+        mine = a.page.message(gid, mid)
+        self.assertEqual(mine["text"], "чистовик", "the editor's page did not get its own edit (no event for it)")
+        self.assertTrue(mine["edited"])
+        self.assertTrue(pump_until(b, lambda: b.page.message(gid, mid)["text"] == "чистовик"), "the edit never reached B")
+        self.assertEqual(b.page.message(gid, mid), mine)
+        # Only the publisher edits or deletes: B's attempts fail, each named by its seq, and change nothing.
+        b.click([{"action": "edit", "seq": 7, "group": gid, "id": mid, "text": "чужое"},
+                 {"action": "delete", "seq": 8, "group": gid, "id": mid}])
+        self.assertEqual([seq for _, seq in b.page.errors], [7, 8])
+        self.assertTrue(all(text for text, _ in b.page.errors))
+        self.assertEqual(json.loads(a.host.call("GetMessages", gid, 0, 10))[0]["text"], "чистовик")
+        a.click([{"action": "delete", "seq": 3, "group": gid, "id": mid}])
+        self.assertTrue(a.page.message(gid, mid)["deleted"])
+        self.assertTrue(pump_until(b, lambda: b.page.message(gid, mid)["deleted"]), "the delete never reached B")
+        tomb = b.page.message(gid, mid)
+        self.assertEqual((tomb["text"], tomb["id"]), ("", mid), "a tombstone keeps its id and loses its text")
+        self.assertEqual(b.page.ids(gid), [mid])
+        # A deleted message cannot be edited, even by its publisher.
+        a.click([{"action": "edit", "seq": 4, "group": gid, "id": mid, "text": "воскрес"}])
+        self.assertEqual([seq for _, seq in a.page.errors], [4])
+        self.assertTrue(json.loads(a.host.call("GetUpdates", gid, 0, 10))[0]["deleted"])
+
+    def test_a_burst_of_edits_at_event_queue_depth_1_loses_nothing(self):
+        # B's 1C queue holds one event: most hints are refused while B is busy and offered
+        # again later; B must still end with the last revision of every message.
+        a = self.form("Иванов")
+        b = self.form("Петров", depth=1)
+        for i in range(20):
+            a.host.call("SendMessage", "Очередь", "", "сообщение %d" % i)
+        gid = self.group_id(a, "Очередь")
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(gid)) == 20), "B has %d of 20" % len(b.page.ids(gid)))
+        ids = sorted(m["id"] for m in json.loads(a.host.call("GetMessages", gid, 0, 100)))
+        for round_ in range(10):
+            for n, mid in enumerate(ids):
+                if round_ == 9 and n % 5 == 0:
+                    a.host.call("DeleteMessage", mid)
+                else:
+                    a.host.call("EditMessage", mid, "правка %d сообщения %d" % (round_, n))
+        final = {m["id"]: m for m in json.loads(a.host.call("GetUpdates", gid, 0, 1000))}
+        self.assertEqual(len(final), 20)
+        shown = lambda: {mid: b.page.message(gid, mid) for mid in ids}  # noqa: E731
+        self.assertTrue(pump_until(b, lambda: shown() == final, seconds=20),
+                        "B lags: %s" % [(mid, m["rev"], final[mid]["rev"]) for mid, m in shown().items() if m != final[mid]])
+        self.assertEqual(b.revs[gid], max(m["rev"] for m in final.values()))
+        self.assertEqual(sum(1 for m in final.values() if m["deleted"]), 4)
+        self.assertLess(len(b.page.revs), 20 + 200, "every change was pushed one by one: nothing was coalesced")
+
+    def test_reply_reaches_the_other_side_and_stays_in_its_group(self):
+        a, b, gid, qid = self.two_in_a_topic("Вопросы", "Сколько на складе?")
+        b.click([{"action": "send", "seq": 1, "group": gid, "topic": "Вопросы", "participants": "",
+                  "text": "Сто штук", "replyTo": qid}])
+        self.assertEqual(b.page.errors, [])
+        rid = b.page.ids(gid)[-1]
+        self.assertEqual((b.page.message(gid, rid)["text"], b.page.message(gid, rid)["reply_to"]), ("Сто штук", qid))
+        self.assertTrue(pump_until(a, lambda: rid in a.page.ids(gid)))
+        self.assertEqual(a.page.message(gid, rid)["reply_to"], qid)
+        self.assertIsNone(a.page.message(gid, qid)["reply_to"])
+        # A reply to a message of another group is refused; the failed send is named by its seq.
+        a.click([{"action": "new", "seq": 2, "topic": "Другая", "participants": "", "text": "здесь", "replyTo": 0}])
+        other = self.group_id(a, "Другая")
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(other)) == 1))
+        b.click([{"action": "send", "seq": 2, "group": other, "topic": "Другая", "participants": "",
+                  "text": "не туда", "replyTo": qid}])
+        self.assertEqual([seq for _, seq in b.page.errors], [2])
+        self.assertEqual(len(json.loads(b.host.call("GetMessages", other, 0, 10))), 1, "the refused reply was stored")
+
+    def test_quote_of_an_original_older_than_the_page(self):
+        # The page holds the newest page only; a reply there answers a message before it: the
+        # "quote" action brings exactly that message.
+        a = self.form("Иванов")
+        a.click([{"action": "new", "seq": 1, "topic": "Давнее", "participants": "", "text": "исходное", "replyTo": 0}])
+        gid = self.group_id(a, "Давнее")
+        qid = a.page.ids(gid)[0]
+        for i in range(PAGE + 5):
+            a.host.call("SendMessage", "Давнее", "", "потом %d" % i)
+        a.host.call("SendMessage", "Давнее", "", "отвечаю на исходное", qid)
+        viewer = self.form("Петров")
+        viewer.action({"action": "open", "group": gid, "after": 0})
+        self.assertNotIn(qid, viewer.page.ids(gid))
+        reply = viewer.page.message(gid, viewer.page.ids(gid)[-1])
+        self.assertEqual(reply["reply_to"], qid)
+        before = list(viewer.page.added)
+        viewer.click([{"action": "quote", "group": gid, "id": qid}])
+        self.assertEqual(viewer.page.added[len(before):], [qid], "the quote brings the original and nothing else")
+        self.assertEqual(viewer.page.message(gid, qid)["text"], "исходное")
+
+    def test_revision_cursor_per_group(self):
+        a, b = self.form("Иванов"), self.form("Петров")
+        a.click([{"action": "new", "seq": 1, "topic": "Курсор", "participants": "", "text": "m0", "replyTo": 0}])
+        gid = self.group_id(a, "Курсор")
+        for i in range(2 * PAGE + 10):
+            a.host.call("SendMessage", "Курсор", "", "m%d" % (i + 1))
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(gid)) == 2 * PAGE + 11))
+        store = lambda: json.loads(a.host.call("GetUpdates", gid, 0, 1000))  # noqa: E731
+        self.assertEqual(b.revs[gid], max(m["rev"] for m in store()), "the cursor is the highest rev loaded")
+        self.assertEqual(b.cursors[gid], max(b.page.ids(gid)))
+        # A pull with nothing new hands nothing over.
+        added = len(b.page.added)
+        b.pull_new([gid])
+        self.assertEqual(len(b.page.added), added)
+        self.assertEqual(b.host.calls[-1], "GetUpdates")
+        # An edit of the oldest message comes by the cursor too (its id is far below it).
+        first = b.page.ids(gid)[0]
+        a.host.call("EditMessage", first, "m0, исправлено")
+        self.assertTrue(pump_until(b, lambda: b.page.message(gid, first)["text"] == "m0, исправлено"))
+        self.assertEqual(b.revs[gid], max(m["rev"] for m in store()))
+        self.assertEqual(len(b.page.added), added + 1, "only the edited message was handed over")
+        # Cursors are per group: a change elsewhere moves only that group's.
+        a.click([{"action": "new", "seq": 2, "topic": "Соседняя", "participants": "", "text": "x", "replyTo": 0}])
+        other = self.group_id(a, "Соседняя")
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(other)) == 1))
+        self.assertEqual(b.revs[gid], max(m["rev"] for m in store()))
+        self.assertGreater(b.revs[other], b.revs[gid])
+        # A page that holds nothing of the group: "open" starts the cursor at its newest page...
+        c = self.form("Сидоров")
+        c.action({"action": "open", "group": gid, "after": 0})
+        page = [c.page.message(gid, mid) for mid in c.page.ids(gid)]
+        self.assertEqual(c.revs[gid], max(m["rev"] for m in page))
+        # ...and "older" leaves it where it is: an edit of a held message made before an older
+        # page that carries a newer edit must still arrive.
+        held = c.page.ids(gid)[-1]
+        just_before = c.page.ids(gid)[0] - 1
+        a.host.call("EditMessage", held, "правка держимого")
+        a.host.call("EditMessage", just_before, "правка старого")
+        cursor = c.revs[gid]
+        c.action({"action": "older", "group": gid, "before": c.page.ids(gid)[0]})
+        self.assertEqual(c.page.message(gid, just_before)["text"], "правка старого")
+        self.assertEqual(c.revs[gid], cursor, "an older page moved the revision cursor")
+        self.assertTrue(pump_until(c, lambda: c.page.message(gid, held)["text"] == "правка держимого"),
+                        "the edit of a held message was skipped")
+        # "open" of a conversation the page holds pulls by the cursor (nothing new: nothing).
+        added = len(c.page.added)
+        c.action({"action": "open", "group": gid, "after": held})
+        self.assertEqual(len(c.page.added), added)
 
 if __name__ == "__main__":
     unittest.main()

@@ -366,7 +366,7 @@ async function phaseScenario(page) {
   acts = await take(page);
   eq('Enter sends (with the seq that names it in a failure); Shift+Enter kept a newline', ofType(acts, 'send'), [{
     action: 'send', seq: 1, group: 1, topic: 'Quarterly report',
-    participants: JSON.stringify([D.ME, D.BORIS, D.CLARA]), text: 'Hello\nsecond line'
+    participants: JSON.stringify([D.ME, D.BORIS, D.CLARA]), text: 'Hello\nsecond line', replyTo: 0
   }]);
   eq('input cleared after sending', await page.eval(function () { return document.getElementById('input').value; }), '');
   const pend = await page.eval(function () {
@@ -601,6 +601,363 @@ async function phasePeople(page) {
   await noProblems(page, 'people');
 }
 
+// Live messages (issue 12): the message menu, edit (Esc cancels, a failed edit), delete and
+// its tombstone, a higher revision replacing the held message, reply with its quote and a
+// click that scrolls to the original (asking for older pages until it is held), @mention
+// suggestions, mentions highlighted and counted, read ticks in private groups.
+function row(page, id) {
+  return page.eval(function (n) {
+    const r = document.querySelector('#msg-list .msg[data-id="' + n + '"]');
+    if (!r) return null;
+    const q = r.querySelector('.quote');
+    const tk = r.querySelector('.ticks');
+    const seen = r.querySelector('.seen-line');
+    return {
+      cls: r.className.split(' ').filter(function (c) { return c !== 'msg' && c !== 'cont'; }).sort().join(' '),
+      text: r.querySelector('.text').textContent,
+      time: r.querySelector('.time').firstChild.nodeValue,
+      quote: q ? [].map.call(q.children, function (c) { return c.textContent; }) : null,
+      ticks: tk ? [tk.textContent, tk.getAttribute('title')] : null,
+      seen: seen ? seen.textContent : null,
+      mentions: [].map.call(r.querySelectorAll('.mention'), function (m) { return m.className + ':' + m.textContent; }),
+      act: r.querySelectorAll('.msg-act').length
+    };
+  }, id);
+}
+
+function menuItems(page) {
+  return page.eval(function () {
+    const m = document.getElementById('msg-menu');
+    if (m.hidden) return null;
+    return [].filter.call(m.querySelectorAll('.menu-item'), function (b) { return !b.hidden; })
+      .map(function (b) { return b.getAttribute('data-act') + ':' + b.textContent; });
+  });
+}
+
+function composer(page) {
+  return page.eval(function () {
+    const ctx = document.getElementById('compose-ctx');
+    return {
+      cls: document.getElementById('composer').className,
+      ctx: ctx.hidden ? null : [document.getElementById('ctx-title').textContent, document.getElementById('ctx-text').textContent],
+      input: document.getElementById('input').value
+    };
+  });
+}
+
+function suggestions(page) {
+  return page.eval(function () {
+    const l = document.getElementById('mention-list');
+    if (l.hidden) return null;
+    return [].map.call(l.querySelectorAll('.person'), function (p) {
+      return (p.className.indexOf('active') >= 0 ? '*' : '') + p.getAttribute('data-name');
+    });
+  });
+}
+
+// Is the message's row inside the visible part of the message list?
+function inView(page, id) {
+  return page.eval(function (n) {
+    const r = document.querySelector('#msg-list .msg[data-id="' + n + '"]');
+    if (!r) return false;
+    const box = document.getElementById('messages').getBoundingClientRect();
+    const b = r.getBoundingClientRect();
+    return b.top >= box.top - 1 && b.bottom <= box.bottom + 1;
+  }, id);
+}
+
+async function setInput(page, value) {
+  await page.eval(function (v) {
+    const i = document.getElementById('input');
+    i.value = v;
+    i.dispatchEvent(new Event('input'));
+  }, value);
+}
+
+async function phaseLive(page) {
+  const now = Date.now();
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const at = (id) => now - (300 - id) * D.MIN;
+  const msgs = {};
+  const put = (m) => { msgs[m.id] = m; return m; };
+  for (let id = 110; id <= 259; id++) put(D.live(id, 1, at(id), [D.BORIS, D.CLARA][id % 2], 'filler ' + id));
+  put(D.live(205, 1, at(205), D.BORIS, 'The original question'));
+  put(D.live(250, 1, at(250), D.ME, 'Draft is ready'));
+  put(D.live(251, 1, at(251), D.BORIS, 'Looks good'));
+  put(D.live(252, 1, at(252), D.ME, 'Second own message'));
+  put(D.live(253, 1, at(253), D.CLARA, 'please check, @anna petrova.', { mentions: [D.ME] }));
+  put(D.live(254, 1, at(254), D.BORIS, 'Agreed', { reply_to: 250 }));
+  put(D.live(255, 1, at(255), D.CLARA, 'Answering the old one', { reply_to: 205 }));
+  put(D.live(256, 1, at(256), D.CLARA, '@Boris Ivanov and @Bob, see https://example.com/x, not @Boris Ivanovich.',
+    { mentions: [D.BORIS] }));
+  put(D.live(257, 1, at(257), D.BORIS, 'Back to the very start', { reply_to: 120 }));
+  const range = (a, b) => { const out = []; for (let id = a; id <= b; id++) out.push(msgs[id]); return out; };
+  const reads = {};
+  reads[D.ME] = 259; reads[D.BORIS] = 251; reads[D.CLARA] = 250;
+  const pub = D.live(290, 2, now - 5 * D.MIN, D.CLARA, '@' + D.ME + ' lunch?', { mentions: [D.ME] });
+  const groups = [
+    D.liveGroup(1, 'Quarterly report', [D.ME, D.BORIS, D.CLARA], 0, 0, msgs[259], reads),
+    D.liveGroup(2, 'Office', [], 2, 1, pub, null),
+    D.liveGroup(3, 'Shipping', [D.ME, D.BORIS], 0, 0, D.live(100, 3, now - 9 * D.HOUR, D.BORIS, 'Trucks'), {})
+  ];
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups));
+  const badges = () => page.eval(function () {
+    return [].map.call(document.querySelectorAll('#groups .group'), function (g) {
+      return [Number(g.getAttribute('data-id'))].concat([].map.call(g.querySelectorAll('.badge'), function (b) {
+        return b.className + ':' + b.textContent;
+      }));
+    });
+  });
+  eq('mentions badge beside the unread one (group.mentions)', await badges(),
+    [[2, 'badge mention:@', 'badge:2'], [1], [3]]);
+  groups[1].mentions = 3;
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups));
+  eq('several mentions are counted in the badge', (await badges())[0], [2, 'badge mention:@3', 'badge:2']);
+
+  // The conversation: its newest 50 held, older history exists.
+  await page.click('.group[data-id="1"]');
+  eq('opening asks for the newest page', ofType(await take(page), 'open'), [{ action: 'open', group: 1, after: 0 }]);
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(210, 259)), true);
+  let acts = await take(page);
+  eq('a reply to a message older than the history held asks for that one original (once each)',
+    ofType(acts, 'quote').sort((a, b) => a.id - b.id), [{ action: 'quote', group: 1, id: 120 }, { action: 'quote', group: 1, id: 205 }]);
+
+  // Mentions highlighted: of me (any case) marked apart; a name not resolved stays text.
+  let r = await row(page, 253);
+  eq('a mention of me is highlighted and the message marked', [r.cls, r.mentions], ['to-me', ['mention me:@anna petrova']]);
+  r = await row(page, 256);
+  eq('a mention of another member highlighted; an unresolved @name, a longer name and a link left alone',
+    [r.mentions, r.text, await page.eval(function () {
+      return document.querySelector('.msg[data-id="256"] a').getAttribute('href');
+    })], [['mention:@Boris Ivanov'], '@Boris Ivanov and @Bob, see https://example.com/x, not @Boris Ivanovich.',
+      'https://example.com/x']);
+
+  // Read ticks: own messages only, from the members' read marks (not mine).
+  eq('own message read by both others: double tick, "seen by" both on hover', (await row(page, 250)).ticks,
+    ['\u2713\u2713', 'Seen by ' + D.BORIS + ', ' + D.CLARA]);
+  eq('own message nobody has read yet: one tick', (await row(page, 252)).ticks, ['\u2713', 'Not seen yet']);
+  eq('others\' messages carry no ticks', (await row(page, 251)).ticks, null);
+  await page.click('.msg[data-id="250"] .ticks');
+  eq('a tap on the ticks shows who has seen it', (await row(page, 250)).seen, 'Seen by ' + D.BORIS + ', ' + D.CLARA);
+  reads[D.BORIS] = 259;
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups));
+  eq('new read marks (chatSetGroups) update the ticks', (await row(page, 252)).ticks, ['\u2713\u2713', 'Seen by ' + D.BORIS]);
+  eq('and the open "seen by" line', (await row(page, 250)).seen, 'Seen by ' + D.BORIS + ', ' + D.CLARA);
+
+  // The menu: reply for anyone's message; edit and delete for own ones only.
+  await page.click('.msg[data-id="251"] .msg-act');
+  eq('menu of another\'s message: reply only', await menuItems(page), ['reply:Reply']);
+  await page.click('#conv-topic');
+  eq('a click elsewhere closes the menu', await menuItems(page), null);
+  await page.click('.msg[data-id="250"] .msg-act');
+  eq('menu of an own message: reply, edit, delete', await menuItems(page), ['reply:Reply', 'edit:Edit', 'delete:Delete']);
+
+  // Edit in the input box; Esc gives the draft back.
+  await setInput(page, 'my draft');
+  await page.click('#menu-edit');
+  eq('editing: the text in the input, the bar says so', await composer(page),
+    { cls: 'composer editing', ctx: ['Editing a message \u00b7 Enter saves, Esc cancels', 'Draft is ready'], input: 'Draft is ready' });
+  await page.press('#input', 'Escape');
+  eq('Esc cancels the edit and restores the draft', await composer(page), { cls: 'composer', ctx: null, input: 'my draft' });
+  eq('a cancelled edit sends nothing', ofType(await take(page), 'edit'), []);
+  await page.click('.msg[data-id="250"] .msg-act');
+  await page.click('#menu-edit');
+  await setInput(page, '');
+  await page.type('#input', 'Draft is ready, v2');
+  await page.press('#input', 'Enter');
+  acts = await take(page);
+  const edit = ofType(acts, 'edit');
+  eq('Enter saves: "edit" with seq, group, id and the new text', edit.map((a) => [a.group, a.id, a.text, typeof a.seq]),
+    [[1, 250, 'Draft is ready, v2', 'number']]);
+  eq('no send for an edit', ofType(acts, 'send'), []);
+  eq('the input gets the draft back', (await composer(page)).input, 'my draft');
+  r = await row(page, 250);
+  eq('the new text shows as saving until its revision arrives', [r.text, r.time], ['Draft is ready, v2', 'saving\u2026']);
+  await bridge(page, 'chatAddMessages', JSON.stringify([Object.assign({}, msgs[250], {
+    text: 'Draft is ready, v2', rev: 300, edited: D.iso(now)
+  })]));
+  r = await row(page, 250);
+  eq('a higher revision replaces the held message: new text, "edited" mark', [r.text, /^edited \d\d:\d\d/.test(r.time)],
+    ['Draft is ready, v2', true]);
+  await bridge(page, 'chatAddMessages', JSON.stringify([Object.assign({}, msgs[250], { text: 'stale', rev: 299 }),
+    Object.assign({}, msgs[250], { text: 'same revision', rev: 300 })]));
+  eq('a lower or equal revision changes nothing', (await row(page, 250)).text, 'Draft is ready, v2');
+  await bridge(page, 'chatAddMessages', JSON.stringify([Object.assign({}, msgs[259], { text: 'filler 259, corrected', rev: 301 })]));
+  eq('an edit of the last message shows in the group list too', await text(page, '.group[data-id="1"] .group-preview'),
+    D.CLARA + ': filler 259, corrected');
+
+  // A failed edit: marked, the held text back; a click takes it to the input again.
+  await setInput(page, '');
+  await page.click('.msg[data-id="252"] .msg-act');
+  await page.click('#menu-edit');
+  await setInput(page, 'Second, fixed');
+  await page.press('#input', 'Enter');
+  const failedEdit = ofType(await take(page), 'edit')[0];
+  eq('chatShowError(text, seq) of an edit returns true', await bridge(page, 'chatShowError', 'Not allowed', failedEdit.seq), true);
+  r = await row(page, 252);
+  eq('the failed edit is marked "not saved" and shows the unedited text', [r.cls, r.text, r.time],
+    ['edit-failed own', 'Second own message', 'not saved']);
+  await page.click('#error-close');
+  await page.click('.msg[data-id="252"] .text');
+  eq('clicking it edits again with the text that failed', await composer(page),
+    { cls: 'composer editing', ctx: ['Editing a message \u00b7 Enter saves, Esc cancels', 'Second own message'], input: 'Second, fixed' });
+  await page.press('#input', 'Escape');
+
+  // Delete asks twice, then the tombstone replaces the message.
+  await page.click('.msg[data-id="252"] .msg-act');
+  await page.click('#menu-delete');
+  eq('the first click on delete asks again', await menuItems(page), ['reply:Reply', 'edit:Edit', 'delete:Delete for everyone?']);
+  eq('and deletes nothing yet', ofType(await take(page), 'delete'), []);
+  await page.click('#menu-delete');
+  acts = await take(page);
+  eq('the second click queues "delete" with seq, group and id', ofType(acts, 'delete').map((a) => [a.group, a.id, typeof a.seq]),
+    [[1, 252, 'number']]);
+  eq('deleting\u2026 until the tombstone comes', (await row(page, 252)).time, 'deleting\u2026');
+  await bridge(page, 'chatAddMessages', JSON.stringify([Object.assign({}, msgs[252], { text: '', deleted: true, rev: 310 })]));
+  r = await row(page, 252);
+  eq('the tombstone: "Message deleted", no text, no menu, no ticks', [r.cls, r.text, r.act, r.ticks],
+    ['deleted own', 'Message deleted', 0, null]);
+  await page.click('.msg[data-id="250"] .msg-act');
+  await page.click('#menu-delete');
+  await page.click('#menu-delete');
+  const failedDelete = ofType(await take(page), 'delete')[0];
+  await bridge(page, 'chatShowError', 'The store is locked', failedDelete.seq);
+  r = await row(page, 250);
+  eq('a failed delete leaves the message as it was', [r.text, /^edited/.test(r.time)], ['Draft is ready, v2', true]);
+  await page.click('#error-close');
+
+  // Reply: the composer quotes the message; Esc cancels; the reply is sent with replyTo.
+  await setInput(page, '');
+  await page.click('.msg[data-id="251"] .msg-act');
+  await page.click('#menu-reply');
+  eq('replying: the bar quotes the message', await composer(page),
+    { cls: 'composer replying', ctx: ['Reply to ' + D.BORIS, 'Looks good'], input: '' });
+  await page.press('#input', 'Escape');
+  eq('Esc cancels the reply', (await composer(page)).ctx, null);
+  await page.click('.msg[data-id="251"] .msg-act');
+  await page.click('#menu-reply');
+  await page.click('#ctx-close');
+  eq('so does the bar\'s \u00d7', (await composer(page)).ctx, null);
+  await page.click('.msg[data-id="251"] .msg-act');
+  await page.click('#menu-reply');
+  await page.type('#input', 'Thanks');
+  await page.press('#input', 'Enter');
+  eq('the reply goes out with replyTo', ofType(await take(page), 'send').map((a) => [a.text, a.replyTo]), [['Thanks', 251]]);
+  eq('the bar is gone after sending', (await composer(page)).ctx, null);
+  eq('the pending reply shows its quote', await page.eval(function () {
+    const q = document.querySelector('#pending-list .msg .quote');
+    return q ? [].map.call(q.children, function (c) { return c.textContent; }) : null;
+  }), [D.BORIS, 'Looks good']);
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.live(320, 1, Date.now(), D.ME, 'Thanks', { reply_to: 251 })]));
+  eq('the sent reply shows the quote of the original above its text', [(await row(page, 320)).quote, (await row(page, 320)).text],
+    [[D.BORIS, 'Looks good'], 'Thanks']);
+  await page.click('.msg[data-id="254"] .quote');
+  eq('clicking a quote scrolls to the original, which blinks', [await inView(page, 250), (await row(page, 250)).cls.indexOf('flash') >= 0],
+    [true, true]);
+
+  // The original of a quote older than the history: its answer fills the quote only.
+  eq('until it comes, the quote says it answers an earlier message', (await row(page, 255)).quote, ['Reply to an earlier message']);
+  await bridge(page, 'chatAddMessages', JSON.stringify([msgs[205]]));
+  eq('the "quote" answer fills the quote', (await row(page, 255)).quote, [D.BORIS, 'The original question']);
+  let st = await listState(page);
+  eq('and is not put into the history (no gap)', [st.firstId, await row(page, 205)], [210, null]);
+
+  // Clicking a quote whose original is older: "older" page after page until it is held.
+  await take(page);
+  await page.click('.msg[data-id="257"] .quote');
+  eq('the click asks for the page before the history held', ofType(await take(page), 'older'), [{ action: 'older', group: 1, before: 210 }]);
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(160, 209)), true);
+  eq('not there yet: the next older page is asked for by itself', ofType(await take(page), 'older'), [{ action: 'older', group: 1, before: 160 }]);
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(110, 159)), true);
+  await sleep(50);
+  eq('held now: scrolled to it, it blinks, nothing more asked', [await inView(page, 120), (await row(page, 120)).cls.indexOf('flash') >= 0,
+    ofType(await take(page), 'older')], [true, true, []]);
+  st = await listState(page);
+  eq('the history stays whole', [st.firstId, st.lastId, st.count], [110, 320, 151]);
+
+  // A message below the history held (older history exists) is not put in; a group not
+  // loaded yet holds nothing, so opening it asks for its newest page.
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.live(50, 1, now - 20 * D.HOUR, D.CLARA, 'edited long ago', { rev: 330, edited: D.iso(now) }),
+    D.live(331, 3, Date.now(), D.BORIS, 'New in a group not opened yet')]));
+  st = await listState(page);
+  eq('an update of a message older than the history held leaves the history alone', [st.firstId, st.count], [110, 151]);
+  eq('the group not loaded shows the new message in the list', await text(page, '.group[data-id="3"] .group-preview'),
+    'Boris Ivanov: New in a group not opened yet');
+  await page.click('.group[data-id="3"]');
+  eq('opening it asks for its newest page (nothing was held)', ofType(await take(page), 'open'), [{ action: 'open', group: 3, after: 0 }]);
+  await bridge(page, 'chatPrependMessages', 3, JSON.stringify([D.live(331, 3, Date.now(), D.BORIS, 'New in a group not opened yet')]), false);
+
+  // @ suggestions: the members of a private group.
+  await page.click('.group[data-id="1"]');
+  await take(page);
+  await setInput(page, '');
+  await page.type('#input', 'Ask @bo');
+  eq('"@" + letters offers the matching members', await suggestions(page), ['*' + D.BORIS]);
+  await page.press('#input', 'Enter');
+  eq('Enter takes the name (and sends nothing)', [(await composer(page)).input, await suggestions(page), ofType(await take(page), 'send')],
+    ['Ask @' + D.BORIS + ' ', null, []]);
+  await page.type('#input', 'and @');
+  eq('"@" alone offers every member but me', await suggestions(page), ['*' + D.BORIS, D.CLARA]);
+  await page.press('#input', 'ArrowDown');
+  eq('arrows move the choice', await suggestions(page), [D.BORIS, '*' + D.CLARA]);
+  await page.press('#input', 'Tab');
+  eq('Tab takes it', (await composer(page)).input, 'Ask @' + D.BORIS + ' and @' + D.CLARA + ' ');
+  await page.type('#input', 'cc @cl');
+  await page.press('#input', 'Escape');
+  eq('Esc closes the suggestions only', [await suggestions(page), (await composer(page)).input],
+    [null, 'Ask @' + D.BORIS + ' and @' + D.CLARA + ' cc @cl']);
+  await setInput(page, 'mail me at x@bo');
+  eq('an "@" inside a word is no mention', await suggestions(page), null);
+  await setInput(page, '');
+
+  // In a public topic: the infobase users (asked for once) and everyone seen.
+  await page.click('.group[data-id="2"]');
+  await bridge(page, 'chatPrependMessages', 2, JSON.stringify([pub, D.live(291, 2, Date.now(), D.ME, 'Own, in public')]), false);
+  await take(page);
+  eq('own messages in a public topic carry no ticks', (await row(page, 291)).ticks, null);
+  await page.type('#input', '@');
+  eq('"@" in a public topic asks 1C for the users', ofType(await take(page), 'people'), [{ action: 'people' }]);
+  await bridge(page, 'chatSetPeople', JSON.stringify([{ name: 'dorlov', title: 'Dmitry Orlov' }, { name: D.ME, title: D.ME },
+    { name: 'xss', title: D.XSS_IMG }]));
+  eq('users and the people seen are offered (the choice stays where it was)', await suggestions(page),
+    ['dorlov', 'xss', '*' + D.BORIS, D.CLARA]);
+  await page.type('#input', 'orl');
+  eq('a title matches too', await suggestions(page), ['*dorlov']);
+  await page.click('#mention-list .person[data-name="dorlov"]');
+  eq('a click takes the user name', (await composer(page)).input, '@dorlov ');
+  eq('XSS in a suggested title is inert', await page.eval(function () {
+    return document.querySelectorAll('#mention-list img').length;
+  }), 0);
+  await setInput(page, '');
+
+  // Hostile content in the new places stays text.
+  await page.click('.group[data-id="1"]');
+  await take(page);
+  await bridge(page, 'chatAddMessages', JSON.stringify([
+    D.live(340, 1, Date.now(), D.XSS_IMG, '@' + D.XSS_IMG + ' hi', { mentions: [D.XSS_IMG] }),
+    D.live(341, 1, Date.now(), D.BORIS, 'quoting', { reply_to: 340 }),
+    Object.assign({}, msgs[251], { text: D.XSS_SCRIPT, rev: 342, edited: D.iso(now) })
+  ]));
+  eq('XSS in mentions, quotes and edits shown literally', [(await row(page, 340)).mentions, (await row(page, 341)).quote,
+    (await row(page, 251)).text], [['mention:@' + D.XSS_IMG], [D.XSS_IMG, '@' + D.XSS_IMG + ' hi'], D.XSS_SCRIPT]);
+  const probe = await inertProbe(page);
+  eq('and inert', [probe.pwned, probe.media, probe.alerts], ['undefined', 0, 0]);
+
+  // Russian marks.
+  await bridge(page, 'chatSetUser', D.ME, 'ru');
+  eq('Russian marks: deleted, edited', [(await row(page, 252)).text, /^изменено \d\d:\d\d/.test((await row(page, 250)).time)],
+    ['Сообщение удалено', true]);
+  await page.click('.msg[data-id="250"] .msg-act');
+  eq('Russian menu', await menuItems(page), ['reply:Ответить', 'edit:Изменить', 'delete:Удалить']);
+  await page.click('#menu-reply');
+  eq('Russian reply bar', (await composer(page)).ctx, ['В ответ: Вы', 'Draft is ready, v2']);
+  await page.press('#input', 'Escape');
+  await bridge(page, 'chatSetUser', D.ME, 'en');
+  await page.screenshot(path.join(ARTIFACTS, 'live-' + engineName + '.png'));
+  await noProblems(page, 'live');
+}
+
 // A small, realistic chat for the README screenshot.
 async function phaseScreenshot(page) {
   const now = new Date();
@@ -656,7 +1013,7 @@ async function runEngine(name) {
   }
   console.log('engine: ' + name + ' ' + page.version);
   try {
-    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseOnError, phasePeople, phaseScreenshot]) {
+    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseOnError, phasePeople, phaseLive, phaseScreenshot]) {
       try {
         await phase(page);
       } catch (e) {

@@ -42,4 +42,18 @@ function group(id, topic, participants, unread, last) {
   return { id: id, topic: topic, participants: participants, unread: unread, last: last };
 }
 
-module.exports = { ME, BORIS, CLARA, XSS_IMG, XSS_SCRIPT, HOUR, MIN, iso, msg, series, group };
+// A message with the fields of live messages (issue 12): rev (= id unless given), edited,
+// deleted, reply_to, mentions.
+function live(id, group, ms, publisher, text, extra) {
+  return Object.assign({
+    id: id, group: group, period: iso(ms), publisher: publisher, text: text, rev: id,
+    edited: null, deleted: false, reply_to: null, mentions: []
+  }, extra || {});
+}
+
+// A group with mentions and read marks ("reads": null for a public topic).
+function liveGroup(id, topic, participants, unread, mentions, last, reads) {
+  return Object.assign(group(id, topic, participants, unread, last), { mentions: mentions, reads: reads });
+}
+
+module.exports = { ME, BORIS, CLARA, XSS_IMG, XSS_SCRIPT, HOUR, MIN, iso, msg, series, group, live, liveGroup };

@@ -163,7 +163,7 @@ async function webkit() {
     const e = await call('POST', '/element', { using: 'css selector', value: sel });
     return e['element-6066-11e4-a52e-4f735466cecf'];
   };
-  const KEYS = { Enter: '\uE007', Shift: '\uE008', Escape: '\uE00C' };
+  const KEYS = { Enter: '\uE007', Shift: '\uE008', Escape: '\uE00C', Tab: '\uE004', ArrowUp: '\uE013', ArrowDown: '\uE015' };
   return {
     name: 'webkitgtk',
     version: version,
@@ -178,7 +178,16 @@ async function webkit() {
         script: 'return (' + fn.toString() + ').apply(null, arguments)', args: [].slice.call(arguments, 1)
       });
     },
-    async click(sel) { await call('POST', '/element/' + (await find(sel)) + '/click', {}); },
+    async click(sel) {
+      // WebKitWebDriver scrolls only the window: an element hidden by a scrolled box's edge
+      // (under the conversation header) would be "intercepted". Playwright scrolls boxes too.
+      await this.eval(function (s) { document.querySelector(s).scrollIntoView({ block: 'nearest' }); }, sel);
+      try {
+        await call('POST', '/element/' + (await find(sel)) + '/click', {});
+      } catch (e) {
+        throw new Error('click ' + sel + ': ' + e.message);
+      }
+    },
     async type(sel, text) { await call('POST', '/element/' + (await find(sel)) + '/value', { text: text }); },
     async press(sel, key) {
       await this.eval(function (s) { document.querySelector(s).focus(); }, sel);

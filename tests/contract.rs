@@ -14,7 +14,10 @@ const METHODS: &[(&str, &str, usize, bool)] = &[
     ("GetGroups", "ПолучитьГруппы", 0, true),
     ("GetMessages", "ПолучитьСообщения", 3, true),
     ("GetHistory", "ПолучитьИсторию", 3, true),
-    ("SendMessage", "ОтправитьСообщение", 3, true),
+    ("SendMessage", "ОтправитьСообщение", 4, true),
+    ("EditMessage", "ИзменитьСообщение", 2, false),
+    ("DeleteMessage", "УдалитьСообщение", 1, false),
+    ("GetUpdates", "ПолучитьИзменения", 3, true),
     ("MarkRead", "ОтметитьПрочитанным", 2, false),
     ("IssueTicket", "ВыдатьБилет", 3, true),
     ("Provision", "ПодготовитьХранилище", 3, false),
@@ -152,7 +155,19 @@ fn every_method_works_end_to_end() {
     assert_eq!(deal["last"]["id"], second);
     let group = deal["id"].as_i64().unwrap() as i32;
     let keys: Vec<&String> = deal.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 5, "group keys: {keys:?}");
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "last",
+            "mentions",
+            "participants",
+            "reads",
+            "topic",
+            "unread"
+        ],
+        "group keys"
+    );
     let eve_groups = json(eve.call("ПолучитьГруппы", &[]).unwrap());
     assert_eq!(
         eve_groups.as_array().unwrap().len(),
@@ -169,7 +184,23 @@ fn every_method_works_end_to_end() {
     let period = m["period"].as_str().unwrap();
     assert_eq!(period.len(), 24, "{period}");
     assert!(period.ends_with('Z') && &period[10..11] == "T" && &period[19..20] == ".");
-    assert_eq!(m.as_object().unwrap().len(), 5);
+    let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "deleted",
+            "edited",
+            "group",
+            "id",
+            "mentions",
+            "period",
+            "publisher",
+            "reply_to",
+            "rev",
+            "text"
+        ],
+        "message keys"
+    );
 
     let after = json(
         bob.call("GetMessages", &[i(group), i(first as i32), i(10)])

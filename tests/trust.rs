@@ -503,9 +503,29 @@ fn a_valid_ticket_sees_exactly_what_the_chat_shows_its_user() {
     // She cannot speak as Anna either: the publisher is the session's user.
     psql_as(
         &p.client_url,
-        &format!("SELECT * FROM chat1c.api_send('{session}', 'Новости', '[]', 'от Евы', 0)"),
+        &format!("SELECT * FROM chat1c.api_send('{session}', 'Новости', '[]', 'от Евы', 0, NULL)"),
     )
     .unwrap();
+    // Nor change what Anna wrote, seen or unseen.
+    let public_id = psql(
+        &p.owner_url,
+        "SELECT id FROM chat1c.register WHERE message = 'для всех'",
+    );
+    for (msg, refusal) in [
+        (private.to_string(), "no such message"),
+        (public_id, "not the publisher"),
+    ] {
+        for call in [
+            format!("SELECT * FROM chat1c.api_edit('{session}', {msg}, 'подделка', 0)"),
+            format!("SELECT * FROM chat1c.api_delete('{session}', {msg})"),
+        ] {
+            let r = psql_as(&p.client_url, &call);
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains(refusal)),
+                "{call}: {r:?}"
+            );
+        }
+    }
     let publishers = psql(
         &p.owner_url,
         "SELECT string_agg(publisher, ',' ORDER BY id) FROM chat1c.register",

@@ -281,6 +281,22 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
             format!("Conversation {id} does not exist or is not available to you"),
             format!("Беседа {id} не существует или недоступна вам"),
         ),
+        StoreError::UnknownMessage(id) => lang.pick(
+            format!("Message {id} does not exist or is not available to you"),
+            format!("Сообщение {id} не существует или недоступно вам"),
+        ),
+        StoreError::NotAuthor(id) => lang.pick(
+            format!("Message {id} is someone else's: only its author may edit or delete it"),
+            format!("Сообщение {id} написал другой пользователь: изменить или удалить его может только автор"),
+        ),
+        StoreError::Deleted(id) => lang.pick(
+            format!("Message {id} was deleted and cannot be edited"),
+            format!("Сообщение {id} удалено, его нельзя изменить"),
+        ),
+        StoreError::BadReply(id) => lang.pick(
+            format!("Message {id}, which you reply to, is not in this conversation"),
+            format!("Сообщение {id}, на которое вы отвечаете, не из этой беседы"),
+        ),
         StoreError::Busy => lang.pick(
             "The chat store is locked by another process for too long; try again".into(),
             "Хранилище чата слишком долго заблокировано другим процессом; повторите попытку".into(),

@@ -139,18 +139,37 @@ pub fn get_history(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
 pub fn send_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
     let (topic, participants, text) = (a.text(0)?, a.text(1)?, a.text(2)?);
-    let message =
+    let reply_to = Some(a.integer(3, 0)?).filter(|&id| id > 0);
+    let mut message =
         chat::new_message(&s.user, &topic, &participants, &text).map_err(ChatError::Invalid)?;
-    // The watcher holds this object's hints while the change is written, then skips it.
-    let own = s.subscription.as_ref().map(watch::Subscription::own_change);
-    let sent = s
-        .store
-        .send(&message, chat::now_millis())
-        .map_err(|e| s.err(e))?;
-    if let Some(own) = &own {
-        own.committed(sent.rev, sent.group);
-    }
+    message.reply_to = reply_to;
+    let sent = s.change(|store| store.send(&message, chat::now_millis()))?;
     Ok(Ret::Int(sent.id))
+}
+
+pub fn edit_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (id, text) = (a.integer(0, 1)?, a.text(1)?);
+    chat::check_text(&text).map_err(ChatError::Invalid)?;
+    s.change(|store| store.edit(id, &text, chat::now_millis()))?;
+    Ok(Ret::None)
+}
+
+pub fn delete_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let id = a.integer(0, 1)?;
+    s.change(|store| store.delete(id))?;
+    Ok(Ret::None)
+}
+
+pub fn get_updates(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (group, after, limit) = (a.integer(0, 1)?, a.integer(1, 0)?, a.integer(2, 1)?);
+    let list = s
+        .store
+        .updates(group, after, chat::page_size(limit))
+        .map_err(|e| s.err(e))?;
+    json(&list)
 }
 
 pub fn mark_read(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {

@@ -13,7 +13,7 @@ pub use args::Args;
 pub use errors::{ChatError, Lang};
 pub use value::{Arg, Ret};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Change, Store, StoreError};
 use crate::watch::{EventSink, Subscription};
 
 /// One open chat: the user's own store connection and the watcher subscription
@@ -31,6 +31,23 @@ impl Session {
             error,
             location: self.store.location().to_string(),
         }
+    }
+
+    /// Makes a change others must hear of: while it is written the watcher holds this
+    /// object's hints, and once committed it skips it (the object knows already).
+    fn change<C: Copy + Into<Option<Change>>>(
+        &mut self,
+        write: impl FnOnce(&mut dyn Store) -> Result<C, StoreError>,
+    ) -> Result<C, ChatError> {
+        let own = self.subscription.as_ref().map(Subscription::own_change);
+        let done = write(self.store.as_mut()).map_err(|e| ChatError::Store {
+            error: e,
+            location: self.store.location().to_string(),
+        })?;
+        if let (Some(own), Some(change)) = (&own, done.into()) {
+            own.committed(change.rev, change.group);
+        }
+        Ok(done)
     }
 }
 

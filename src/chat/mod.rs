@@ -1,9 +1,12 @@
 //! The chat domain: what a group and a message are, the limits, and how input is
 //! validated and shaped. Free of FFI and of storage details.
 
+pub mod mentions;
 mod names;
 mod participants;
 mod time;
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -37,7 +40,19 @@ pub struct Message {
     #[serde(serialize_with = "time::serialize_period")]
     pub period: i64,
     pub publisher: String,
+    /// "" once deleted.
     pub text: String,
+    /// The store-wide revision of its last change (a cursor for GetUpdates).
+    pub rev: i64,
+    /// When it was last edited (UTC milliseconds), if ever.
+    #[serde(serialize_with = "time::serialize_optional_period")]
+    pub edited: Option<i64>,
+    /// A tombstone: deleted by its publisher; the id stays valid.
+    pub deleted: bool,
+    /// The message it answers, in the same group.
+    pub reply_to: Option<i64>,
+    /// The names it mentions (shown form), as resolved when it was sent or edited.
+    pub mentions: Vec<String>,
 }
 
 /// A conversation: a topic and a set of participants (empty = public).
@@ -47,7 +62,11 @@ pub struct Group {
     pub topic: String,
     pub participants: Vec<String>,
     pub unread: i64,
+    /// Unread messages in it that mention the user.
+    pub mentions: i64,
     pub last: Option<Message>,
+    /// Every member's read mark (private groups; None for a public topic).
+    pub reads: Option<BTreeMap<String, i64>>,
 }
 
 /// Input rejected by the domain rules, before anything is written.
@@ -79,6 +98,8 @@ pub struct NewMessage {
     pub participants: Vec<String>,
     pub publisher: String,
     pub text: String,
+    /// The message it answers (checked by the store: same group).
+    pub reply_to: Option<i64>,
 }
 
 fn chars(s: &str) -> usize {
@@ -109,6 +130,20 @@ fn check_name(name: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// Checks a message text (SendMessage, EditMessage).
+pub fn check_text(text: &str) -> Result<(), Invalid> {
+    if text.trim().is_empty() {
+        return Err(Invalid::EmptyText);
+    }
+    if text.contains('\0') {
+        return Err(Invalid::NulChar);
+    }
+    if chars(text) > limits::TEXT_MAX_CHARS {
+        return Err(Invalid::TextTooLong);
+    }
+    Ok(())
+}
+
 /// Validates SendMessage's arguments and shapes the group: the sender is always a
 /// member of a private group; no participants means a public topic.
 pub fn new_message(
@@ -117,14 +152,9 @@ pub fn new_message(
     participants: &str,
     text: &str,
 ) -> Result<NewMessage, Invalid> {
-    if text.trim().is_empty() {
-        return Err(Invalid::EmptyText);
-    }
-    if text.contains('\0') || topic.contains('\0') {
+    check_text(text)?;
+    if topic.contains('\0') {
         return Err(Invalid::NulChar);
-    }
-    if chars(text) > limits::TEXT_MAX_CHARS {
-        return Err(Invalid::TextTooLong);
     }
     let topic = shown_form(topic).map_err(|bad| match bad {
         BadChar::Control => Invalid::ControlCharInTopic,
@@ -157,6 +187,7 @@ pub fn new_message(
         participants: names,
         publisher: publisher.to_string(),
         text: text.to_string(),
+        reply_to: None,
     })
 }
 
@@ -223,25 +254,46 @@ mod tests {
             period: 1_700_000_000_123,
             publisher: "Ann".into(),
             text: "<b>\"hi\"</b>".into(),
+            rev: 9,
+            edited: Some(1_700_000_000_456),
+            deleted: false,
+            reply_to: Some(5),
+            mentions: vec!["Bob".into()],
         };
         let g = Group {
             id: 3,
             topic: "T".into(),
-            participants: vec!["Ann".into()],
+            participants: vec!["Ann".into(), "Bob".into()],
             unread: 2,
+            mentions: 1,
             last: Some(m.clone()),
+            reads: Some([("Ann".to_string(), 7), ("Bob".to_string(), 5)].into()),
         };
         assert_eq!(
             serde_json::to_string(&m).unwrap(),
-            r#"{"id":7,"group":3,"period":"2023-11-14T22:13:20.123Z","publisher":"Ann","text":"<b>\"hi\"</b>"}"#
+            r#"{"id":7,"group":3,"period":"2023-11-14T22:13:20.123Z","publisher":"Ann","text":"<b>\"hi\"</b>","rev":9,"edited":"2023-11-14T22:13:20.456Z","deleted":false,"reply_to":5,"mentions":["Bob"]}"#
         );
         let v: serde_json::Value = serde_json::to_value(&g).unwrap();
         assert_eq!(v["last"]["id"], 7);
         assert_eq!(v["unread"], 2);
-        let none = Group { last: None, ..g };
+        assert_eq!(v["mentions"], 1);
+        assert_eq!(v["reads"], serde_json::json!({"Ann": 7, "Bob": 5}));
+        let plain = Message {
+            edited: None,
+            reply_to: None,
+            ..m
+        };
+        let v = serde_json::to_value(&plain).unwrap();
         assert_eq!(
-            serde_json::to_value(&none).unwrap()["last"],
-            serde_json::Value::Null
+            (v["edited"].is_null(), v["reply_to"].is_null()),
+            (true, true)
         );
+        let none = Group {
+            last: None,
+            reads: None,
+            ..g
+        };
+        let v = serde_json::to_value(&none).unwrap();
+        assert_eq!((v["last"].is_null(), v["reads"].is_null()), (true, true));
     }
 }

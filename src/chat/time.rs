@@ -41,6 +41,16 @@ pub(super) fn serialize_period<S: serde::Serializer>(
     s.serialize_str(&format_period(*millis))
 }
 
+pub(super) fn serialize_optional_period<S: serde::Serializer>(
+    millis: &Option<i64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match millis {
+        Some(m) => s.serialize_str(&format_period(*m)),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,14 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     /// The group does not exist or the user may not see it (never tell which).
     UnknownGroup(i64),
+    /// The message does not exist or the user may not see it (never tell which).
+    UnknownMessage(i64),
+    /// The message is someone else's: only its publisher may edit or delete it.
+    NotAuthor(i64),
+    /// The message was deleted: it cannot be edited.
+    Deleted(i64),
+    /// The message replied to is not in the conversation of the reply.
+    BadReply(i64),
     /// Another process held the store's lock longer than the busy timeout.
     Busy,
     /// The store (file or directory) cannot be written.
@@ -91,9 +99,9 @@ pub struct Identity {
     pub shown: String,
 }
 
-/// What a send wrote.
+/// A change a method made: the message, its group, and the revision it got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sent {
+pub struct Change {
     pub id: i64,
     pub group: i64,
     /// The revision of this change (see [`Feed`]).
@@ -112,8 +120,16 @@ pub trait Store: Send {
     fn groups(&mut self) -> Result<Vec<Group>, StoreError>;
     /// One page of a group's messages, ascending by id.
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages;
-    /// Writes one message from the user (and its group when new) atomically.
-    fn send(&mut self, message: &NewMessage, period: i64) -> Result<Sent, StoreError>;
+    /// Writes one message from the user (and its group when new) atomically; resolves
+    /// its mentions.
+    fn send(&mut self, message: &NewMessage, period: i64) -> Result<Change, StoreError>;
+    /// Replaces the text of one of the user's own messages (at `at`, UTC ms).
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError>;
+    /// Leaves a tombstone of one of the user's own messages; None when it already was one.
+    fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError>;
+    /// The group's messages changed after revision `after` (new, edited, deleted),
+    /// ascending by revision.
+    fn updates(&mut self, group: i64, after: i64, limit: i64) -> Messages;
     /// Moves the user's read mark in a group forward (never back).
     fn mark_read(&mut self, group: i64, up_to: i64) -> Result<(), StoreError>;
 }
@@ -133,8 +149,8 @@ pub struct GroupChanges {
 /// Per group, the changes in a range of revisions.
 pub type Changes = Result<Vec<GroupChanges>, StoreError>;
 
-/// The change feed the watcher follows. Every change (a send today; edits and
-/// deletes later) gets the next store-wide revision in the transaction that makes it,
+/// The change feed the watcher follows. Every change (a send, an edit, a delete) gets
+/// the next store-wide revision in the transaction that makes it,
 /// so "everything up to revision R" is a cursor that never skips a commit.
 /// One connection serves the subscribers of several users, so each call says for whom.
 pub trait Feed: Send {

@@ -2,6 +2,8 @@
 //! from, the columns a send derives, the paging rule, and the visibility verdict.
 //! Only the SQL text differs between the backends.
 
+use std::collections::BTreeMap;
+
 use super::StoreError;
 use crate::chat::{user_key, Group, Message, NewMessage};
 
@@ -9,7 +11,7 @@ use crate::chat::{user_key, Group, Message, NewMessage};
 /// aliased `r`. A macro so that it can be spliced into `concat!`ed SQL literals.
 macro_rules! message_columns {
     () => {
-        "r.id, r.group_id, r.period, r.publisher, r.message"
+        "r.id, r.group_id, r.period, r.publisher, r.message, r.rev, r.edited, r.deleted, r.reply_to, r.mentions"
     };
 }
 pub(super) use message_columns;
@@ -55,6 +57,8 @@ pub(super) trait Columns {
     fn int(&self, i: usize) -> Result<i64, StoreError>;
     fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
     fn text(&self, i: usize) -> Result<String, StoreError>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    fn flag(&self, i: usize) -> Result<bool, StoreError>;
 }
 
 /// Implements [`Columns`] for a backend's row type with its typed getter (the
@@ -71,6 +75,12 @@ macro_rules! columns_by {
             fn text(&self, i: usize) -> Result<String, StoreError> {
                 self.$get(i).map_err(map_err)
             }
+            fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
+            fn flag(&self, i: usize) -> Result<bool, StoreError> {
+                self.$get(i).map_err(map_err)
+            }
         }
     };
 }
@@ -84,23 +94,51 @@ pub(super) fn message(row: &impl Columns, at: usize) -> Result<Message, StoreErr
         period: row.int(at + 2)?,
         publisher: row.text(at + 3)?,
         text: row.text(at + 4)?,
+        rev: row.int(at + 5)?,
+        edited: row.opt_int(at + 6)?,
+        deleted: row.flag(at + 7)?,
+        reply_to: row.opt_int(at + 8)?,
+        mentions: serde_json::from_str(&row.text(at + 9)?).unwrap_or_default(),
     })
 }
 
-/// A group from `id, topic, participants (JSON), unread`, then its newest message's
-/// [`message_columns`] (all NULL when the group has none).
+/// The columns a group is read from, before its newest message's [`message_columns`].
+const GROUP_OWN_COLUMNS: usize = 6;
+
+/// A group from `id, topic, participants (JSON), unread, mentions, reads` — reads as a
+/// JSON object user key → read mark, NULL for a public topic — then its newest
+/// message's [`message_columns`] (all NULL when the group has none).
 pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
-    let participants = row.text(2)?;
-    let last = match row.opt_int(4)? {
-        Some(_) => Some(message(row, 4)?),
+    let participants: Vec<String> = serde_json::from_str(&row.text(2)?).unwrap_or_default();
+    let reads = match row.opt_text(5)? {
+        Some(marks) => {
+            let by_key: BTreeMap<String, i64> = serde_json::from_str(&marks).unwrap_or_default();
+            Some(
+                participants
+                    .iter()
+                    .map(|name| {
+                        (
+                            name.clone(),
+                            by_key.get(&user_key(name)).copied().unwrap_or(0),
+                        )
+                    })
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    let last = match row.opt_int(GROUP_OWN_COLUMNS)? {
+        Some(_) => Some(message(row, GROUP_OWN_COLUMNS)?),
         None => None,
     };
     Ok(Group {
         id: row.int(0)?,
         topic: row.text(1)?,
-        participants: serde_json::from_str(&participants).unwrap_or_default(),
+        participants,
         unread: row.int(3)?,
+        mentions: row.int(4)?,
         last,
+        reads,
     })
 }
 
@@ -204,6 +242,12 @@ mod tests {
         fn text(&self, i: usize) -> Result<String, StoreError> {
             Ok(self.0[i].unwrap_or_default().to_string())
         }
+        fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+            Ok(self.0[i].map(str::to_string))
+        }
+        fn flag(&self, i: usize) -> Result<bool, StoreError> {
+            Ok(self.0[i] == Some("1"))
+        }
     }
 
     #[test]
@@ -213,32 +257,49 @@ mod tests {
             Some("Deal"),
             Some(r#"["Ann","Bob"]"#),
             Some("2"),
+            Some("1"),
+            Some(r#"{"bob":9}"#),
             Some("9"),
             Some("3"),
             Some("1000"),
             Some("Bob"),
-            Some("hi"),
-        ]);
-        assert_eq!(row.0.len(), 4 + message_columns!().split(',').count());
-        let g = group(&row).unwrap();
-        assert_eq!((g.id, g.topic.as_str(), g.unread), (3, "Deal", 2));
-        assert_eq!(g.participants, vec!["Ann", "Bob"]);
-        let last = g.last.unwrap();
-        assert_eq!((last.id, last.group, last.period), (9, 3, 1000));
-        assert_eq!((last.publisher.as_str(), last.text.as_str()), ("Bob", "hi"));
-
-        let empty = Fake(vec![
-            Some("4"),
-            Some("T"),
-            Some("[]"),
+            Some("hi @Ann"),
+            Some("12"),
+            Some("2000"),
             Some("0"),
-            None,
-            None,
-            None,
-            None,
-            None,
+            Some("4"),
+            Some(r#"["Ann"]"#),
         ]);
-        assert_eq!(group(&empty).unwrap().last, None);
+        assert_eq!(
+            row.0.len(),
+            GROUP_OWN_COLUMNS + message_columns!().split(',').count()
+        );
+        let g = group(&row).unwrap();
+        assert_eq!(
+            (g.id, g.topic.as_str(), g.unread, g.mentions),
+            (3, "Deal", 2, 1)
+        );
+        assert_eq!(g.participants, vec!["Ann", "Bob"]);
+        assert_eq!(g.reads, Some([("Ann".into(), 0), ("Bob".into(), 9)].into()));
+        let last = g.last.unwrap();
+        assert_eq!(
+            (last.id, last.group, last.period, last.rev),
+            (9, 3, 1000, 12)
+        );
+        assert_eq!(
+            (last.publisher.as_str(), last.text.as_str()),
+            ("Bob", "hi @Ann")
+        );
+        assert_eq!(
+            (last.edited, last.deleted, last.reply_to),
+            (Some(2000), false, Some(4))
+        );
+        assert_eq!(last.mentions, vec!["Ann"]);
+
+        let mut empty = vec![Some("4"), Some("T"), Some("[]"), Some("0"), Some("0"), None];
+        empty.extend([None; 10]);
+        let g = group(&Fake(empty)).unwrap();
+        assert_eq!((g.last, g.reads), (None, None));
     }
 
     #[test]
@@ -253,6 +314,11 @@ mod tests {
             period: 0,
             publisher: String::new(),
             text: String::new(),
+            rev: id,
+            edited: None,
+            deleted: false,
+            reply_to: None,
+            mentions: Vec::new(),
         };
         let ids: Vec<i64> = ascending(vec![m(3), m(1), m(2)])
             .iter()

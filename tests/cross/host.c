@@ -323,10 +323,26 @@ static bool call(Component *c, const char *name, tVariant *args, long n, tVarian
         printf("  FindMethod(%s) = -1\n", name);
         return false;
     }
-    if (c->lang->GetNParams(LANG_THIS(c), m) != n) printf("  note: %s takes %ld params, passing %ld\n", name,
-                                                          c->lang->GetNParams(LANG_THIS(c), m), n);
-    if (c->lang->HasRetVal(LANG_THIS(c), m)) return c->lang->CallAsFunc(LANG_THIS(c), m, ret, args, n);
-    return c->lang->CallAsProc(LANG_THIS(c), m, args, n);
+    /* As 1C: omitted trailing arguments take GetParamDefValue's defaults. */
+    long want = c->lang->GetNParams(LANG_THIS(c), m);
+    tVariant all[16];
+    if (want < n || want > 16) {
+        printf("  %s takes %ld params, %ld given\n", name, want, n);
+        return false;
+    }
+    memset(all, 0, sizeof all);
+    memcpy(all, args, (size_t)n * sizeof *args);
+    for (long p = n; p < want; p++) {
+        if (!c->lang->GetParamDefValue(LANG_THIS(c), m, p, &all[p])) {
+            printf("  %s: parameter %ld has no default\n", name, p);
+            return false;
+        }
+    }
+    bool ok = c->lang->HasRetVal(LANG_THIS(c), m) ? c->lang->CallAsFunc(LANG_THIS(c), m, ret, all, want)
+                                                  : c->lang->CallAsProc(LANG_THIS(c), m, all, want);
+    /* The defaults' strings came from the memory manager: give them back. */
+    for (long p = n; p < want; p++) v_clear_ret(&all[p]);
+    return ok;
 }
 
 static Component *create(GetClassObject_t get_class_object, Conn *conn, const char *who) {

@@ -76,6 +76,10 @@ fn api_error(code: &str, e: &tokio_postgres::Error) -> Option<StoreError> {
         "C1T03" => StoreError::TicketExpired,
         "C1S01" => StoreError::SessionEnded,
         "C1G01" => StoreError::UnknownGroup(0),
+        "C1M01" => StoreError::UnknownMessage(0),
+        "C1M02" => StoreError::NotAuthor(0),
+        "C1M03" => StoreError::Deleted(0),
+        "C1M04" => StoreError::BadReply(0),
         c if c.starts_with("C1V") => StoreError::Refused(
             e.as_db_error()
                 .map_or_else(String::new, |d| d.message().into()),

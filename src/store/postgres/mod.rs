@@ -2,7 +2,8 @@
 //! Same register and rules as SQLite, in the schema `chat1c`. Every call is one call
 //! of a server function (`api.sql`): the server applies identity and visibility, so
 //! a provisioned store's clients can read nothing else, and each call is one round
-//! trip. Every change NOTIFYs (a trigger) and the watcher LISTENs.
+//! trip. Every change NOTIFYs (a trigger) and the watcher LISTENs. The functions are
+//! in `v3_api.sql` and `v4_live.sql`.
 //! This file holds the calls; `config` the Store string and TLS, `conn` the
 //! connection and its retries, `schema` the schema's history, `provision` the
 //! administrator's step that makes a store require tickets.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use super::shape::{self, Columns, SendRow};
 use super::{
-    Changes, Feed, GroupChanges, Identity, Messages, Page, Sent, Store, StoreError, Viewer,
+    Change, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError, Viewer,
     WatchPlan,
 };
 use crate::chat::{Group, NewMessage};
@@ -98,7 +99,56 @@ fn kind(page: Page) -> i32 {
     }
 }
 
-const SEND_SQL: &str = "SELECT * FROM chat1c.api_send($1, $2, $3, $4, $5)";
+/// `api_messages`' kind for the changes after a revision.
+const UPDATES: i32 = 3;
+
+const SEND_SQL: &str = "SELECT * FROM chat1c.api_send($1, $2, $3, $4, $5, $6)";
+const EDIT_SQL: &str = "SELECT * FROM chat1c.api_edit($1, $2, $3, $4)";
+const DELETE_SQL: &str = "SELECT * FROM chat1c.api_delete($1, $2)";
+
+impl PgStore {
+    /// Runs a change that must not run twice ([`Connection::transact`]): prepared
+    /// first, so a connection found dead before anything was sent is replaced.
+    fn change(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        self.conn.transact(async |c| {
+            let statement = match c.prepared(sql).await {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            let answer: PgResult<_> = c.client.query(&statement, params).await;
+            answer.map(Ok).map_err(map_err)
+        })
+    }
+
+    fn page_of(&mut self, group: i64, kind: i32, bound: i64, limit: i64) -> Messages {
+        let session = &self.session;
+        let rows = in_group(
+            group,
+            self.conn.run(async |c| {
+                c.query(
+                    "SELECT * FROM chat1c.api_messages($1, $2, $3, $4, $5)",
+                    &[session, &group, &kind, &bound, &limit],
+                )
+                .await
+            }),
+        )?;
+        rows.iter().map(|r| shape::message(r, 0)).collect()
+    }
+}
+
+/// The server reports a message the session may not change by code; the add-in says which.
+fn on_message<T>(id: i64, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        StoreError::UnknownMessage(_) => StoreError::UnknownMessage(id),
+        StoreError::NotAuthor(_) => StoreError::NotAuthor(id),
+        StoreError::Deleted(_) => StoreError::Deleted(id),
+        e => e,
+    })
+}
 
 impl Store for PgStore {
     fn location(&self) -> &str {
@@ -115,44 +165,69 @@ impl Store for PgStore {
     }
 
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {
-        let session = &self.session;
-        let rows = in_group(
-            group,
-            self.conn.run(async |c| {
-                c.query(
-                    "SELECT * FROM chat1c.api_messages($1, $2, $3, $4, $5)",
-                    &[session, &group, &kind(page), &page.bound(), &limit],
-                )
-                .await
-            }),
-        )?;
-        let list = rows
-            .iter()
-            .map(|r| shape::message(r, 0))
-            .collect::<Result<Vec<_>, _>>()?;
+        let list = self.page_of(group, kind(page), page.bound(), limit)?;
         Ok(shape::ascending(list))
     }
 
-    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Sent, StoreError> {
+    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Change, StoreError> {
         let row = SendRow::new(m, period)?;
-        let session = &self.session;
-        // One statement: prepared first, so a connection found dead before anything
-        // was sent is replaced; once it runs it is never repeated.
-        let sent = self.conn.transact(async |c| {
-            let statement = match c.prepared(SEND_SQL).await {
-                Ok(s) => s,
-                Err(e) => return Ok(Err(e)),
-            };
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
-                [session, &m.topic, &row.participants, &m.text, &row.period];
-            let answer: PgResult<_> = c.client.query_one(&statement, &params).await;
-            answer.map(Ok).map_err(map_err)
-        })?;
-        Ok(Sent {
+        let session = self.session.clone();
+        let reply_to = m.reply_to;
+        let rows = self
+            .change(
+                SEND_SQL,
+                &[
+                    &session,
+                    &m.topic,
+                    &row.participants,
+                    &m.text,
+                    &row.period,
+                    &reply_to,
+                ],
+            )
+            .map_err(|e| match (e, reply_to) {
+                (StoreError::BadReply(_), Some(original)) => StoreError::BadReply(original),
+                (e, _) => e,
+            })?;
+        let sent = rows
+            .first()
+            .ok_or_else(|| StoreError::Other("no answer".into()))?;
+        Ok(Change {
             id: sent.int(0)?,
             group: sent.int(1)?,
             rev: sent.int(2)?,
         })
+    }
+
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError> {
+        let session = self.session.clone();
+        let rows = on_message(id, self.change(EDIT_SQL, &[&session, &id, &text, &at]))?;
+        let done = rows
+            .first()
+            .ok_or_else(|| StoreError::Other("no answer".into()))?;
+        Ok(Change {
+            id,
+            group: done.int(0)?,
+            rev: done.int(1)?,
+        })
+    }
+
+    fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError> {
+        let session = self.session.clone();
+        let rows = on_message(id, self.change(DELETE_SQL, &[&session, &id]))?;
+        rows.first()
+            .map(|done| {
+                Ok(Change {
+                    id,
+                    group: done.int(0)?,
+                    rev: done.int(1)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn updates(&mut self, group: i64, after: i64, limit: i64) -> Messages {
+        self.page_of(group, UPDATES, after, limit)
     }
 
     fn mark_read(&mut self, group: i64, up_to: i64) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! WAL where the file is local; a rollback journal on network file systems, where
 //! WAL's shared memory cannot work across hosts.
 
+mod change;
 mod file;
 mod schema;
 
@@ -12,7 +13,7 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::shape::{self, message_columns, SendRow};
 use super::{
-    location, Changes, Feed, GroupChanges, Identity, Messages, Page, Sent, Store, StoreError,
+    location, Change, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError,
     Viewer, WatchPlan,
 };
 use crate::chat::{Group, NewMessage};
@@ -130,13 +131,41 @@ impl SqliteStore {
     }
 
     /// Takes the user as given: every user of a SQLite store can read its file, so
-    /// it has nothing to check a ticket against.
+    /// it has nothing to check a ticket against. The user becomes one the store knows
+    /// (for mentions), unless the store is read-only.
     pub fn sign_in(&mut self, user: &str) -> Identity {
         self.me = crate::chat::user_key(user);
+        let _ = self.write(|tx| change::remember_users(tx, [&user.to_string()]));
         Identity {
             viewer: Viewer(self.me.clone()),
             shown: user.to_string(),
         }
+    }
+
+    /// Runs `f` in a write transaction (BEGIN IMMEDIATE: the write lock is taken first,
+    /// so a change is numbered under it).
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.still_there()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(map_err)?;
+        Ok(value)
+    }
+
+    fn list(&self, sql: &str, params: impl rusqlite::Params) -> Messages {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        let mut rows = stmt.query(params).map_err(map_err)?;
+        let mut list = Vec::new();
+        while let Some(row) = rows.next().map_err(map_err)? {
+            list.push(shape::message(row, 0)?);
+        }
+        Ok(list)
     }
 
     /// Fails once the file at the path is no longer the one this connection has open.
@@ -166,26 +195,37 @@ impl SqliteStore {
 shape::page_queries!("chat_register", "?1", "?2", "?3");
 
 const GROUPS_SQL: &str = concat!(
-    "WITH visible(id, topic, participants) AS (
-        SELECT id, topic, participants FROM chat_groups WHERE is_public = 1
+    "WITH visible(id, topic, participants, is_public) AS (
+        SELECT id, topic, participants, 1 FROM chat_groups WHERE is_public = 1
         UNION ALL
-        SELECT g.id, g.topic, g.participants
+        SELECT g.id, g.topic, g.participants, 0
           FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
          WHERE m.user_key = ?1 AND g.is_public = 0),
-     -- The newest message of each group: one seek in chat_register_group,
-     -- materialized so it is not evaluated again for ORDER BY.
-     newest(id, topic, participants, last_id) AS MATERIALIZED (
-        SELECT v.id, v.topic, v.participants,
-               (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id)
+     -- The newest message of each group (one seek in chat_register_group) and the
+     -- user's read mark, materialized so they are not evaluated again.
+     newest(id, topic, participants, is_public, last_id, up_to) AS MATERIALIZED (
+        SELECT v.id, v.topic, v.participants, v.is_public,
+               (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id),
+               coalesce((SELECT up_to FROM chat_reads WHERE user_key = ?1 AND group_id = v.id), 0)
           FROM visible v)
      SELECT v.id, v.topic, v.participants,
             (SELECT count(*) FROM chat_register c
-              WHERE c.group_id = v.id AND c.publisher_key <> ?1
-                AND c.id > coalesce((SELECT up_to FROM chat_reads
-                                      WHERE user_key = ?1 AND group_id = v.id), 0)), ",
+              WHERE c.group_id = v.id AND c.publisher_key <> ?1 AND c.deleted = 0
+                AND c.id > v.up_to),
+            (SELECT count(*) FROM chat_mentions mm
+              WHERE mm.user_key = ?1 AND mm.group_id = v.id AND mm.message_id > v.up_to),
+            CASE WHEN v.is_public THEN NULL
+                 ELSE (SELECT json_group_object(rd.user_key, rd.up_to)
+                         FROM chat_reads rd WHERE rd.group_id = v.id) END, ",
     message_columns!(),
     " FROM newest v LEFT JOIN chat_register r ON r.id = v.last_id
       ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC"
+);
+
+const UPDATES_SQL: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM chat_register r WHERE r.group_id = ?1 AND r.rev > ?2 ORDER BY r.rev LIMIT ?3"
 );
 
 impl Store for SqliteStore {
@@ -207,69 +247,29 @@ impl Store for SqliteStore {
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {
         self.still_there()?;
         self.visible(group)?;
-        let mut stmt = self.conn.prepare_cached(page_sql(page)).map_err(map_err)?;
-        let mut rows = stmt
-            .query(params![group, page.bound(), limit])
-            .map_err(map_err)?;
-        let mut list = Vec::new();
-        while let Some(row) = rows.next().map_err(map_err)? {
-            list.push(shape::message(row, 0)?);
-        }
+        let list = self.list(page_sql(page), params![group, page.bound(), limit])?;
         Ok(shape::ascending(list))
     }
 
-    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Sent, StoreError> {
-        self.still_there()?;
+    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Change, StoreError> {
         let row = SendRow::new(m, period)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(map_err)?;
-        let existing: Option<i64> = tx
-            .prepare_cached("SELECT id FROM chat_groups WHERE topic = ?1 AND members_key = ?2")
-            .and_then(|mut s| {
-                s.query_row(params![m.topic, row.members_key], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(map_err)?;
-        let group = match existing {
-            Some(id) => id,
-            None => {
-                tx.prepare_cached(
-                    "INSERT INTO chat_groups(topic, members_key, participants, is_public) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![m.topic, row.members_key, row.participants, row.is_public()])
-                })
-                .map_err(map_err)?;
-                let id = tx.last_insert_rowid();
-                let mut add = tx
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO chat_members(user_key, group_id) VALUES (?1, ?2)",
-                    )
-                    .map_err(map_err)?;
-                for key in row.member_keys() {
-                    add.execute(params![key, id]).map_err(map_err)?;
-                }
-                id
-            }
-        };
-        // The write lock is held: the next revision is the newest plus one.
-        let (id, rev): (i64, i64) = tx
-            .prepare_cached(
-                "INSERT INTO chat_register(group_id, period, publisher, publisher_key, participants, topic, message, rev) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, (SELECT coalesce(max(rev), 0) + 1 FROM chat_register)) \
-                 RETURNING id, rev",
-            )
-            .and_then(|mut s| {
-                s.query_row(
-                    params![group, period, m.publisher, row.publisher_key, row.participants, m.topic, m.text],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-            })
-            .map_err(map_err)?;
-        tx.commit().map_err(map_err)?;
-        Ok(Sent { id, group, rev })
+        self.write(|tx| change::send(tx, m, &row))
+    }
+
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError> {
+        let me = self.me.clone();
+        self.write(|tx| change::edit(tx, &me, id, text, at))
+    }
+
+    fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError> {
+        let me = self.me.clone();
+        self.write(|tx| change::delete(tx, &me, id))
+    }
+
+    fn updates(&mut self, group: i64, after: i64, limit: i64) -> Messages {
+        self.still_there()?;
+        self.visible(group)?;
+        self.list(UPDATES_SQL, params![group, after, limit])
     }
 
     fn mark_read(&mut self, group: i64, up_to: i64) -> Result<(), StoreError> {
@@ -353,7 +353,7 @@ mod tests {
         Viewer(String::new())
     }
 
-    fn send(s: &mut SqliteStore, from: &str, topic: &str, who: &str, text: &str) -> Sent {
+    fn send(s: &mut SqliteStore, from: &str, topic: &str, who: &str, text: &str) -> Change {
         s.send(&new_message(from, topic, who, text).unwrap(), 1_000)
             .unwrap()
     }
@@ -374,7 +374,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 3);
+        assert_eq!(n, 5);
         let marks: (i64, i64) = s
             .conn
             .query_row(
@@ -514,6 +514,114 @@ mod tests {
             groups(&mut s, "b", start, more.rev)[0],
             (private.group, more.id, more.rev, 2)
         );
+    }
+
+    #[test]
+    fn edits_tombstones_replies_and_mentions() {
+        let (_d, mut s) = store();
+        let first = send(&mut s, "Ann", "Deal", "Bob", "hi @bob");
+        let second = {
+            let mut m = new_message("Bob", "Deal", "Ann", "hi @Ann and @nobody").unwrap();
+            m.reply_to = Some(first.id);
+            as_(&mut s, "bob").send(&m, 2_000).unwrap()
+        };
+        let list = as_(&mut s, "ann")
+            .messages(first.group, Page::Newest, 10)
+            .unwrap();
+        assert_eq!(list[0].mentions, vec!["Bob"]);
+        assert_eq!(
+            (list[1].reply_to, list[1].mentions.clone()),
+            (Some(first.id), vec!["Ann".to_string()])
+        );
+        let ann = as_(&mut s, "ann").groups().unwrap();
+        assert_eq!((ann[0].unread, ann[0].mentions), (1, 1));
+        // Only the publisher edits; an edit takes the next revision and re-reads mentions.
+        assert_eq!(
+            as_(&mut s, "ann").edit(second.id, "x", 3_000),
+            Err(StoreError::NotAuthor(second.id))
+        );
+        let edited = as_(&mut s, "bob")
+            .edit(second.id, "no mention now", 3_000)
+            .unwrap();
+        assert_eq!(edited.rev, second.rev + 1);
+        let ann = as_(&mut s, "ann").groups().unwrap();
+        assert_eq!(ann[0].mentions, 0, "the edit took the mention back");
+        let updates = as_(&mut s, "ann")
+            .updates(first.group, second.rev, 10)
+            .unwrap();
+        assert_eq!(updates.len(), 1);
+        assert_eq!(
+            (updates[0].edited, updates[0].text.as_str()),
+            (Some(3_000), "no mention now")
+        );
+        // Delete: a tombstone, once; then it cannot be edited.
+        let gone = as_(&mut s, "bob").delete(second.id).unwrap().unwrap();
+        assert!(as_(&mut s, "bob").delete(second.id).unwrap().is_none());
+        assert_eq!(
+            as_(&mut s, "bob").edit(second.id, "back", 4_000),
+            Err(StoreError::Deleted(second.id))
+        );
+        let stone = &as_(&mut s, "ann")
+            .updates(first.group, edited.rev, 10)
+            .unwrap()[0];
+        assert_eq!(
+            (stone.rev, stone.deleted, stone.text.as_str()),
+            (gone.rev, true, "")
+        );
+        assert_eq!(
+            as_(&mut s, "ann").groups().unwrap()[0].unread,
+            0,
+            "a tombstone is not unread"
+        );
+        // Someone who cannot see the group gets the same error as for no message at all.
+        assert_eq!(
+            as_(&mut s, "eve").delete(first.id),
+            Err(StoreError::UnknownMessage(first.id))
+        );
+        assert_eq!(
+            as_(&mut s, "eve").delete(999),
+            Err(StoreError::UnknownMessage(999))
+        );
+        // A reply must stay in its conversation.
+        let other = send(&mut s, "Ann", "Other", "Carl", "x");
+        let mut m = new_message("Ann", "Deal", "Bob", "y").unwrap();
+        m.reply_to = Some(other.id);
+        assert_eq!(
+            as_(&mut s, "ann").send(&m, 5_000),
+            Err(StoreError::BadReply(other.id))
+        );
+        // Read marks of every member, for the page's read ticks.
+        as_(&mut s, "bob").mark_read(first.group, first.id).unwrap();
+        let reads = as_(&mut s, "ann")
+            .groups()
+            .unwrap()
+            .into_iter()
+            .find(|g| g.id == first.group)
+            .unwrap()
+            .reads;
+        assert_eq!(
+            reads,
+            Some([("Bob".to_string(), first.id), ("Ann".to_string(), 0)].into())
+        );
+    }
+
+    #[test]
+    fn public_topics_mention_the_users_the_store_knows() {
+        let (_d, mut s) = store();
+        as_(&mut s, "Иванов Иван");
+        send(&mut s, "Анна", "Новости", "", "hi");
+        let m = send(
+            &mut s,
+            "Борис",
+            "Новости",
+            "",
+            "@Иванов Иван, @анна, @Ева: привет",
+        );
+        let got = as_(&mut s, "анна")
+            .messages(m.group, Page::After(m.id - 1), 1)
+            .unwrap();
+        assert_eq!(got[0].mentions, vec!["Иванов Иван", "Анна"]);
+        assert_eq!(as_(&mut s, "анна").groups().unwrap()[0].mentions, 1);
     }
 
     #[test]

@@ -67,6 +67,31 @@ BEGIN
 END;
 ",
     },
+    Migration {
+        to: 4,
+        sql: "
+-- Messages that live: edits, tombstones, replies, mentions.
+ALTER TABLE chat_register ADD COLUMN edited INTEGER;          -- UTC ms of the last edit
+ALTER TABLE chat_register ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_register ADD COLUMN reply_to INTEGER;
+ALTER TABLE chat_register ADD COLUMN mentions TEXT NOT NULL DEFAULT '[]';  -- shown names
+CREATE INDEX chat_register_updates ON chat_register(group_id, rev);
+-- Who a live message mentions (not its publisher), to count unread mentions.
+CREATE TABLE chat_mentions(
+    user_key TEXT NOT NULL,
+    group_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    PRIMARY KEY(user_key, group_id, message_id)) WITHOUT ROWID;
+CREATE INDEX chat_mentions_message ON chat_mentions(message_id);
+-- The users the store knows (publishers, participants, who opened it): who a public
+-- topic's message may mention.
+CREATE TABLE chat_users(
+    user_key TEXT PRIMARY KEY,
+    shown TEXT NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO chat_users(user_key, shown)
+    SELECT publisher_key, publisher FROM chat_register ORDER BY id DESC;
+",
+    },
 ];
 
 /// The schema objects of release 0.1.0, which did not mark its files.

@@ -100,7 +100,10 @@ fuzz_target!(|data: &[u8]| {
     let chat = guard.get_or_insert_with(|| {
         let mut c = Chat::new();
         let open = table::find_method("Open").expect("Open");
-        c.call(open, &[Arg::Str(store()), Arg::Str("fuzz".into())])
+        c.call(
+            open,
+            &[Arg::Str(store()), Arg::Str("fuzz".into()), Arg::Str(String::new())],
+        )
             .expect("open the scratch store");
         c
     });

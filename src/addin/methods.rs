@@ -107,6 +107,7 @@ pub fn fill_chat(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
         user: &s.user,
         lang,
         groups_json: &groups_json,
+        group: None,
     })))
 }
 

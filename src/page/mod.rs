@@ -18,6 +18,8 @@ pub struct PageState<'a> {
     pub lang: &'a str,
     /// The GetGroups JSON array; treated as untrusted (re-parsed, never pasted).
     pub groups_json: &'a str,
+    /// FillChat(Group): the one conversation the page shows, without the list.
+    pub group: Option<i64>,
 }
 
 /// Returns the whole self-contained HTML document.
@@ -36,7 +38,7 @@ pub fn render(state: &PageState) -> String {
             "LANG" => lang.to_string(),
             "CSS" => CSS.to_string(),
             "JS" => JS.to_string(),
-            "STATE" => state_json(state.user, lang, state.groups_json),
+            "STATE" => state_json(state.user, lang, state.groups_json, state.group),
             // Not a slot: keep the text as it is.
             _ => rest[start..start + len + 2].to_string(),
         };
@@ -58,12 +60,12 @@ fn normalize_lang(lang: &str) -> &'static str {
 
 /// The initial state as a JS-safe JSON literal. Groups that are not a JSON array
 /// become `[]`: a broken store answer must not break the page.
-fn state_json(user: &str, lang: &str, groups_json: &str) -> String {
+fn state_json(user: &str, lang: &str, groups_json: &str, group: Option<i64>) -> String {
     let groups = match serde_json::from_str::<Value>(groups_json) {
         Ok(v @ Value::Array(_)) => v,
         _ => Value::Array(Vec::new()),
     };
-    let state = serde_json::json!({ "user": user, "lang": lang, "groups": groups });
+    let state = serde_json::json!({ "user": user, "lang": lang, "groups": groups, "group": group });
     escape_for_script(&state.to_string())
 }
 
@@ -89,6 +91,21 @@ fn escape_for_script(json: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn one_conversation_only() {
+        let html = render(&PageState {
+            user: "u",
+            lang: "en",
+            groups_json: "[]",
+            group: Some(42),
+        });
+        assert!(
+            html.contains(r#""group":42"#),
+            "the page learns its one conversation"
+        );
+        assert!(page("u", "en", "[]").contains(r#""group":null"#));
+    }
+
     const XSS_IMG: &str = "<img src=x onerror=alert(1)>";
     const XSS_SCRIPT: &str = "</script><script>window.pwned=1</script>";
 
@@ -97,6 +114,7 @@ mod tests {
             user,
             lang,
             groups_json: groups,
+            group: None,
         })
     }
 

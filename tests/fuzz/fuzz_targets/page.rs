@@ -23,6 +23,7 @@ fn baseline() -> (usize, usize) {
             user: "u",
             lang: "en",
             groups_json: "[]",
+            group: None,
         }))
     })
 }
@@ -45,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
             user,
             lang,
             groups_json,
+            group: None,
         });
         assert_eq!(
             script_tags(&html),

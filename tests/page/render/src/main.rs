@@ -1,4 +1,5 @@
-//! Reads {"user":S,"lang":S,"groups_json":S} on stdin, prints chat1c::page::render's HTML.
+//! Reads {"user":S,"lang":S,"groups_json":S,"group":N|null} on stdin, prints
+//! chat1c::page::render's HTML.
 
 #[path = "../../../../src/page/mod.rs"]
 mod page;
@@ -17,6 +18,7 @@ fn main() {
         user: &user,
         lang: &lang,
         groups_json: &groups,
+        group: v["group"].as_i64(),
     });
     if std::io::stdout().write_all(html.as_bytes()).is_err() {
         std::process::exit(1);

@@ -98,7 +98,7 @@
 
   var STRINGS = {
     en: {
-      title: 'Chat', you: 'You', newConversation: 'New conversation', search: 'Search',
+      title: 'Chat', you: 'You', newConversation: 'New conversation', search: 'Search chats and messages',
       noGroups: 'No conversations yet', noMatch: 'Nothing found',
       selectConv: 'Select a conversation or start a new one', loadOlder: 'Load older messages',
       loading: 'Loading\u2026', noMessages: 'No messages yet. Say hello!',
@@ -116,6 +116,13 @@
       deleting: 'deleting\u2026', retryEdit: 'Not saved. Click to edit it again.',
       earlier: 'Reply to an earlier message', noOriginal: 'The message answered is no longer in the history',
       seenBy: 'Seen by', notSeen: 'Not seen yet', mentionsOfYou: 'Mentions of you',
+      searchHint: 'Conversations by title; messages from 3 characters (Enter searches at once)',
+      messagesFound: 'Messages', searching: 'Searching\u2026', noMessagesFound: 'No messages found',
+      searchFailed: 'The search failed', discussion: 'Discussion', openObject: 'Open the object',
+      attach: 'Attach files', insertLink: 'Insert a link to', dropHere: 'Drop files here to send them',
+      tooBig: 'Files up to 25 MB can be sent; this one is larger:', fileLabel: 'File', saveFile: 'Click to save',
+      retryFile: 'Not sent. Click to dismiss.', toNewest: 'To the newest messages', units: ['B', 'KB', 'MB', 'GB'],
+      decimal: '.',
       months: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
         'September', 'October', 'November', 'December'],
       monthsShort: ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'],
@@ -123,7 +130,7 @@
     },
     ru: {
       title: '\u0427\u0430\u0442', you: '\u0412\u044b', newConversation: '\u041d\u043e\u0432\u044b\u0439 \u0440\u0430\u0437\u0433\u043e\u0432\u043e\u0440',
-      search: '\u041f\u043e\u0438\u0441\u043a', noGroups: '\u0420\u0430\u0437\u0433\u043e\u0432\u043e\u0440\u043e\u0432 \u043f\u043e\u043a\u0430 \u043d\u0435\u0442',
+      search: '\u041f\u043e\u0438\u0441\u043a \u043f\u043e \u0431\u0435\u0441\u0435\u0434\u0430\u043c \u0438 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f\u043c', noGroups: '\u0420\u0430\u0437\u0433\u043e\u0432\u043e\u0440\u043e\u0432 \u043f\u043e\u043a\u0430 \u043d\u0435\u0442',
       noMatch: '\u041d\u0438\u0447\u0435\u0433\u043e \u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d\u043e',
       selectConv: '\u0412\u044b\u0431\u0435\u0440\u0438\u0442\u0435 \u0440\u0430\u0437\u0433\u043e\u0432\u043e\u0440 \u0438\u043b\u0438 \u043d\u0430\u0447\u043d\u0438\u0442\u0435 \u043d\u043e\u0432\u044b\u0439',
       loadOlder: '\u041f\u043e\u043a\u0430\u0437\u0430\u0442\u044c \u0431\u043e\u043b\u0435\u0435 \u0440\u0430\u043d\u043d\u0438\u0435',
@@ -149,6 +156,22 @@
       deleting: '\u0443\u0434\u0430\u043b\u0435\u043d\u0438\u0435\u2026', retryEdit: '\u041d\u0435 \u0441\u043e\u0445\u0440\u0430\u043d\u0435\u043d\u043e. \u041d\u0430\u0436\u043c\u0438\u0442\u0435, \u0447\u0442\u043e\u0431\u044b \u0438\u0437\u043c\u0435\u043d\u0438\u0442\u044c \u0441\u043d\u043e\u0432\u0430.',
       earlier: '\u041e\u0442\u0432\u0435\u0442 \u043d\u0430 \u0431\u043e\u043b\u0435\u0435 \u0440\u0430\u043d\u043d\u0435\u0435 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u0435', noOriginal: '\u0421\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f, \u043d\u0430 \u043a\u043e\u0442\u043e\u0440\u043e\u0435 \u043e\u0442\u0432\u0435\u0442\u0438\u043b\u0438, \u0432 \u0438\u0441\u0442\u043e\u0440\u0438\u0438 \u0443\u0436\u0435 \u043d\u0435\u0442',
       seenBy: '\u041f\u0440\u043e\u0447\u0438\u0442\u0430\u043b\u0438:', notSeen: '\u0415\u0449\u0435 \u043d\u0435 \u043f\u0440\u043e\u0447\u0438\u0442\u0430\u043d\u043e', mentionsOfYou: '\u0423\u043f\u043e\u043c\u0438\u043d\u0430\u043d\u0438\u044f \u0432\u0430\u0441',
+      searchHint: '\u0411\u0435\u0441\u0435\u0434\u044b \u043f\u043e \u043d\u0430\u0437\u0432\u0430\u043d\u0438\u044e; \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f \u2014 \u043e\u0442 3 \u0441\u0438\u043c\u0432\u043e\u043b\u043e\u0432 (Enter \u2014 \u0438\u0441\u043a\u0430\u0442\u044c \u0441\u0440\u0430\u0437\u0443)',
+      messagesFound: '\u0421\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f',
+      searching: '\u041f\u043e\u0438\u0441\u043a\u2026',
+      noMessagesFound: '\u0421\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f \u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d\u044b',
+      searchFailed: '\u041f\u043e\u0438\u0441\u043a \u043d\u0435 \u0443\u0434\u0430\u043b\u0441\u044f',
+      discussion: '\u041e\u0431\u0441\u0443\u0436\u0434\u0435\u043d\u0438\u0435',
+      openObject: '\u041e\u0442\u043a\u0440\u044b\u0442\u044c \u043e\u0431\u044a\u0435\u043a\u0442',
+      attach: '\u041f\u0440\u0438\u043a\u0440\u0435\u043f\u0438\u0442\u044c \u0444\u0430\u0439\u043b\u044b',
+      insertLink: '\u0412\u0441\u0442\u0430\u0432\u0438\u0442\u044c \u0441\u0441\u044b\u043b\u043a\u0443 \u043d\u0430',
+      dropHere: '\u041e\u0442\u043f\u0443\u0441\u0442\u0438\u0442\u0435 \u0444\u0430\u0439\u043b\u044b, \u0447\u0442\u043e\u0431\u044b \u043e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u044c \u0438\u0445',
+      tooBig: '\u041e\u0442\u043f\u0440\u0430\u0432\u0438\u0442\u044c \u043c\u043e\u0436\u043d\u043e \u0444\u0430\u0439\u043b \u0434\u043e 25 \u041c\u0411, \u044d\u0442\u043e\u0442 \u0431\u043e\u043b\u044c\u0448\u0435:',
+      fileLabel: '\u0424\u0430\u0439\u043b',
+      saveFile: '\u041d\u0430\u0436\u043c\u0438\u0442\u0435, \u0447\u0442\u043e\u0431\u044b \u0441\u043e\u0445\u0440\u0430\u043d\u0438\u0442\u044c',
+      retryFile: '\u041d\u0435 \u043e\u0442\u043f\u0440\u0430\u0432\u043b\u0435\u043d\u043e. \u041d\u0430\u0436\u043c\u0438\u0442\u0435, \u0447\u0442\u043e\u0431\u044b \u0443\u0431\u0440\u0430\u0442\u044c.',
+      toNewest: '\u041a \u043f\u043e\u0441\u043b\u0435\u0434\u043d\u0438\u043c \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f\u043c',
+      units: ['\u0411', '\u041a\u0411', '\u041c\u0411', '\u0413\u0411'], decimal: ',',
       months: ['\u044f\u043d\u0432\u0430\u0440\u044f', '\u0444\u0435\u0432\u0440\u0430\u043b\u044f', '\u043c\u0430\u0440\u0442\u0430',
         '\u0430\u043f\u0440\u0435\u043b\u044f', '\u043c\u0430\u044f', '\u0438\u044e\u043d\u044f', '\u0438\u044e\u043b\u044f',
         '\u0430\u0432\u0433\u0443\u0441\u0442\u0430', '\u0441\u0435\u043d\u0442\u044f\u0431\u0440\u044f',
@@ -171,6 +194,20 @@
   var SNIPPET = 120;
   // Names offered at a time for an @mention.
   var SUGGESTED = 8;
+  // Messages are searched from this many characters on (the add-in refuses shorter texts),
+  // after this pause in typing (Enter searches at once).
+  var SEARCH_MIN = 3;
+  var SEARCH_DELAY_MS = 350;
+  // Characters of a found message shown around the first match.
+  var RESULT_BEFORE = 40;
+  var RESULT_LEN = 160;
+  // Images shown inline: these types up to 2 MB; anything else is a card with name and size.
+  var INLINE_TYPES = { 'image/png': 1, 'image/jpeg': 1, 'image/gif': 1, 'image/webp': 1, 'image/bmp': 1 };
+  var INLINE_MAX = 2 * 1024 * 1024;
+  // The add-in's limit for one file (SendFile / PostFile): 25 MiB.
+  var FILE_MAX = 26214400;
+  // What may be opened from a message: web links and 1C's navigation links, nothing else.
+  var OPENABLE = /^(https?:\/\/|e1cib\/|e1c:\/\/)/i;
 
   var S = {
     user: '', lang: 'en', groups: [], byId: {}, convs: {}, current: null,
@@ -187,7 +224,21 @@
     edits: {}, deleting: {},
     // The message menu {id, armed}; own message ids whose "seen by" line is open (tap);
     // the @mention suggestions {start, end, items, index}.
-    menu: null, seen: {}, suggest: null
+    menu: null, seen: {}, suggest: null,
+    // The message search of the search box: {text, seq, pending, failed, results}, null
+    // while the box holds fewer than SEARCH_MIN characters.
+    search: null, searchTimer: 0,
+    // FillChat(Group): the one conversation shown (no list), and its title while GetGroups
+    // does not list it (a discussion the user has not written in); null: the whole chat.
+    single: null, singleTitle: '',
+    // Conversations the page shows that GetGroups does not list (a discussion found by the
+    // search, the single one), by id.
+    extra: {},
+    // Files: inline images' data URLs by file id (false: not to be had, shown as a card), the
+    // ids asked for once; files read from a drop or paste until the form takes them, by seq.
+    fileData: {}, fileAsked: {}, outbox: {},
+    // The object of the form the chat is on (chatSetObject): {link, title}, for "insert a link".
+    object: null
   };
 
   function $(id) { return document.getElementById(id); }
@@ -201,7 +252,9 @@
     newForm: $('new-form'), newTopic: $('new-topic'), newPeople: $('new-people'), newText: $('new-text'),
     newHint: $('new-hint'), peopleList: $('new-people-list'), error: $('error'), errorText: $('error-text'), notify: $('chat1c-notify'),
     ctx: $('compose-ctx'), ctxTitle: $('ctx-title'), ctxText: $('ctx-text'), menu: $('msg-menu'),
-    menuEdit: $('menu-edit'), menuDelete: $('menu-delete'), suggest: $('mention-list')
+    menuEdit: $('menu-edit'), menuDelete: $('menu-delete'), suggest: $('mention-list'),
+    results: $('results'), resultList: $('result-list'), resultsStatus: $('results-status'), conv: $('conv'),
+    convLink: $('conv-link'), attach: $('attach-btn'), linkBtn: $('link-btn')
   };
 
   function t(key) {
@@ -239,8 +292,23 @@
       text: deleted || m.text === undefined || m.text === null ? '' : String(m.text),
       time: parsePeriod(m.period),
       rev: count(m.rev), edited: typeof m.edited === 'string' && m.edited.length > 0, deleted: deleted,
-      replyTo: count(m.reply_to), mentions: Array.isArray(m.mentions) ? m.mentions.map(String) : []
+      replyTo: count(m.reply_to), mentions: Array.isArray(m.mentions) ? m.mentions.map(String) : [],
+      files: deleted ? [] : normFiles(m.files)
     };
+  }
+
+  // A message's files: [{id, name, size, type}]; anything malformed is left out.
+  function normFiles(list) {
+    if (!Array.isArray(list)) return [];
+    var out = [];
+    list.forEach(function (f) {
+      if (!f || typeof f !== 'object' || !isId(f.id)) return;
+      out.push({
+        id: f.id, name: String(f.name === undefined || f.name === null ? '' : f.name), size: count(f.size),
+        type: String(f.type || '').toLowerCase()
+      });
+    });
+    return out;
   }
 
   function normGroup(g) {
@@ -257,7 +325,8 @@
     return {
       id: g.id, topic: String(g.topic === undefined || g.topic === null ? '' : g.topic),
       participants: parts, unread: count(g.unread), mentions: count(g.mentions),
-      last: normMsg(g.last), reads: reads, readsKey: JSON.stringify(reads)
+      last: normMsg(g.last), reads: reads, readsKey: JSON.stringify(reads),
+      context: typeof g.context === 'string' && g.context.length ? g.context : null
     };
   }
 
@@ -274,9 +343,14 @@
     return s.length > SNIPPET ? s.slice(0, SNIPPET) + '\u2026' : s;
   }
 
-  // What a message says in one line: its text, or that it was deleted.
+  // What a message says in one line: its text, its files, or that it was deleted.
   function gist(m) {
-    return m.deleted ? t('deleted') : snippet(m.text);
+    return m.deleted ? t('deleted') : snippet(m.text || filesLine(m));
+  }
+
+  function filesLine(m) {
+    var names = (m.files || []).map(function (f) { return f.name; });
+    return names.length ? t('fileLabel') + ': ' + names.join(', ') : '';
   }
 
   function parseJson(v) {
@@ -360,11 +434,34 @@
 
   function groupTitle(g) {
     if (g.topic) return g.topic;
+    if (isDiscussion(g)) return t('discussion');
     return g.participants.length ? g.participants.join(', ') : t('everyone');
   }
 
   function peopleLine(g) {
+    if (isDiscussion(g)) return t('discussion');
     return g.participants.length ? g.participants.join(', ') : t('everyone');
+  }
+
+  // A discussion of an object (OpenDiscussion: a context), or a conversation GetGroups does
+  // not list (only a discussion can be seen without being listed).
+  function isDiscussion(g) {
+    return g.context !== null || g.transient === true;
+  }
+
+  // Text goes into such a conversation by its id (PostMessage): a discussion has no
+  // participants to name it by, and the single conversation may be one.
+  function postsById(g) {
+    return S.single !== null || isDiscussion(g);
+  }
+
+  // A conversation the page shows though GetGroups does not list it.
+  function addExtra(gid, title) {
+    var g = normGroup({ id: gid, topic: title, participants: [] });
+    g.transient = true;
+    S.extra[gid] = g;
+    S.byId[gid] = g;
+    return g;
   }
 
   // SendMessage's Participants: "" = public, else a JSON array (no separator ambiguity).
@@ -378,16 +475,42 @@
       // list: the held history, ascending and without gaps; ids: id -> held message;
       // loaded: an answer to "open" came (before it nothing is held); shownFrom: id of the
       // oldest message in the DOM (null: all of them); seek: the id a clicked quote waits for.
+      // hasNewer: the history held is a window that does not reach the newest message (a
+      // search result opened with the history around it); expect: seq -> kind of the
+      // requests whose answers this conversation still waits for (open, older, around, newer).
       c = {
         list: [], ids: {}, loaded: false, hasMore: null, olderPending: false, tail: null,
-        shownFrom: null, seek: 0
+        shownFrom: null, seek: 0, hasNewer: false, newerPending: false, aroundId: 0, expect: {}
       };
       S.convs[gid] = c;
     }
     return c;
   }
 
+  // Forgets what the page holds of a conversation (the messages stay known for quotes): a
+  // window of history elsewhere replaces it. Answers to what was asked before are ignored.
+  function resetConv(gid) {
+    delete S.convs[gid];
+    return conv(gid);
+  }
+
   // ---- actions to 1C ----
+
+  // Queues a request whose answer names its seq; the conversation waits for it.
+  function ask(c, action) {
+    action.seq = ++S.pendingSeq;
+    c.expect[action.seq] = action.action;
+    queue(action);
+    return action.seq;
+  }
+
+  // Whether an answer is the one `c` waits for (a request of this kind with that seq).
+  function answered(c, seq, kind) {
+    var n = Number(seq);
+    if (seq === undefined || seq === null || c.expect[n] !== kind) return false;
+    delete c.expect[n];
+    return true;
+  }
 
   function queue(action) {
     S.queue.push(action);
@@ -425,11 +548,11 @@
   }
 
   function renderGroups() {
-    var f = S.filter.toLowerCase();
+    var f = fold(S.filter);
     var frag = document.createDocumentFragment();
     var shown = 0;
     S.groups.forEach(function (g) {
-      if (f && (g.topic + '\n' + g.participants.join('\n')).toLowerCase().indexOf(f) < 0) return;
+      if (f && fold(groupTitle(g) + '\n' + g.participants.join('\n')).indexOf(f) < 0) return;
       shown++;
       var li = node('li', 'group' + (g.id === S.current ? ' active' : '') + (g.unread ? ' unread' : ''));
       li.setAttribute('data-id', String(g.id));
@@ -447,7 +570,7 @@
       var r3 = node('div', 'group-row');
       var preview = '';
       if (g.last) {
-        preview = who(g.last) + ': ' + (g.last.deleted ? t('deleted') : g.last.text.replace(/\s+/g, ' ').slice(0, 200));
+        preview = who(g.last) + ': ' + (g.last.deleted ? t('deleted') : (g.last.text || filesLine(g.last)).replace(/\s+/g, ' ').slice(0, 200));
       }
       r3.appendChild(node('span', 'group-preview', preview));
       if (g.mentions) {
@@ -463,7 +586,8 @@
     el.groups.textContent = '';
     el.groups.appendChild(frag);
     el.groupsEmpty.textContent = shown ? '' : (S.groups.length ? t('noMatch') : t('noGroups'));
-    el.groupsEmpty.hidden = shown > 0;
+    // While messages are searched, their section says whether anything was found.
+    el.groupsEmpty.hidden = shown > 0 || (S.search !== null && S.groups.length > 0);
   }
 
   function setGroups(arr) {
@@ -487,6 +611,10 @@
     });
     sortGroups();
     renderGroups();
+    // Shown conversations that GetGroups does not list stay, until it lists them.
+    Object.keys(S.extra).forEach(function (k) {
+      if (byId[k]) delete S.extra[k]; else byId[k] = S.extra[k];
+    });
     var now = S.byId[S.current];
     if (now) {
       renderConvHead();
@@ -509,9 +637,13 @@
     updateJump();
   }
 
+  // The jump button: new messages below, or a window of history away from the newest.
   function updateJump() {
+    var c = S.current !== null ? S.convs[S.current] : null;
+    var away = !!(c && c.hasNewer);
     el.jumpCount.textContent = S.newBelow > 0 ? String(S.newBelow) : '';
-    el.jump.className = 'jump' + (S.newBelow > 0 ? ' shown' : '');
+    el.jump.className = 'jump' + (S.newBelow > 0 || away ? ' shown' : '');
+    el.jump.setAttribute('title', away ? t('toNewest') : '');
   }
 
   function mainVisible() {
@@ -522,7 +654,7 @@
 
   function setMode(mode, showMain) {
     S.mode = mode;
-    root.className = 'app mode-' + mode + (showMain ? ' show-main' : '');
+    root.className = 'app mode-' + mode + (showMain ? ' show-main' : '') + (S.single !== null ? ' single' : '');
   }
 
   function renderConvHead() {
@@ -531,6 +663,11 @@
     paintAvatar(el.convAvatar, groupTitle(g));
     el.convTopic.textContent = groupTitle(g);
     el.convPeople.textContent = peopleLine(g);
+    // A discussion in the whole chat links to its object (on the object's own form it would
+    // only open that form again).
+    var link = S.single === null && g.context && /^(e1cib\/|e1c:\/\/)/i.test(g.context) ? g.context : '';
+    el.convLink.hidden = !link;
+    el.convLink.setAttribute('data-url', link);
   }
 
   // Builds one message element; `prev` decides day separator and run continuation.
@@ -558,6 +695,7 @@
       bubble.appendChild(a);
     }
     if (m.replyTo && !m.deleted) bubble.appendChild(quoteNode(m.group, m.replyTo));
+    if (m.files && m.files.length && !m.deleted) bubble.appendChild(filesNode(m.files));
     var text = node('span', 'text');
     if (m.deleted) text.textContent = t('deleted'); else richText(text, edit && !edit.failed ? edit.text : m.text, m.mentions);
     bubble.appendChild(text);
@@ -644,23 +782,30 @@
     return prev;
   }
 
-  // http(s) only; everything else stays text.
-  var URL_RE = /\bhttps?:\/\/[^\s<>"']+/gi;
+  // http(s) links and 1C's navigation links (e1cib/..., e1c://...); everything else, such as
+  // javascript: or file:, stays text.
+  var URL_RE = /\bhttps?:\/\/[^\s<>"']+|\be1c:\/\/[^\s<>"']+|\be1cib\/[^\s<>"']+/gi;
 
-  // Text with its http(s) links and the @mentions the store resolved (`names`).
+  // Text with its links and the @mentions the store resolved (`names`). A web link keeps its
+  // href; a 1C link has none (the field must never try to load it): the form opens it.
   function richText(parent, text, names) {
     var last = 0;
     var m;
     URL_RE.lastIndex = 0;
     while ((m = URL_RE.exec(text)) !== null) {
-      var url = m[0].replace(/[.,;:!?)\]}]+$/, '');
-      if (!url.length) continue;
+      var url = m[0].replace(/[.,;:!?)\]}\u00bb\u201d]+$/, '');
+      if (!url.length || /^e1cib\/$/i.test(url)) continue;
       if (m.index > last) mentionText(parent, text.slice(last, m.index), names);
       var a = node('a', 'link', url);
       if (/^https?:\/\//i.test(url)) {
         a.setAttribute('href', url);
         a.setAttribute('target', '_blank');
         a.setAttribute('rel', 'noopener noreferrer');
+      } else {
+        a.className = 'link e1c';
+        a.setAttribute('data-url', url);
+        a.setAttribute('tabindex', '0');
+        a.setAttribute('title', t('openObject'));
       }
       parent.appendChild(a);
       last = m.index + url.length;
@@ -696,6 +841,169 @@
       at = s.indexOf('@', from);
     }
     if (from < s.length) parent.appendChild(document.createTextNode(s.slice(from)));
+  }
+
+  // ---- files ----
+
+  function filesNode(files) {
+    var box = node('div', 'files');
+    files.forEach(function (f) { box.appendChild(fileNode(f)); });
+    return box;
+  }
+
+  function inlineImage(f) {
+    return isId(f.id) && INLINE_TYPES[f.type] === 1 && f.size <= INLINE_MAX && S.fileData[f.id] !== false;
+  }
+
+  // An image up to 2 MB inline (its data asked for once: "image"), else a card with name and
+  // size. A click on either saves the file ("save"); a file still being sent has no id.
+  function fileNode(f) {
+    var held = isId(f.id);
+    var box;
+    if (inlineImage(f)) {
+      var data = S.fileData[f.id];
+      box = node('div', 'file image' + (data ? '' : ' loading'));
+      if (data) {
+        var img = node('img');
+        img.setAttribute('alt', f.name);
+        img.addEventListener('load', imageLoaded);
+        img.src = data;
+        box.appendChild(img);
+      } else if (!S.fileAsked[f.id]) {
+        S.fileAsked[f.id] = f.type;
+        queue({ action: 'image', id: f.id, type: f.type });
+      }
+    } else {
+      box = node('div', 'file card');
+      var ext = /\.([0-9A-Za-z]{1,4})$/.exec(f.name);
+      box.appendChild(node('span', 'file-icon', ext ? ext[1].toUpperCase() : ''));
+      var body = node('span', 'file-body');
+      body.appendChild(node('span', 'file-name', f.name));
+      body.appendChild(node('span', 'file-size', sizeText(f.size)));
+      box.appendChild(body);
+    }
+    if (held) {
+      box.setAttribute('data-file', String(f.id));
+      box.setAttribute('data-name', f.name);
+      box.setAttribute('title', f.name + ' \u00b7 ' + sizeText(f.size) + ' \u00b7 ' + t('saveFile'));
+    }
+    return box;
+  }
+
+  // An image grew the list: one that was read at the bottom stays at the bottom.
+  function imageLoaded(e) {
+    var m = el.messages;
+    var grown = e && e.target ? e.target.offsetHeight : 0;
+    if (m.scrollHeight - m.scrollTop - m.clientHeight < BOTTOM_SLACK_PX + grown) scrollToBottom();
+  }
+
+  // 1536 -> "1.5 KB" ("1,5 КБ").
+  function sizeText(n) {
+    var units = t('units');
+    var v = n;
+    var i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    var num = i === 0 ? String(v) : (v < 10 ? v.toFixed(1).replace(/\.0$/, '') : String(Math.round(v)));
+    return num.replace('.', t('decimal')) + ' ' + units[i];
+  }
+
+  // The form's answer to "image": the file's bytes as base64 (line breaks allowed, as
+  // Base64Строка makes them), or "" when the file cannot be had (then a card is shown). Only
+  // the types shown inline become an image, under the type the message named.
+  function setFileData(fid, b64, type) {
+    var want = S.fileAsked[fid];
+    var mime = INLINE_TYPES[want] === 1 ? want : String(type || '').toLowerCase();
+    var data = String(b64 === undefined || b64 === null ? '' : b64).replace(/\s+/g, '');
+    if (data && INLINE_TYPES[mime] === 1 && /^[A-Za-z0-9+\/]+={0,2}$/.test(data)) {
+      S.fileData[fid] = 'data:' + mime + ';base64,' + data;
+    } else {
+      S.fileData[fid] = false;
+    }
+    var stick = S.mode === 'conv' && atBottom();
+    refreshShown(function (m) { return m.files.some(function (f) { return f.id === fid; }); });
+    if (stick) scrollToBottom();
+  }
+
+  // A file by its name, or "screenshot-<time>.<ext>" for a pasted image the engine calls "image.png".
+  function droppedName(file) {
+    var name = String(file.name || '');
+    if (name && !/^image\.[a-z]+$/i.test(name)) return name;
+    var ext = /^image\/([a-z]+)/i.exec(String(file.type || ''));
+    var d = new Date();
+    return 'screenshot-' + d.getFullYear() + pad2(d.getMonth() + 1) + pad2(d.getDate()) + '-' + pad2(d.getHours()) +
+      pad2(d.getMinutes()) + pad2(d.getSeconds()) + '.' + (ext ? ext[1].toLowerCase().replace('jpeg', 'jpg') : 'png');
+  }
+
+  // Files dropped or pasted into the conversation: read here when the engine can (FileReader)
+  // and handed to the form as base64 ("file", then chatTakeFile); an engine that cannot read
+  // them (Internet Explorer before 8.3.14) gets 1C's own file dialog instead ("attach").
+  function takeFiles(files) {
+    var g = S.byId[S.current];
+    if (!g || S.mode !== 'conv' || !files || !files.length) return;
+    var Reader = window.FileReader;
+    if (!Reader) {
+      chooseFiles();
+      return;
+    }
+    for (var i = 0; i < files.length; i++) readFile(g.id, files[i], Reader);
+  }
+
+  function readFile(gid, file, Reader) {
+    var name = droppedName(file);
+    var size = count(file.size);
+    if (size > FILE_MAX) {
+      showError(t('tooBig') + ' ' + name + ' (' + sizeText(size) + ')');
+      return;
+    }
+    var seq = ++S.pendingSeq;
+    S.pending.push({
+      seq: seq, group: gid, text: '', replyTo: 0, time: Date.now(), failed: false,
+      file: { id: null, name: name, size: size, type: String(file.type || '') }
+    });
+    if (S.current === gid && S.mode === 'conv') {
+      renderPending();
+      scrollToBottom();
+    }
+    var r = new Reader();
+    r.onload = function () {
+      if (!pendingBySeq(seq)) return; // dismissed meanwhile
+      var url = String(r.result || '');
+      S.outbox[seq] = url.slice(url.indexOf(',') + 1);
+      queue({ action: 'file', seq: seq, group: gid, name: name, size: size });
+    };
+    r.onerror = function () {
+      S.pending = S.pending.filter(function (p) { return p.seq !== seq; });
+      if (S.current === gid && S.mode === 'conv') renderPending();
+      chooseFiles();
+    };
+    r.readAsDataURL(file);
+  }
+
+  function pendingBySeq(seq) {
+    for (var i = 0; i < S.pending.length; i++) if (S.pending[i].seq === seq) return S.pending[i];
+    return null;
+  }
+
+  // 1C's own file dialog: the form reads the chosen files itself and posts them.
+  function chooseFiles() {
+    if (S.current !== null && S.mode === 'conv') queue({ action: 'attach', group: S.current });
+  }
+
+  // Whether a drag carries files (some engines name them in `types` only, until the drop).
+  function dragsFiles(e) {
+    var dt = e.dataTransfer;
+    if (!dt) return false;
+    if (dt.files && dt.files.length) return true;
+    var types = dt.types || [];
+    for (var i = 0; i < types.length; i++) if (types[i] === 'Files') return true;
+    return false;
+  }
+
+  function showDropping(on) {
+    el.conv.className = 'conv' + (on ? ' dropping' : '');
   }
 
   function renderStatus(c) {
@@ -833,20 +1141,22 @@
     pendingFor(S.current).forEach(function (p) {
       var m = {
         id: null, group: p.group, publisher: S.user, text: p.text, time: p.time, replyTo: p.replyTo,
-        mentions: [], status: p.failed ? t('notSent') : t('sending')
+        mentions: [], files: p.file ? [p.file] : [], status: p.failed ? t('notSent') : t('sending')
       };
       if (!prev || dayKey(prev.time) !== dayKey(m.time)) el.pendingList.appendChild(daySeparator(m.time));
       var n = messageNode(m, prev, p.failed ? ' failed' : ' pending');
       n.setAttribute('data-seq', String(p.seq));
-      if (p.failed) n.setAttribute('title', t('retry'));
+      if (p.failed) n.setAttribute('title', t(p.file ? 'retryFile' : 'retry'));
       el.pendingList.appendChild(n);
       prev = m;
     });
   }
 
-  function openGroup(gid) {
+  // Opens a conversation at its newest messages, or (`aroundId`) at that message with the
+  // history around it: "around" instead of "open", for a conversation that holds nothing.
+  function openGroup(gid, aroundId) {
     var g = S.byId[gid];
-    if (!g) return false;
+    if (!g || (S.single !== null && gid !== S.single)) return false;
     leaveConv();
     S.current = gid;
     S.newBelow = 0;
@@ -858,11 +1168,99 @@
     renderConv(false);
     el.input.value = S.drafts[gid] || '';
     autosize();
-    // Asked on every open: an unanswered one (1C failed) must not block the next.
-    queue({ action: 'open', group: gid, after: c.list.length ? c.list[c.list.length - 1].id : 0 });
+    if (c.aroundId) delete c.expect[c.aroundSeq]; // a window asked for before: its answer is ignored
+    c.aroundId = aroundId || 0;
+    if (aroundId) {
+      c.aroundSeq = ask(c, { action: 'around', group: gid, id: aroundId });
+    } else if (c.list.length) {
+      // Asked on every open: an unanswered one (1C failed) must not block the next.
+      queue({ action: 'open', group: gid, after: c.list[c.list.length - 1].id });
+    } else {
+      ask(c, { action: 'open', group: gid, after: 0 });
+    }
     maybeMarkRead();
     focusInput();
     return true;
+  }
+
+  // A search result: the conversation scrolled to the message. One held already is scrolled
+  // to; otherwise the conversation is loaded afresh around it (the history held so far, if
+  // any, is let go: a window elsewhere must not leave a gap in it).
+  function openAt(gid, id) {
+    if (S.single !== null && gid !== S.single) return false;
+    if (!S.byId[gid]) addExtra(gid, '');
+    var c = S.convs[gid];
+    if (c && c.ids[id] && !c.aroundId) {
+      if (S.current !== gid || S.mode !== 'conv') openGroup(gid); else setMode('conv', true);
+      jumpTo(id);
+      return true;
+    }
+    resetConv(gid);
+    return openGroup(gid, id);
+  }
+
+  // The answer to "around": the message and the history before it (GetHistory up to it) and
+  // after it (GetMessages after it); hasNewer: the window does not reach the newest message.
+  function showAround(gid, older, newer, hasOlder, hasNewer, seq) {
+    var c = conv(gid);
+    if (!c.aroundId || !answered(c, seq, 'around')) return;
+    var id = c.aroundId;
+    c.aroundId = 0;
+    c.loaded = true;
+    merge(older.concat(newer).filter(function (m) { return m && m.group === gid; }), 'older');
+    c.hasMore = !!hasOlder;
+    c.hasNewer = !!hasNewer;
+    c.shownFrom = null;
+    if (S.current === gid && S.mode === 'conv') {
+      renderConv(false);
+      var at = indexOfId(c.list, id);
+      if (at < c.list.length) jumpTo(c.list[at].id);
+    }
+    sortGroups();
+    renderGroups();
+  }
+
+  // Scrolled to the bottom of a window away from the newest: the next page after it.
+  function askNewer(c) {
+    if (!c.hasNewer || c.newerPending || !c.list.length) return;
+    c.newerPending = true;
+    ask(c, { action: 'newer', group: S.current, after: c.list[c.list.length - 1].id });
+  }
+
+  // The answer to "newer": the page after the window, added below without moving the view.
+  function appendMessages(gid, arr, hasMore, seq) {
+    var c = conv(gid);
+    if (!answered(c, seq, 'newer')) return;
+    c.newerPending = false;
+    var touched = merge(arr.filter(function (m) { return m && m.group === gid; }), 'newer');
+    c.hasNewer = !!hasMore;
+    var info = touched[gid];
+    if (S.current === gid && S.mode === 'conv') {
+      var top = el.messages.scrollTop;
+      if (info && info.reordered) {
+        renderConv(true);
+      } else if (info && info.appended.length) {
+        var frag = document.createDocumentFragment();
+        c.tail = appendTo(frag, info.appended, c.tail);
+        el.list.appendChild(frag);
+        renderPending();
+      }
+      renderStatus(c);
+      el.messages.scrollTop = top;
+      updateJump();
+      if (atBottom()) askNewer(c); // the page fits in the view: no scroll would ask for more
+    }
+    sortGroups();
+    renderGroups();
+    maybeMarkRead();
+  }
+
+  // "To the newest" from a window of history: the conversation loads afresh at its end.
+  function goNewest() {
+    var gid = S.current;
+    if (gid === null) return;
+    resetConv(gid);
+    openGroup(gid);
   }
 
   function focusInput() {
@@ -875,7 +1273,7 @@
   function maybeMarkRead() {
     if (S.current === null || !mainVisible() || !atBottom()) return;
     var c = conv(S.current);
-    if (!c.list.length) return;
+    if (!c.list.length || c.hasNewer) return; // a window of older history is not the newest read
     var upTo = c.list[c.list.length - 1].id;
     var g = S.byId[S.current];
     if (upTo > (S.readSent[S.current] || 0)) {
@@ -905,9 +1303,10 @@
     if (S.editing && S.editing.id === m.id) cancelEdit();
   }
 
-  // Merges messages; returns per-group info on what changed. `older`: a page of history
-  // (chatPrependMessages), which loads the conversation and extends the held history down.
-  function merge(arr, older) {
+  // Merges messages; returns per-group info on what changed. `mode` 'older': a page of
+  // history (chatPrependMessages, chatShowAround), which loads the conversation and extends
+  // the held history down; 'newer': the page after a window away from the newest.
+  function merge(arr, mode) {
     var touched = {};
     arr.forEach(function (raw) {
       var m = normMsg(raw);
@@ -941,8 +1340,10 @@
       }
       var newest = c.list.length ? c.list[c.list.length - 1].id : 0;
       // Held only in a loaded conversation, and never below the history held while older
-      // history exists (that would leave a gap): such a message is only known, for quotes.
-      if (c.loaded && (older || !c.list.length || m.id > c.list[0].id || c.hasMore === false)) {
+      // history exists, nor above a window away from the newest (either would leave a gap):
+      // such a message is only known, for quotes.
+      var aboveWindow = c.hasNewer && mode !== 'newer' && m.id > newest;
+      if (c.loaded && !aboveWindow && (mode || !c.list.length || m.id > c.list[0].id || c.hasMore === false)) {
         c.ids[m.id] = m;
         if (insertSorted(c, m)) info.appended.push(m); else info.reordered = true;
       }
@@ -965,14 +1366,16 @@
     return touched;
   }
 
-  // The echo of a send: the same text, else (the store normalised it) the oldest one.
+  // The echo of a send: the same text, else (the store normalised it) the oldest one; of a
+  // dropped file: the same name, else the same size.
   function dropPending(m) {
+    var file = m.files.length ? m.files[0] : null;
     var first = -1;
     for (var i = 0; i < S.pending.length; i++) {
       var p = S.pending[i];
-      if (p.group !== m.group) continue;
-      if (p.text === m.text) { S.pending.splice(i, 1); return; }
-      if (first < 0) first = i;
+      if (p.group !== m.group || !p.file !== !file) continue;
+      if (file ? p.file.name === file.name : p.text === m.text) { S.pending.splice(i, 1); return; }
+      if (first < 0 && (!file || p.file.size === file.size)) first = i;
     }
     if (first >= 0) S.pending.splice(first, 1);
   }
@@ -1014,15 +1417,25 @@
     maybeMarkRead();
   }
 
-  function prependMessages(gid, arr, hasMore) {
+  function prependMessages(gid, arr, hasMore, seq) {
     var c = conv(gid);
+    // Not for what is held now: an answer to a request made before the conversation was let
+    // go, or (from a form that names no seq) one that comes while a window is awaited.
+    var kind = '';
+    if (seq === undefined || seq === null) {
+      if (c.aroundId) return;
+    } else {
+      kind = c.expect[Number(seq)];
+      if (kind !== 'open' && kind !== 'older') return;
+      delete c.expect[Number(seq)];
+    }
     var wasEmpty = c.list.length === 0;
     arr = arr.filter(function (m) { return m && m.group === gid; });
     c.loaded = true;
-    merge(arr, true);
+    merge(arr, 'older');
     // First page: show the newest window; asked-for older page: show everything held.
     if (wasEmpty) resetWindow(c); else if (c.olderPending) c.shownFrom = null;
-    c.olderPending = false;
+    if (kind !== 'open') c.olderPending = false;
     if (hasMore !== undefined && hasMore !== null) c.hasMore = !!hasMore;
     else if (!arr.length) c.hasMore = false;
     if (S.current === gid && S.mode === 'conv') {
@@ -1045,7 +1458,7 @@
     if (c.olderPending) return; // its answer goes on with a seek
     c.olderPending = true;
     renderStatus(c);
-    queue({ action: 'older', group: S.current, before: c.list[0].id });
+    ask(c, { action: 'older', group: S.current, before: c.list[0].id });
   }
 
   function trimText(s) { return String(s).replace(/^\s+|\s+$/g, ''); }
@@ -1056,9 +1469,10 @@
     var g = S.byId[S.current];
     var text = trimText(el.input.value);
     if (!g || !text) return;
-    var seq = ++S.pendingSeq;
     var replyTo = S.reply && S.reply.group === g.id ? S.reply.id : 0;
-    queue({
+    if (conv(g.id).hasNewer) goNewest(); // what is sent shows at the end of the conversation
+    var seq = ++S.pendingSeq;
+    queue(postsById(g) ? { action: 'post', seq: seq, group: g.id, text: text, replyTo: replyTo } : {
       action: 'send', seq: seq, group: g.id, topic: g.topic, participants: participantsArg(g), text: text,
       replyTo: replyTo
     });
@@ -1451,6 +1865,166 @@
     openGroup(found.id);
   }
 
+  // ---- search ----
+
+  // Lower case with ё as е, one character for one, so that a match found in the folded text
+  // is at the same place in the original.
+  function fold(text) {
+    var s = String(text);
+    var lower = s.toLowerCase();
+    if (lower.length !== s.length) {
+      lower = '';
+      for (var i = 0; i < s.length; i++) {
+        var c = s.charAt(i).toLowerCase();
+        lower += c.length === 1 ? c : s.charAt(i);
+      }
+    }
+    return lower.replace(/\u0451/g, '\u0435');
+  }
+
+  // Characters, not UTF-16 units: the add-in counts them so.
+  function charCount(text) {
+    return text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '_').length;
+  }
+
+  // The search box: conversation titles are filtered at once; messages are searched from
+  // SEARCH_MIN characters, after a pause in typing or at once (`now`: Enter).
+  function scheduleSearch(now) {
+    if (S.searchTimer) {
+      clearTimeout(S.searchTimer);
+      S.searchTimer = 0;
+    }
+    var text = S.filter;
+    if (S.single !== null || charCount(text) < SEARCH_MIN) { // one conversation: no list to search from
+      if (S.search) {
+        S.search = null;
+        renderResults();
+        renderGroups();
+      }
+      return;
+    }
+    if (S.search && S.search.text === text && !S.search.failed) return;
+    if (now) {
+      runSearch();
+      return;
+    }
+    S.searchTimer = setTimeout(function () {
+      S.searchTimer = 0;
+      runSearch();
+    }, SEARCH_DELAY_MS);
+  }
+
+  function runSearch() {
+    var seq = ++S.pendingSeq;
+    S.search = { text: S.filter, seq: seq, pending: true, failed: false, results: [], chosen: 0 };
+    queue({ action: 'search', seq: seq, text: S.filter, group: 0 });
+    renderResults();
+    renderGroups();
+  }
+
+  // The form's answer to "search" (Search's JSON, newest first); an answer to an older
+  // search than the one shown is dropped.
+  function setResults(seq, arr) {
+    var s = S.search;
+    if (!s || s.seq !== Number(seq)) return;
+    s.pending = false;
+    s.results = [];
+    arr.forEach(function (raw) {
+      var m = normMsg(raw);
+      if (m && !m.deleted) s.results.push(m);
+    });
+    renderResults();
+  }
+
+  function renderResults() {
+    var s = S.search;
+    el.results.hidden = !s;
+    el.resultList.textContent = '';
+    el.resultsStatus.textContent = '';
+    if (!s) return;
+    var frag = document.createDocumentFragment();
+    s.results.forEach(function (m) { frag.appendChild(resultNode(m, s)); });
+    el.resultList.appendChild(frag);
+    el.resultsStatus.textContent = s.pending ? t('searching') : s.failed ? t('searchFailed') :
+      s.results.length ? '' : t('noMessagesFound');
+  }
+
+  // A found message: its conversation and time, the sender and the text around the match.
+  function resultNode(m, s) {
+    var li = node('li', 'result' + (s.chosen === m.id ? ' active' : ''));
+    li.setAttribute('data-id', String(m.id));
+    li.setAttribute('data-group', String(m.group));
+    var head = node('div', 'group-row');
+    var g = S.byId[m.group];
+    head.appendChild(node('span', 'result-conv', g ? groupTitle(g) : t('discussion')));
+    head.appendChild(node('span', 'group-time', shortWhen(m.time)));
+    li.appendChild(head);
+    var text = node('span', 'result-text');
+    text.appendChild(node('span', 'result-who', who(m) + ': '));
+    highlight(text, m.text || filesLine(m), s.text);
+    li.appendChild(text);
+    return li;
+  }
+
+  // The part of `text` around the first match of `query`, with every match in it marked
+  // (case and ё/е aside, as the add-in matches).
+  function highlight(parent, text, query) {
+    text = String(text).replace(/\s+/g, ' ');
+    var hay = fold(text);
+    var q = fold(String(query).replace(/\s+/g, ' '));
+    var first = q ? hay.indexOf(q) : -1;
+    var start = 0;
+    if (first > RESULT_BEFORE) {
+      start = first - RESULT_BEFORE;
+      var space = text.indexOf(' ', start);
+      if (space >= 0 && space < first) start = space + 1; // not in the middle of a word
+    }
+    var end = Math.max(Math.min(text.length, start + RESULT_LEN), first >= 0 ? first + q.length : 0);
+    if (start > 0) parent.appendChild(document.createTextNode('\u2026'));
+    var at = start;
+    while (q && at < end) {
+      var i = hay.indexOf(q, at);
+      if (i < 0 || i >= end) break;
+      if (i > at) parent.appendChild(document.createTextNode(text.slice(at, i)));
+      parent.appendChild(node('mark', 'hit', text.slice(i, i + q.length)));
+      at = i + q.length;
+    }
+    if (at < end) parent.appendChild(document.createTextNode(text.slice(at, end)));
+    if (end < text.length) parent.appendChild(document.createTextNode('\u2026'));
+  }
+
+  function chooseResult(li) {
+    var id = Number(li.getAttribute('data-id'));
+    var gid = Number(li.getAttribute('data-group'));
+    if (S.search) S.search.chosen = id;
+    var items = el.resultList.querySelectorAll('.result');
+    for (var i = 0; i < items.length; i++) items[i].className = 'result' + (items[i] === li ? ' active' : '');
+    openAt(gid, id);
+  }
+
+  // ---- the form's object: "insert a link to it" ----
+
+  function renderObjectButton() {
+    var o = S.object;
+    el.linkBtn.hidden = !o;
+    el.linkBtn.setAttribute('title', o ? t('insertLink') + ' ' + (o.title || o.link) : '');
+  }
+
+  // Puts "«title» e1cib/..." at the caret; the link becomes clickable in the message.
+  function insertObjectLink() {
+    var o = S.object;
+    if (!o) return;
+    var v = el.input.value;
+    var from = typeof el.input.selectionStart === 'number' ? el.input.selectionStart : v.length;
+    var to = typeof el.input.selectionEnd === 'number' ? el.input.selectionEnd : v.length;
+    var before = v.slice(0, from);
+    var insert = (before && !/\s$/.test(before) ? ' ' : '') + (o.title ? '\u00ab' + o.title + '\u00bb ' : '') + o.link + ' ';
+    el.input.value = before + insert + v.slice(to);
+    autosize();
+    focusAlways();
+    try { el.input.setSelectionRange(from + insert.length, from + insert.length); } catch (e) { /* not focusable */ }
+  }
+
   // ---- language, user, errors ----
 
   function applyLang() {
@@ -1466,6 +2040,8 @@
     el.meName.textContent = S.user;
     el.meName.setAttribute('title', S.user);
     paintAvatar(el.meAvatar, S.user);
+    renderObjectButton();
+    renderResults();
   }
 
   // failedSeq: the seq of the send, new-conversation, edit or delete action whose call
@@ -1494,6 +2070,30 @@
       S.pendingNew = null;
       el.newHint.textContent = '';
     }
+    delete S.outbox[failedSeq];
+    if (S.search && S.search.seq === failedSeq) {
+      S.search.pending = false;
+      S.search.failed = true;
+      renderResults();
+    }
+    // A request a conversation waits for failed: it waits no more.
+    Object.keys(S.convs).forEach(function (gid) {
+      var c = S.convs[gid];
+      var kind = c.expect[failedSeq];
+      if (!kind) return;
+      delete c.expect[failedSeq];
+      if (kind === 'older') {
+        c.olderPending = false;
+        c.seek = 0;
+      } else if (kind === 'newer') {
+        c.newerPending = false;
+      } else if (kind === 'around') {
+        // No window to be had: the conversation opens at its newest messages instead.
+        c.aroundId = 0;
+        if (S.current === Number(gid)) ask(c, { action: 'open', group: S.current, after: 0 });
+      }
+      if (S.current === Number(gid) && S.mode === 'conv') renderStatus(c);
+    });
   }
 
   function hideError() {
@@ -1524,8 +2124,34 @@
 
   window.chatSetGroups = guard(function (json) { setGroups(asArray(json)); });
   window.chatAddMessages = guard(function (json) { addMessages(asArray(json)); });
-  window.chatPrependMessages = guard(function (groupId, json, hasMore) {
-    prependMessages(toId(groupId), asArray(json), hasMore);
+  window.chatPrependMessages = guard(function (groupId, json, hasMore, seq) {
+    prependMessages(toId(groupId), asArray(json), hasMore, seq);
+  });
+  window.chatAppendMessages = guard(function (groupId, json, hasMore, seq) {
+    appendMessages(toId(groupId), asArray(json), hasMore, seq);
+  });
+  window.chatShowAround = guard(function (groupId, olderJson, newerJson, hasOlder, hasNewer, seq) {
+    showAround(toId(groupId), asArray(olderJson), asArray(newerJson), hasOlder, hasNewer, seq);
+  });
+  window.chatSearchResults = guard(function (seq, json) { setResults(seq, asArray(json)); });
+  window.chatSetFileData = guard(function (fileId, base64, type) { setFileData(toId(fileId), base64, type); });
+  window.chatTakeFile = function (seq) {
+    var n = Number(seq);
+    var data = S.outbox[n];
+    delete S.outbox[n];
+    return typeof data === 'string' ? data : '';
+  };
+  window.chatSetTitle = guard(function (title) {
+    S.singleTitle = String(title === undefined || title === null ? '' : title);
+    var g = S.single !== null ? S.extra[S.single] : null;
+    if (g) g.topic = S.singleTitle;
+    if (S.mode === 'conv') renderConvHead();
+  });
+  window.chatSetObject = guard(function (link, title) {
+    var url = String(link === undefined || link === null ? '' : link);
+    S.object = /^(e1cib\/|e1c:\/\/)\S+$/i.test(url) ?
+      { link: url, title: trimText(title === undefined || title === null ? '' : title).replace(/\s+/g, ' ') } : null;
+    renderObjectButton();
   });
   window.chatMarkRead = guard(function (groupId, upTo) {
     var gid = toId(groupId);
@@ -1579,7 +2205,34 @@
     var n = up(e.target, el.groups, hasAttr('data-id'));
     if (n) openGroup(Number(n.getAttribute('data-id')));
   });
-  el.filter.addEventListener('input', function () { S.filter = trimText(el.filter.value); renderGroups(); });
+  el.filter.addEventListener('input', function () {
+    S.filter = trimText(el.filter.value);
+    renderGroups();
+    scheduleSearch(false);
+  });
+  el.filter.addEventListener('keydown', function (e) {
+    if (e.keyCode === 13) {
+      e.preventDefault();
+      scheduleSearch(true);
+    } else if (e.keyCode === 27 && el.filter.value) {
+      el.filter.value = '';
+      S.filter = '';
+      renderGroups();
+      scheduleSearch(false);
+    }
+  });
+  el.resultList.addEventListener('click', function (e) {
+    var n = up(e.target, el.resultList, hasAttr('data-id'));
+    if (n) chooseResult(n);
+  });
+  el.attach.addEventListener('click', function () { chooseFiles(); });
+  el.linkBtn.addEventListener('mousedown', function (e) { e.preventDefault(); }); // keep the input's caret
+  el.linkBtn.addEventListener('click', insertObjectLink);
+  el.convLink.addEventListener('click', function (e) {
+    e.preventDefault();
+    var url = el.convLink.getAttribute('data-url') || '';
+    if (OPENABLE.test(url)) queue({ action: 'link', url: url });
+  });
   el.newBtn.addEventListener('click', showNewForm);
   $('placeholder-new').addEventListener('click', showNewForm);
   $('back-btn').addEventListener('click', function () { leaveConv(); setMode(S.mode, false); });
@@ -1609,18 +2262,28 @@
     if (n) chooseMention(n.getAttribute('data-name'));
   });
   el.olderBtn.addEventListener('click', requestOlder);
-  el.jump.addEventListener('click', function () { scrollToBottom(); maybeMarkRead(); });
+  el.jump.addEventListener('click', function () {
+    if (S.current !== null && conv(S.current).hasNewer) {
+      goNewest();
+      return;
+    }
+    scrollToBottom();
+    maybeMarkRead();
+  });
   el.messages.addEventListener('scroll', function () {
     if (el.messages.scrollTop < 200 && S.current !== null && conv(S.current).shownFrom !== null) revealOlder();
     if (atBottom()) {
+      if (S.current !== null) askNewer(conv(S.current));
       if (S.newBelow) { S.newBelow = 0; updateJump(); }
       maybeMarkRead();
     }
   });
-  // A failed send goes back to the input for another try (as a reply again, if it was one).
+  // A failed send goes back to the input for another try (as a reply again, if it was one);
+  // a failed file is only taken away.
   function retrySend(seq) {
     S.pending = S.pending.filter(function (p) {
       if (p.seq !== seq) return true;
+      if (p.file) return false;
       el.input.value = p.text;
       if (p.replyTo && heldMessage(p.replyTo)) startReply(p.replyTo);
       return false;
@@ -1646,11 +2309,17 @@
       refreshOne(id);
       return;
     }
+    var file = up(target, stop, hasAttr('data-file'));
+    if (file) {
+      queue({ action: 'save', id: Number(file.getAttribute('data-file')), name: file.getAttribute('data-name') || '' });
+      return;
+    }
+    // Only web and 1C links are handed to the form; the field itself never navigates.
     var link = up(target, stop, function (n) { return n.tagName === 'A'; });
     if (link) {
       e.preventDefault();
-      var url = link.getAttribute('href') || '';
-      if (/^https?:\/\//i.test(url)) queue({ action: 'link', url: url });
+      var url = link.getAttribute('href') || link.getAttribute('data-url') || '';
+      if (OPENABLE.test(url)) queue({ action: 'link', url: url });
       return;
     }
     if (row && row.getAttribute('data-seq') !== null && hasClass('failed')(row)) {
@@ -1699,6 +2368,35 @@
     // The caret moved without typing: the "@..." before it may have changed.
     if (e.keyCode >= 35 && e.keyCode <= 39 && e.keyCode !== 38) updateSuggest();
   });
+  el.input.addEventListener('paste', function (e) {
+    var items = e.clipboardData && e.clipboardData.items;
+    var files = [];
+    for (var i = 0; items && i < items.length; i++) {
+      var f = items[i].kind === 'file' && typeof items[i].getAsFile === 'function' ? items[i].getAsFile() : null;
+      if (f) files.push(f);
+    }
+    if (!files.length) return;
+    e.preventDefault();
+    takeFiles(files);
+  });
+  // A file dropped anywhere must never make the field navigate away from the chat; into an
+  // open conversation it is sent. The hint shows while files are dragged over (dragover
+  // comes again and again; when it stops, the hint goes).
+  var dropTimer = 0;
+  document.addEventListener('dragover', function (e) {
+    e.preventDefault();
+    var on = S.mode === 'conv' && dragsFiles(e);
+    showDropping(on);
+    if (dropTimer) clearTimeout(dropTimer);
+    dropTimer = setTimeout(function () { showDropping(false); }, 300);
+  });
+  document.addEventListener('drop', function (e) {
+    e.preventDefault();
+    showDropping(false);
+    var dt = e.dataTransfer;
+    if (dt && dt.files && dt.files.length) takeFiles(dt.files);
+    else if (dragsFiles(e)) chooseFiles(); // the engine names files but gives none
+  });
   $('error-close').addEventListener('click', hideError);
   window.addEventListener('resize', function () { maybeMarkRead(); });
 
@@ -1707,7 +2405,13 @@
   var init = window.CHAT1C_STATE || {};
   S.user = String(init.user === undefined || init.user === null ? '' : init.user);
   S.lang = normLang(init.lang);
+  // FillChat(Group): that conversation only, opened at once (it asks 1C for its messages).
+  S.single = isId(init.group) && init.group > 0 ? init.group : null;
   applyLang();
   setGroups(Array.isArray(init.groups) ? init.groups : []);
   setMode('none', false);
+  if (S.single !== null) {
+    if (!S.byId[S.single]) addExtra(S.single, '');
+    openGroup(S.single);
+  }
 }());

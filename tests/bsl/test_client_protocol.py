@@ -821,8 +821,11 @@ class ClientProtocolTest(unittest.TestCase):
         self.assertIn("веб-клиент", f.field.lower())
         self.assertIn("тонком клиенте", f.field)
         self.assertEqual(f.session.messages, [], "one message, in the field only")
-        # In the kit: the web client branch comes before any attach, in the form and at start-up.
-        body = CLIENT.body("ПодключитьЧат")
+        # In the kit: the web client branch comes before any attach, in the form (ПодключитьЧат and
+        # ПодключитьОбсуждение both go through ПодключитьКФорме) and at start-up.
+        self.assertIn("ПодключитьКФорме(", CLIENT.body("ПодключитьЧат"))
+        self.assertIn("ПодключитьКФорме(", CLIENT.body("ПодключитьОбсуждение"))
+        body = CLIENT.body("ПодключитьКФорме")
         self.assertLess(body.index("#Если ВебКлиент Тогда"), body.index("НачатьПодключениеКомпоненты"))
         self.assertLess(body.index("ТекстВебКлиента()"), body.index("#Иначе"))
         self.assertIn("#Если Не ВебКлиент Тогда", CLIENT.body("ПриНачалеРаботыСистемы"))

@@ -57,6 +57,12 @@ function ofType(actions, type) {
   return actions.filter((a) => a.action === type);
 }
 
+// Requests whose answer names them ("open" with after = 0, "older", "around", "newer"):
+// the seq, a number, shown as 'N' so that the rest can be compared.
+function asked(actions, type) {
+  return ofType(actions, type).map((a) => Object.assign({}, a, typeof a.seq === 'number' ? { seq: 'N' } : {}));
+}
+
 function bridge(page, name) {
   const args = [].slice.call(arguments, 2);
   return page.eval(function (n, a) { return window[n].apply(window, a); }, name, args);
@@ -196,7 +202,7 @@ async function phaseScenario(page) {
   // Open a group: the page asks 1C for its newest page.
   await page.click('.group[data-id="1"]');
   let acts = await take(page);
-  eq('opening a group queues "open" with after = 0', ofType(acts, 'open'), [{ action: 'open', group: 1, after: 0 }]);
+  eq('opening a group queues "open" with after = 0', asked(acts, 'open'), [{ action: 'open', group: 1, after: 0, seq: 'N' }]);
   check('the hidden chat1c-notify element was clicked for 1C', (await page.eval(function () { return window.__notified; })) >= 1);
   eq('conversation header', [await text(page, '#conv-topic'), await text(page, '#conv-people')],
     ['Quarterly report', D.ME + ', ' + D.BORIS + ', ' + D.CLARA]);
@@ -339,7 +345,7 @@ async function phaseScenario(page) {
   });
   await page.click('#older-btn');
   acts = await take(page);
-  eq('"load older" queues "older" before the oldest id', ofType(acts, 'older'), [{ action: 'older', group: 1, before: 10001 }]);
+  eq('"load older" queues "older" before the oldest id', asked(acts, 'older'), [{ action: 'older', group: 1, before: 10001, seq: 'N' }]);
   eq('older button shows loading', await page.eval(function () {
     const b = document.getElementById('older-btn'); return [b.disabled, b.textContent];
   }), [true, 'Loading…']);
@@ -364,8 +370,8 @@ async function phaseScenario(page) {
   await page.type('#input', 'second line');
   await page.press('#input', 'Enter');
   acts = await take(page);
-  eq('Enter sends (with the seq that names it in a failure); Shift+Enter kept a newline', ofType(acts, 'send'), [{
-    action: 'send', seq: 1, group: 1, topic: 'Quarterly report',
+  eq('Enter sends (with the seq that names it in a failure); Shift+Enter kept a newline', asked(acts, 'send'), [{
+    action: 'send', seq: 'N', group: 1, topic: 'Quarterly report',
     participants: JSON.stringify([D.ME, D.BORIS, D.CLARA]), text: 'Hello\nsecond line', replyTo: 0
   }]);
   eq('input cleared after sending', await page.eval(function () { return document.getElementById('input').value; }), '');
@@ -459,8 +465,8 @@ async function phaseScenario(page) {
   await page.click('.group[data-id="2"]');
   await page.click('.group[data-id="3"]');
   acts = await take(page);
-  eq('rapid actions all kept, in order', ofType(acts, 'open'), [
-    { action: 'open', group: 2, after: 0 }, { action: 'open', group: 3, after: 0 }]);
+  eq('rapid actions all kept, in order', asked(acts, 'open'), [
+    { action: 'open', group: 2, after: 0, seq: 'N' }, { action: 'open', group: 3, after: 0, seq: 'N' }]);
   eq('chatTakeActions clears the queue', await take(page), []);
   eq('public group header', await text(page, '#conv-people'), 'Everyone');
 
@@ -488,7 +494,7 @@ async function phaseScenario(page) {
   const first = D.msg(11107, 9, Date.now(), D.ME, 'Kick-off on Monday');
   await bridge(page, 'chatSetGroups', JSON.stringify(groups.concat([D.group(9, 'Budget 2027', [D.BORIS, D.CLARA, D.ME], 0, first)])));
   eq('the new group opens by itself', await text(page, '#conv-topic'), 'Budget 2027');
-  eq('and is asked for', ofType(await take(page), 'open'), [{ action: 'open', group: 9, after: 0 }]);
+  eq('and is asked for', asked(await take(page), 'open'), [{ action: 'open', group: 9, after: 0, seq: 'N' }]);
   await bridge(page, 'chatPrependMessages', 9, JSON.stringify([first]), false);
   st = await listState(page);
   check('its first message shown, nothing older to load', st.count === 1 && st.olderHidden, st);
@@ -666,12 +672,13 @@ function inView(page, id) {
   }, id);
 }
 
-async function setInput(page, value) {
-  await page.eval(function (v) {
-    const i = document.getElementById('input');
+// Sets a field's text as typing would end (the message input unless another id is given).
+async function setInput(page, value, id) {
+  await page.eval(function (v, n) {
+    const i = document.getElementById(n);
     i.value = v;
     i.dispatchEvent(new Event('input'));
-  }, value);
+  }, value, id || 'input');
 }
 
 async function phaseLive(page) {
@@ -717,7 +724,7 @@ async function phaseLive(page) {
 
   // The conversation: its newest 50 held, older history exists.
   await page.click('.group[data-id="1"]');
-  eq('opening asks for the newest page', ofType(await take(page), 'open'), [{ action: 'open', group: 1, after: 0 }]);
+  eq('opening asks for the newest page', asked(await take(page), 'open'), [{ action: 'open', group: 1, after: 0, seq: 'N' }]);
   await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(210, 259)), true);
   let acts = await take(page);
   eq('a reply to a message older than the history held asks for that one original (once each)',
@@ -866,9 +873,9 @@ async function phaseLive(page) {
   // Clicking a quote whose original is older: "older" page after page until it is held.
   await take(page);
   await page.click('.msg[data-id="257"] .quote');
-  eq('the click asks for the page before the history held', ofType(await take(page), 'older'), [{ action: 'older', group: 1, before: 210 }]);
+  eq('the click asks for the page before the history held', asked(await take(page), 'older'), [{ action: 'older', group: 1, before: 210, seq: 'N' }]);
   await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(160, 209)), true);
-  eq('not there yet: the next older page is asked for by itself', ofType(await take(page), 'older'), [{ action: 'older', group: 1, before: 160 }]);
+  eq('not there yet: the next older page is asked for by itself', asked(await take(page), 'older'), [{ action: 'older', group: 1, before: 160, seq: 'N' }]);
   await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(110, 159)), true);
   await sleep(50);
   eq('held now: scrolled to it, it blinks, nothing more asked', [await inView(page, 120), (await row(page, 120)).cls.indexOf('flash') >= 0,
@@ -885,7 +892,7 @@ async function phaseLive(page) {
   eq('the group not loaded shows the new message in the list', await text(page, '.group[data-id="3"] .group-preview'),
     'Boris Ivanov: New in a group not opened yet');
   await page.click('.group[data-id="3"]');
-  eq('opening it asks for its newest page (nothing was held)', ofType(await take(page), 'open'), [{ action: 'open', group: 3, after: 0 }]);
+  eq('opening it asks for its newest page (nothing was held)', asked(await take(page), 'open'), [{ action: 'open', group: 3, after: 0, seq: 'N' }]);
   await bridge(page, 'chatPrependMessages', 3, JSON.stringify([D.live(331, 3, Date.now(), D.BORIS, 'New in a group not opened yet')]), false);
 
   // @ suggestions: the members of a private group.
@@ -958,6 +965,492 @@ async function phaseLive(page) {
   await noProblems(page, 'live');
 }
 
+// ---- Find, share, link (issue 13) ----
+
+// The search box's "Messages" section: [conversation, sender, text, marked parts] per result.
+function results(page) {
+  return page.eval(function () {
+    const box = document.getElementById('results');
+    if (box.hidden) return null;
+    return {
+      items: [].map.call(box.querySelectorAll('.result'), function (r) {
+        return [r.querySelector('.result-conv').textContent, r.querySelector('.result-who').textContent,
+          r.querySelector('.result-text').textContent.slice(r.querySelector('.result-who').textContent.length),
+          [].map.call(r.querySelectorAll('mark.hit'), function (m) { return m.textContent; })];
+      }),
+      status: document.getElementById('results-status').textContent
+    };
+  });
+}
+
+function setFilter(page, value) {
+  return setInput(page, value, 'filter');
+}
+
+function groupIds(page) {
+  return page.eval(function () {
+    return [].map.call(document.querySelectorAll('#groups .group'), function (g) { return Number(g.getAttribute('data-id')); });
+  });
+}
+
+async function scrollMessagesToBottom(page) {
+  await page.eval(function () {
+    const m = document.getElementById('messages');
+    m.scrollTop = m.scrollHeight;
+    m.dispatchEvent(new Event('scroll'));
+  });
+  await sleep(50);
+}
+
+function rowTop(page, id) {
+  return page.eval(function (n) {
+    const r = document.querySelector('#msg-list .msg[data-id="' + n + '"]');
+    return r ? Math.round(r.getBoundingClientRect().top) : null;
+  }, id);
+}
+
+// Search: titles at once, messages from 3 characters (after a pause or on Enter), results
+// with conversation, sender and the matches marked (case and ё/е aside); choosing one opens
+// the conversation at it: held already, or loaded afresh around it ("around"), with "newer"
+// pages below the window and a jump back to the newest.
+async function phaseSearch(page) {
+  const now = Date.now();
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const msgs = {};
+  for (let id = 1000; id <= 1300; id++) msgs[id] = D.live(id, 1, now - (1400 - id) * D.MIN, [D.BORIS, D.CLARA][id % 2], 'filler ' + id);
+  msgs[1010] = D.live(1010, 1, now - 390 * D.MIN, D.BORIS, 'The Ёлка invoice is late again, ёлка!');
+  msgs[1290] = D.live(1290, 1, now - 110 * D.MIN, D.CLARA, 'Where is the ЕЛКА invoice?');
+  const long = 'word '.repeat(40) + 'the елка invoice ' + 'tail '.repeat(60);
+  msgs[1100] = D.live(1100, 1, now - 300 * D.MIN, D.ME, long);
+  const range = (a, b) => { const out = []; for (let id = a; id <= b; id++) out.push(msgs[id]); return out; };
+  const groups = [
+    D.liveGroup(1, 'Quarterly report', [D.ME, D.BORIS, D.CLARA], 0, 0, msgs[1299], {}),
+    D.liveGroup(2, 'Ёлочные игрушки', [], 0, 0, D.live(1400, 2, now - 5 * D.MIN, D.BORIS, 'x'), null)
+  ];
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups));
+  await page.click('.group[data-id="1"]');
+  const opened = ofType(await take(page), 'open')[0];
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(1250, 1299)), true, opened.seq);
+  await take(page);
+
+  // Fewer than 3 characters: titles only (ё and е alike), no message search.
+  await setFilter(page, 'ел');
+  await sleep(450);
+  eq('two characters filter the titles (ё = е) and search no messages', [await groupIds(page), ofType(await take(page), 'search'),
+    await results(page)], [[2], [], null]);
+  await setFilter(page, 'елка');
+  eq('three or more: nothing asked while typing goes on', ofType(await take(page), 'search'), []);
+  await sleep(450);
+  const search = ofType(await take(page), 'search');
+  eq('after a pause "search" is queued with its seq, the text and group 0', search.map((a) => [a.text, a.group, typeof a.seq]),
+    [['елка', 0, 'number']]);
+  eq('"Searching…" until the answer', await results(page), { items: [], status: 'Searching…' });
+  await page.press('#filter', 'Enter');
+  eq('Enter with the text already searched asks nothing again', ofType(await take(page), 'search'), []);
+  await bridge(page, 'chatSearchResults', search[0].seq - 1, JSON.stringify([msgs[1010]]));
+  eq('an answer to an earlier search is dropped', (await results(page)).status, 'Searching…');
+  const found = [msgs[1290], D.live(1500, 77, now - 200 * D.MIN, D.XSS_IMG, 'Discussion of елка ' + D.XSS_SCRIPT),
+    msgs[1100], msgs[1010]];
+  eq('chatSearchResults returns true', await bridge(page, 'chatSearchResults', search[0].seq, JSON.stringify(found)), true);
+  const res = await results(page);
+  eq('results newest first: conversation, sender, text with every match marked', res.items.map((r) => [r[0], r[1], r[3]]), [
+    ['Quarterly report', D.CLARA + ': ', ['ЕЛКА']],
+    ['Discussion', D.XSS_IMG + ': ', ['елка']],
+    ['Quarterly report', 'You: ', ['елка']],
+    ['Quarterly report', D.BORIS + ': ', ['Ёлка', 'ёлка']]]);
+  eq('a short text is shown whole', res.items[0][2], 'Where is the ЕЛКА invoice?');
+  check('a long text is cut around the match', /^\u2026.{0,45}the елка invoice .*\u2026$/.test(res.items[2][2]) && res.items[2][2].length < 200,
+    res.items[2][2]);
+  eq('no title matches: the titles\' "nothing found" gives way to the messages section', [await groupIds(page),
+    await page.eval(function () { return document.getElementById('groups-empty').hidden; })], [[], true]);
+  eq('XSS in a found message is shown literally and inert', [res.items[1][2], (await inertProbe(page)).media],
+    ['Discussion of елка ' + D.XSS_SCRIPT, 0]);
+
+  // A result held already: scrolled to, nothing asked.
+  await page.click('.result[data-id="1290"]');
+  eq('choosing a held message asks 1C for nothing', (await take(page)).filter((a) => a.action !== 'read'), []);
+  await sleep(50);
+  eq('it is scrolled to and blinks; the result is marked chosen', [await inView(page, 1290), (await row(page, 1290)).cls.indexOf('flash') >= 0,
+    await page.eval(function () { return document.querySelector('.result.active').getAttribute('data-id'); })], [true, true, '1290']);
+
+  // A result older than the history held: the conversation is loaded afresh around it.
+  await page.click('.result[data-id="1010"]');
+  let acts = await take(page);
+  const around = asked(acts, 'around');
+  eq('an older one queues "around" with the group and the message', around, [{ action: 'around', group: 1, id: 1010, seq: 'N' }]);
+  const aroundSeq = ofType(acts, 'around')[0].seq;
+  let st = await listState(page);
+  eq('the history held before is let go while the window comes', [st.count, await text(page, '#conv-status')], [0, 'Loading…']);
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(1250, 1299)), true);
+  eq('a page that comes meanwhile (no seq) is not taken', (await listState(page)).count, 0);
+  eq('chatShowAround returns true', await bridge(page, 'chatShowAround', 1, JSON.stringify(range(1000, 1010)),
+    JSON.stringify(range(1011, 1060)), false, true, aroundSeq), true);
+  await sleep(50);
+  st = await listState(page);
+  eq('the window: the message, the history before and after it', [st.firstId, st.lastId, st.count, st.olderHidden], [1000, 1060, 61, true]);
+  eq('scrolled to the message, which blinks', [await inView(page, 1010), (await row(page, 1010)).cls.indexOf('flash') >= 0], [true, true]);
+  await page.screenshot(path.join(ARTIFACTS, 'search-' + engineName + '.png'));
+  eq('the jump button leads to the newest messages', [st.jump, await page.eval(function () {
+    return document.getElementById('jump-btn').getAttribute('title');
+  })], ['', 'To the newest messages']);
+  eq('reading a window of old history marks nothing read', ofType(await take(page), 'read'), []);
+  await bridge(page, 'chatAddMessages', JSON.stringify([msgs[1300]]));
+  eq('a new message is not put below a window away from the newest', (await listState(page)).lastId, 1060);
+
+  // Scrolled to the bottom of the window: the page after it.
+  const anchor = await rowTop(page, 1055);
+  await scrollMessagesToBottom(page);
+  acts = await take(page);
+  eq('at the bottom of the window "newer" asks for what follows', asked(acts, 'newer'), [{ action: 'newer', group: 1, after: 1060, seq: 'N' }]);
+  const newerSeq = ofType(acts, 'newer')[0].seq;
+  const topBefore = await rowTop(page, 1055);
+  await bridge(page, 'chatAppendMessages', 1, JSON.stringify(range(1061, 1110)), true, newerSeq + 100);
+  eq('an answer to another request is not taken', (await listState(page)).lastId, 1060);
+  eq('chatAppendMessages returns true', await bridge(page, 'chatAppendMessages', 1, JSON.stringify(range(1061, 1110)), true, newerSeq), true);
+  st = await listState(page);
+  eq('the next page is added below, the view does not move', [st.lastId, st.count, await rowTop(page, 1055)], [1110, 111, topBefore]);
+  check('the row was on screen before', anchor !== null);
+
+  // To the newest: the conversation loads afresh at its end.
+  await page.click('#jump-btn');
+  acts = await take(page);
+  eq('the jump asks for the newest page', asked(acts, 'open'), [{ action: 'open', group: 1, after: 0, seq: 'N' }]);
+  const newestSeq = ofType(acts, 'open')[0].seq;
+  await bridge(page, 'chatShowAround', 1, JSON.stringify(range(1000, 1010)), JSON.stringify(range(1011, 1060)), false, true, aroundSeq);
+  eq('a late window is not taken', (await listState(page)).count, 0);
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(range(1251, 1300)), true, newestSeq);
+  st = await listState(page);
+  eq('at the newest again: no jump button, read up to the end', [st.lastId, st.jump, st.atBottom, ofType(await take(page), 'read')],
+    [1300, null, true, [{ action: 'read', group: 1, upTo: 1300 }]]);
+
+  // A window that cannot be had: the conversation opens at its newest messages.
+  await page.click('.result[data-id="1010"]');
+  const failing = ofType(await take(page), 'around')[0];
+  await bridge(page, 'chatShowError', 'The store is locked', failing.seq);
+  eq('a failed "around" asks for the newest page instead', asked(await take(page), 'open'), [{ action: 'open', group: 1, after: 0, seq: 'N' }]);
+  await page.click('#error-close');
+
+  // A found message of a discussion the list does not show: opened all the same; text goes by id.
+  await page.click('.result[data-id="1500"]');
+  const d = ofType(await take(page), 'around')[0];
+  eq('a conversation not listed is opened around the message', [d.group, d.id], [77, 1500]);
+  eq('and called a discussion', [await text(page, '#conv-topic'), await text(page, '#conv-people')], ['Discussion', 'Discussion']);
+  await bridge(page, 'chatShowAround', 77, JSON.stringify([found[1]]), '[]', false, false, d.seq);
+  await page.type('#input', 'I see it');
+  await page.press('#input', 'Enter');
+  eq('writing there queues "post" (by the conversation\'s id)', ofType(await take(page), 'post').map((a) => [a.group, a.text, a.replyTo, typeof a.seq]),
+    [[77, 'I see it', 0, 'number']]);
+
+  // Russian; clearing the box.
+  await bridge(page, 'chatSetUser', D.ME, 'ru');
+  eq('Russian results', [await text(page, '.results-head'), (await results(page)).items[1][0]], ['Сообщения', 'Обсуждение']);
+  await bridge(page, 'chatSetUser', D.ME, 'en');
+  await setFilter(page, 'zzzz');
+  await page.press('#filter', 'Enter');
+  const none = ofType(await take(page), 'search')[0];
+  await bridge(page, 'chatSearchResults', none.seq, '[]');
+  eq('nothing found', (await results(page)).status, 'No messages found');
+  await setFilter(page, '');
+  eq('an empty box hides the messages section and lists every conversation', [await results(page), await groupIds(page)], [null, [2, 1]]);
+  await noProblems(page, 'search');
+}
+
+// What the messages' files look like: [kind, name, size, has an image, data-file].
+function files(page, id) {
+  return page.eval(function (n) {
+    const r = document.querySelector('#msg-list .msg[data-id="' + n + '"], #pending-list .msg[data-seq="' + n + '"]');
+    if (!r) return null;
+    return [].map.call(r.querySelectorAll('.file'), function (f) {
+      const img = f.querySelector('img');
+      return [f.className.replace('file ', ''), f.querySelector('.file-name') ? f.querySelector('.file-name').textContent : null,
+        f.querySelector('.file-size') ? f.querySelector('.file-size').textContent : null,
+        f.querySelector('.file-icon') ? f.querySelector('.file-icon').textContent : null,
+        img ? [img.getAttribute('src').slice(0, 22), img.naturalWidth, img.naturalHeight] : null, f.getAttribute('data-file')];
+    });
+  }, id);
+}
+
+// Drops files (name, type, base64 content) on an element, as the engine does with a drop
+// from the desktop; or pastes them into the input.
+function dropFiles(page, list, sel, how) {
+  return page.eval(function (items, s, kind) {
+    const made = items.map(function (f) {
+      const bin = atob(f.b64);
+      const bytes = new Uint8Array(f.size || bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      return new File([bytes], f.name, { type: f.type });
+    });
+    const ev = document.createEvent('Event');
+    ev.initEvent(kind, true, true);
+    if (kind === 'paste') {
+      ev.clipboardData = { items: made.map(function (f) { return { kind: 'file', getAsFile: function () { return f; } }; }) };
+    } else {
+      ev.dataTransfer = { files: made, types: ['Files'] };
+    }
+    document.querySelector(s).dispatchEvent(ev);
+  }, list, sel, how || 'drop');
+}
+
+// Files: inline images up to 2 MB (their data asked for once, base64 from the form), larger
+// images and other files as cards; a click saves; drag-and-drop and paste hand files to the
+// form as base64 (or ask for 1C's dialog where the engine cannot read them).
+async function phaseFiles(page) {
+  const now = Date.now();
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const png = D.png(40, 30);
+  const f = (id, name, size, type) => ({ id: id, name: name, size: size, type: type });
+  const msgs = [
+    D.live(500, 1, now - 9 * D.MIN, D.ME, '', { files: [f(11, 'chart.png', png.length, 'image/png')] }),
+    D.live(501, 1, now - 8 * D.MIN, D.BORIS, 'Scan attached', { files: [f(12, 'scan.jpg', 3 * 1024 * 1024, 'image/jpeg')] }),
+    D.live(502, 1, now - 7 * D.MIN, D.BORIS, '', { files: [f(13, D.XSS_IMG + '.pdf', 1536, 'application/pdf')] }),
+    D.live(503, 1, now - 6 * D.MIN, D.CLARA, 'logo', { files: [f(14, 'logo.svg', 100, 'image/svg+xml')] }),
+    D.live(504, 1, now - 5 * D.MIN, D.BORIS, '', { deleted: true, files: [f(16, 'gone.png', 10, 'image/png')] }),
+    D.live(505, 1, now - 4 * D.MIN, D.CLARA, '', { files: [f(15, 'broken.png', 70, 'image/png')] })
+  ];
+  await bridge(page, 'chatSetGroups', JSON.stringify([D.liveGroup(1, 'Quarterly report', [D.ME, D.BORIS, D.CLARA], 0, 0, msgs[5], {})]));
+  eq('a message with a file only is previewed by the file\'s name', await text(page, '.group[data-id="1"] .group-preview'),
+    D.CLARA + ': File: broken.png');
+  await page.click('.group[data-id="1"]');
+  const open = ofType(await take(page), 'open')[0];
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify(msgs), false, open.seq);
+  const acts = await take(page);
+  eq('inline images (png, jpeg, gif, webp, bmp up to 2 MB) are asked for once each', ofType(acts, 'image'),
+    [{ action: 'image', id: 11, type: 'image/png' }, { action: 'image', id: 15, type: 'image/png' }]);
+  eq('until their data comes they take a place', (await files(page, 500))[0].slice(0, 1), ['image loading']);
+  eq('a larger image is a card with name and size', await files(page, 501), [['card', 'scan.jpg', '3 MB', 'JPG', null, '12']]);
+  eq('another file is a card (XSS in its name literal)', await files(page, 502), [['card', D.XSS_IMG + '.pdf', '1.5 KB', 'PDF', null, '13']]);
+  eq('an SVG is never shown inline', await files(page, 503), [['card', 'logo.svg', '100 B', 'SVG', null, '14']]);
+  eq('a deleted message shows no file', [await files(page, 504), (await row(page, 504)).text], [[], 'Message deleted']);
+  eq('chatSetFileData returns true', await bridge(page, 'chatSetFileData', 11, D.base64Lines(png), 'image/png'), true);
+  await sleep(150);
+  eq('the image shows, decoded from base64 with Base64Строка\'s line breaks', await files(page, 500),
+    [['image', null, null, null, ['data:image/png;base64,', 40, 30], '11']]);
+  await bridge(page, 'chatSetFileData', 15, '', '');
+  eq('a file that cannot be had becomes a card', await files(page, 505), [['card', 'broken.png', '70 B', 'PNG', null, '15']]);
+  await bridge(page, 'chatSetFileData', 14, png.toString('base64'), 'image/svg+xml');
+  await bridge(page, 'chatSetFileData', 12, '"><script>window.pwned=1</script>', 'image/jpeg');
+  eq('data of another type or not base64 makes no image', [await files(page, 503), (await files(page, 501))[0][4]],
+    [[['card', 'logo.svg', '100 B', 'SVG', null, '14']], null]);
+  const probe = await inertProbe(page);
+  eq('the one image is the only media; nothing injected ran', [probe.media, probe.pwned, probe.alerts], [1, 'undefined', 0]);
+  await bridge(page, 'chatSetUser', D.ME, 'ru');
+  eq('sizes in Russian', (await files(page, 502))[0][2], '1,5 КБ');
+  await bridge(page, 'chatSetUser', D.ME, 'en');
+  eq('redrawing asks for no image again', ofType(await take(page), 'image'), []);
+
+  // A click saves the file through the form.
+  await page.click('.msg[data-id="500"] .file');
+  await page.click('.msg[data-id="502"] .file-name');
+  eq('clicking an image or a card queues "save" with id and name', ofType(await take(page), 'save'),
+    [{ action: 'save', id: 11, name: 'chart.png' }, { action: 'save', id: 13, name: D.XSS_IMG + '.pdf' }]);
+
+  // Drag-and-drop: read here, handed to the form as base64.
+  const hrefBefore = await page.eval(function () { return location.href; });
+  await page.eval(function () {
+    const ev = document.createEvent('Event');
+    ev.initEvent('dragover', true, true);
+    ev.dataTransfer = { files: [], types: ['Files'] };
+    document.getElementById('messages').dispatchEvent(ev);
+  });
+  eq('dragging files over the conversation shows where to drop', await page.eval(function () {
+    return getComputedStyle(document.getElementById('drop-hint')).display;
+  }), 'block');
+  const notes = Buffer.from('hello, world\n');
+  await dropFiles(page, [{ name: 'notes.txt', type: 'text/plain', b64: notes.toString('base64') }], '#messages');
+  await sleep(150);
+  let fa = ofType(await take(page), 'file');
+  eq('a dropped file queues "file" with seq, group, name and size', fa.map((a) => [a.group, a.name, a.size, typeof a.seq]),
+    [[1, 'notes.txt', notes.length, 'number']]);
+  eq('the drop hint is gone, and the field did not navigate', [await page.eval(function () {
+    return getComputedStyle(document.getElementById('drop-hint')).display;
+  }), await page.eval(function () { return location.href; })], ['none', hrefBefore]);
+  eq('it shows as sending, a card with its name and size', [await files(page, fa[0].seq), (await pendingStates(page))[0][1]],
+    [[['card', 'notes.txt', '13 B', 'TXT', null, null]], 'sending…']);
+  eq('chatTakeFile(seq) gives its content as base64, once', [await bridge(page, 'chatTakeFile', fa[0].seq),
+    await bridge(page, 'chatTakeFile', fa[0].seq)], [notes.toString('base64'), '']);
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.live(510, 1, Date.now(), D.ME, '', { files: [f(20, 'notes.txt', notes.length, 'text/plain')] })]));
+  eq('its echo replaces the sending card', [await pendingStates(page), await files(page, 510)],
+    [[], [['card', 'notes.txt', '13 B', 'TXT', null, '20']]]);
+
+  // A file whose sending failed: marked, a click takes it away.
+  await dropFiles(page, [{ name: 'table.csv', type: 'text/csv', b64: Buffer.from('a;b\n').toString('base64') }], '#input');
+  await sleep(150);
+  fa = ofType(await take(page), 'file');
+  await bridge(page, 'chatShowError', 'Not allowed', fa[0].seq);
+  eq('a failed file is marked "not sent"', [await pendingStates(page), await page.eval(function () {
+    return document.querySelector('#pending-list .msg.failed').getAttribute('title');
+  })], [[['', 'not sent']], 'Not sent. Click to dismiss.']);
+  await page.click('#error-close');
+  await page.click('#pending-list .msg.failed .bubble');
+  eq('a click takes it away; its data is gone', [await pendingStates(page), await bridge(page, 'chatTakeFile', fa[0].seq),
+    (await page.eval(function () { return document.getElementById('input').value; }))], [[], '', '']);
+
+  // Larger than 25 MB: refused at once, nothing queued.
+  await dropFiles(page, [{ name: 'video.mp4', type: 'video/mp4', b64: '', size: 26214401 }], '#messages');
+  await sleep(150);
+  const b = await banner(page);
+  eq('a file over 25 MB is refused with its name, nothing queued', [b.shown, b.text.indexOf('Files up to 25 MB') === 0,
+    b.text.indexOf('video.mp4') > 0, ofType(await take(page), 'file'), await pendingStates(page)], [true, true, true, [], []]);
+  await page.click('#error-close');
+
+  // A pasted screenshot.
+  await dropFiles(page, [{ name: 'image.png', type: 'image/png', b64: png.toString('base64') }], '#input', 'paste');
+  await sleep(150);
+  fa = ofType(await take(page), 'file');
+  check('a pasted image is sent as screenshot-<date>-<time>.png', fa.length === 1 && /^screenshot-\d{8}-\d{6}\.png$/.test(fa[0].name), fa);
+  eq('with its bytes', await bridge(page, 'chatTakeFile', fa[0].seq), png.toString('base64'));
+  await bridge(page, 'chatShowError', 'x', fa[0].seq);
+  await page.click('#error-close');
+  await page.click('#pending-list .msg.failed .bubble');
+
+  // An engine that cannot read files (no FileReader: Internet Explorer before 8.3.14): 1C's dialog.
+  await page.eval(function () { window.__reader = window.FileReader; window.FileReader = undefined; });
+  await dropFiles(page, [{ name: 'a.txt', type: 'text/plain', b64: 'YQ==' }], '#messages');
+  await sleep(100);
+  await page.eval(function () { window.FileReader = window.__reader; });
+  eq('without FileReader a drop asks the form for its file dialog', [ofType(await take(page), 'attach'), await pendingStates(page)],
+    [[{ action: 'attach', group: 1 }], []]);
+  await page.click('#attach-btn');
+  eq('so does the attach button', ofType(await take(page), 'attach'), [{ action: 'attach', group: 1 }]);
+
+  // Outside a conversation a drop does nothing (and never navigates).
+  await page.click('#new-btn');
+  await take(page);
+  await dropFiles(page, [{ name: 'b.txt', type: 'text/plain', b64: 'Yg==' }], '#new-form');
+  await sleep(150);
+  eq('a drop outside a conversation queues nothing', [(await take(page)).filter((a) => a.action !== 'people'),
+    await page.eval(function () { return location.href; })], [[], hrefBefore]);
+  await page.click('#new-cancel');
+  await page.screenshot(path.join(ARTIFACTS, 'files-' + engineName + '.png'));
+  await noProblems(page, 'files');
+}
+
+// 1C links: e1cib/... and e1c://... become links the form opens; javascript:, file: and
+// the like stay text. "Insert a link to this object"; a discussion links to its object.
+async function phaseLinks(page) {
+  const now = Date.now();
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const invoice = 'e1cib/data/Документ.Счет?ref=00aa11bb';
+  const body = 'Invoice ' + invoice + ', the list e1c://server/trade#e1cib/list/Документ.Счет and https://example.com/x. ' +
+    'Not links: javascript:alert(1) file:///etc/passwd e1cibx/nope vbscript:msgbox(1) javascript:e1cib/x';
+  const groups = [
+    D.liveGroup(1, 'Quarterly report', [D.ME, D.BORIS], 0, 0, D.live(600, 1, now, D.BORIS, body), {}),
+    Object.assign(D.liveGroup(3, 'Счет 12 от 01.12.2026', [], 0, 0, D.live(610, 3, now - D.HOUR, D.BORIS, 'Сумма?'), null),
+      { context: invoice })
+  ];
+  await bridge(page, 'chatSetGroups', JSON.stringify(groups));
+  await page.click('.group[data-id="1"]');
+  const open = ofType(await take(page), 'open')[0];
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify([groups[0].last]), false, open.seq);
+  const anchors = await page.eval(function () {
+    return [].map.call(document.querySelectorAll('.msg[data-id="600"] a'), function (a) {
+      return [a.textContent, a.getAttribute('href'), a.getAttribute('data-url')];
+    });
+  });
+  eq('e1cib/ and e1c:// are links without href, http(s) keeps its href; the rest stays text', anchors, [
+    [invoice, null, invoice], ['e1c://server/trade#e1cib/list/Документ.Счет', null, 'e1c://server/trade#e1cib/list/Документ.Счет'],
+    ['https://example.com/x', 'https://example.com/x', null], ['e1cib/x', null, 'e1cib/x']]);
+  eq('the text reads as written', (await row(page, 600)).text, body);
+  const hrefBefore = await page.eval(function () { return location.href; });
+  await page.click('.msg[data-id="600"] a.e1c');
+  await page.click('.msg[data-id="600"] a[data-url^="e1c:"]');
+  await sleep(100);
+  eq('a click on a 1C link asks the form to open it', ofType(await take(page), 'link'),
+    [{ action: 'link', url: invoice }, { action: 'link', url: 'e1c://server/trade#e1cib/list/Документ.Счет' }]);
+  eq('the field did not navigate; nothing ran', [await page.eval(function () { return location.href; }), (await inertProbe(page)).pwned],
+    [hrefBefore, 'undefined']);
+
+  // "Insert a link to this object" where the form has one.
+  eq('no object: no link button', await page.eval(function () { return document.getElementById('link-btn').hidden; }), true);
+  eq('chatSetObject returns true', await bridge(page, 'chatSetObject', invoice, 'Счет 12 от 01.12.2026'), true);
+  eq('the link button offers the object', await page.eval(function () {
+    const b = document.getElementById('link-btn');
+    return [b.hidden, b.getAttribute('title')];
+  }), [false, 'Insert a link to Счет 12 от 01.12.2026']);
+  await page.type('#input', 'See');
+  await page.click('#link-btn');
+  eq('it puts «title» and the link at the caret', (await composer(page)).input, 'See «Счет 12 от 01.12.2026» ' + invoice + ' ');
+  await page.press('#input', 'Enter');
+  const sent = ofType(await take(page), 'send')[0];
+  await bridge(page, 'chatAddMessages', JSON.stringify([D.live(601, 1, Date.now(), D.ME, sent.text)]));
+  eq('the sent link is a link', await page.eval(function () {
+    const a = document.querySelector('.msg[data-id="601"] a');
+    return a ? a.getAttribute('data-url') : null;
+  }), invoice);
+  await bridge(page, 'chatSetObject', 'javascript:alert(1)', 'x');
+  eq('anything but a 1C link is no object', await page.eval(function () { return document.getElementById('link-btn').hidden; }), true);
+
+  // A discussion in the whole chat: its header opens the object; text goes by id.
+  await page.click('.group[data-id="3"]');
+  await take(page);
+  eq('a discussion\'s header: its title, "Discussion" and a link to the object', [await text(page, '#conv-topic'), await text(page, '#conv-people'),
+    await page.eval(function () { return document.getElementById('conv-link').hidden; })], ['Счет 12 от 01.12.2026', 'Discussion', false]);
+  await page.click('#conv-link');
+  eq('which the form opens', ofType(await take(page), 'link'), [{ action: 'link', url: invoice }]);
+  await page.type('#input', 'Сумма верна');
+  await page.press('#input', 'Enter');
+  eq('a reply in a discussion is a "post"', [ofType(await take(page), 'post').map((a) => [a.group, a.text]), ofType(await take(page), 'send')],
+    [[[3, 'Сумма верна']], []]);
+  await page.click('.group[data-id="1"]');
+  eq('an ordinary conversation has no object link', await page.eval(function () { return document.getElementById('conv-link').hidden; }), true);
+  await noProblems(page, 'links');
+}
+
+// FillChat(Group): that conversation only, no list; it is asked for at once, and text and
+// files go to it by its id.
+async function phaseSingle(page) {
+  const invoice = 'e1cib/data/Документ.Счет?ref=00aa11bb';
+  const src = getHtml({
+    user: D.ME, lang: 'ru', groups: [], group: 1,
+    seeds: [{ user: D.BORIS, call: ['OpenDiscussion', invoice, 'Счет 12'] }]
+  });
+  await page.load(src.html, { width: 1000, height: 640 });
+  const layout = () => page.eval(function () {
+    const vis = function (id) { const n = document.querySelector(id); return n.offsetWidth > 0 && n.offsetHeight > 0; };
+    return { side: vis('.side'), conv: vis('#conv'), back: vis('#back-btn'), link: vis('#conv-link'), root: document.getElementById('chat1c-root').className };
+  });
+  eq('one conversation: no list, no back button', await layout(),
+    { side: false, conv: true, back: false, link: false, root: 'app mode-conv show-main single' });
+  const first = await take(page);
+  eq('it is asked for at once', asked(first, 'open'), [{ action: 'open', group: 1, after: 0, seq: 'N' }]);
+  eq('not listed yet: called a discussion', await text(page, '#conv-topic'), 'Обсуждение');
+  await bridge(page, 'chatSetTitle', 'Счет 12 ' + D.XSS_IMG);
+  eq('chatSetTitle names it (literally)', await text(page, '#conv-topic'), 'Счет 12 ' + D.XSS_IMG);
+  const m = D.live(10, 1, Date.now() - D.MIN, D.BORIS, 'Проверьте сумму');
+  await bridge(page, 'chatPrependMessages', 1, JSON.stringify([m]), false, ofType(first, 'open')[0].seq);
+  eq('its messages show', (await row(page, 10)).text, 'Проверьте сумму');
+  await page.type('#input', 'Готово');
+  await page.press('#input', 'Enter');
+  eq('the input posts into it by id', ofType(await take(page), 'post').map((a) => [a.action, a.group, a.text, a.replyTo]),
+    [['post', 1, 'Готово', 0]]);
+  await page.click('.msg[data-id="10"] .msg-act');
+  await page.click('#menu-reply');
+  await page.type('#input', 'Да');
+  await page.press('#input', 'Enter');
+  eq('a reply too', ofType(await take(page), 'post').map((a) => [a.group, a.text, a.replyTo]), [[1, 'Да', 10]]);
+  await dropFiles(page, [{ name: 'акт.pdf', type: 'application/pdf', b64: 'JVBERi0=' }], '#messages');
+  await sleep(150);
+  eq('a dropped file goes to it', ofType(await take(page), 'file').map((a) => [a.group, a.name]), [[1, 'акт.pdf']]);
+  eq('another conversation cannot be opened', await bridge(page, 'chatOpenGroup', 2), false);
+  await page.click('#error-close');
+  await bridge(page, 'chatSetGroups', JSON.stringify([
+    Object.assign(D.liveGroup(1, 'Счет 12 (изменен)', [], 0, 0, m, null), { context: invoice }),
+    D.liveGroup(2, 'Другая', [D.ME, D.BORIS], 3, 0, D.live(20, 2, Date.now(), D.BORIS, 'x'), {})]));
+  eq('once listed, its own title; the list stays hidden', [await text(page, '#conv-topic'), (await layout()).side], ['Счет 12 (изменен)', false]);
+  await setFilter(page, 'Друг');
+  await sleep(450);
+  eq('and nothing searches', ofType(await take(page), 'search'), []);
+  const size = await page.setSize(360, 640);
+  eq('narrow: still the conversation alone (' + size.width + 'px)', await layout(),
+    { side: false, conv: true, back: false, link: false, root: 'app mode-conv show-main single' });
+  await page.screenshot(path.join(ARTIFACTS, 'single-' + engineName + '.png'));
+  await page.setSize(1000, 640);
+  await noProblems(page, 'single');
+}
+
 // A small, realistic chat for the README screenshot.
 async function phaseScreenshot(page) {
   const now = new Date();
@@ -1013,7 +1506,8 @@ async function runEngine(name) {
   }
   console.log('engine: ' + name + ' ' + page.version);
   try {
-    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseOnError, phasePeople, phaseLive, phaseScreenshot]) {
+    for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseOnError, phasePeople, phaseLive, phaseSearch,
+      phaseFiles, phaseLinks, phaseSingle, phaseScreenshot]) {
       try {
         await phase(page);
       } catch (e) {

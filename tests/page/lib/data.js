@@ -56,4 +56,43 @@ function liveGroup(id, topic, participants, unread, mentions, last, reads) {
   return Object.assign(group(id, topic, participants, unread, last), { mentions: mentions, reads: reads });
 }
 
-module.exports = { ME, BORIS, CLARA, XSS_IMG, XSS_SCRIPT, HOUR, MIN, iso, msg, series, group, live, liveGroup };
+// A real PNG, w x h, one colour: what an inline image must decode to (naturalWidth).
+function png(w, h) {
+  const zlib = require('zlib');
+  const crcTable = [];
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crcTable.push(c >>> 0);
+  }
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const row = Buffer.alloc(1 + 3 * w);
+  for (let x = 0; x < w; x++) row.set([47, 111, 237], 1 + 3 * x);
+  const raw = Buffer.concat(Array.from({ length: h }, () => row));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+// Base64 as 1C's Base64Строка writes it: lines of 76 characters, CR LF between them.
+function base64Lines(buf) {
+  return buf.toString('base64').replace(/(.{76})(?=.)/g, '$1\r\n');
+}
+
+module.exports = { ME, BORIS, CLARA, XSS_IMG, XSS_SCRIPT, HOUR, MIN, iso, msg, series, group, live, liveGroup, png, base64Lines };

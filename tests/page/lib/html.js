@@ -39,7 +39,8 @@ function note(msg) {
   lastNote = msg;
 }
 
-// variant: { user, lang, seeds: [{user, topic, participants, text}], groups: [...] }
+// variant: { user, lang, seeds: [{user, topic, participants, text} | {user, call: [name, ...args]}],
+// groups: [...], group: N (FillChat(Group): one conversation only) }
 // seeds feed the real store (CLI path); groups are the equivalent GetGroups answer for
 // the fallback renderer.
 function viaCli(variant) {
@@ -67,10 +68,11 @@ function runCli(cli, lib, variant) {
   };
   for (const s of variant.seeds || []) {
     open(s.user);
-    lines.push({ cmd: 'call', name: 'SendMessage', args: [s.topic, s.participants, s.text] });
+    if (s.call) lines.push({ cmd: 'call', name: s.call[0], args: s.call.slice(1) });
+    else lines.push({ cmd: 'call', name: 'SendMessage', args: [s.topic, s.participants, s.text] });
   }
   open(variant.user);
-  lines.push({ cmd: 'call', name: 'FillChat', args: [] });
+  lines.push({ cmd: 'call', name: 'FillChat', args: variant.group ? [variant.group] : [] });
   const args = ['--lib', lib, '--lang', variant.lang, '-'];
   const r = spawnSync(cli, args, {
     input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n', encoding: 'utf8', timeout: 60000,
@@ -111,7 +113,9 @@ function viaRender(variant) {
     renderBin = path.join(target, 'debug', 'chat1c-page-render');
   }
   const r = spawnSync(renderBin, [], {
-    input: JSON.stringify({ user: variant.user, lang: variant.lang, groups_json: JSON.stringify(variant.groups || []) }),
+    input: JSON.stringify({
+      user: variant.user, lang: variant.lang, groups_json: JSON.stringify(variant.groups || []), group: variant.group || null
+    }),
     encoding: 'utf8', maxBuffer: 64 * 1024 * 1024
   });
   if (r.status !== 0) throw new Error('render failed: ' + r.stderr);

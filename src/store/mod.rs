@@ -114,6 +114,9 @@ pub struct Change {
 /// A page of messages, ascending by id.
 pub type Messages = Result<Vec<Message>, StoreError>;
 
+/// A change made, or why not.
+pub type Changed = Result<Change, StoreError>;
+
 /// The register behind the 1C methods, as one user sees it (the user it was opened
 /// for). One value is one connection, used by one thread.
 pub trait Store: Send {
@@ -125,12 +128,7 @@ pub trait Store: Send {
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages;
     /// Writes one message from the user (and its group when new), with its file, in
     /// one transaction; resolves its mentions.
-    fn send(
-        &mut self,
-        message: &NewMessage,
-        file: Option<&NewFile>,
-        period: i64,
-    ) -> Result<Change, StoreError>;
+    fn send(&mut self, message: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed;
     /// A file of a message the user can see.
     fn file(&mut self, id: i64) -> Result<Vec<u8>, StoreError>;
     /// Messages the user can see whose live text contains `text` (folded to one case,
@@ -140,7 +138,7 @@ pub trait Store: Send {
     /// another): a public group that is listed for those who took part.
     fn discussion(&mut self, context: &str, title: &str) -> Result<i64, StoreError>;
     /// Replaces the text of one of the user's own messages (at `at`, UTC ms).
-    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError>;
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed;
     /// Leaves a tombstone of one of the user's own messages; None when it already was one.
     fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError>;
     /// The group's messages changed after revision `after` (new, edited, deleted),

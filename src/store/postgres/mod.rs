@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use super::shape::{self, Columns, SendRow};
 use super::{
-    Change, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError, Viewer,
-    WatchPlan,
+    Change, Changed, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError,
+    Viewer, WatchPlan,
 };
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
@@ -170,12 +170,7 @@ impl Store for PgStore {
         Ok(shape::ascending(list))
     }
 
-    fn send(
-        &mut self,
-        m: &NewMessage,
-        file: Option<&NewFile>,
-        period: i64,
-    ) -> Result<Change, StoreError> {
+    fn send(&mut self, m: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed {
         let row = SendRow::new(m, period)?;
         let session = self.session.clone();
         let reply_to = m.reply_to;
@@ -255,7 +250,7 @@ impl Store for PgStore {
             .int(0)
     }
 
-    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError> {
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed {
         let session = self.session.clone();
         let rows = on_message(id, self.change(EDIT_SQL, &[&session, &id, &text, &at]))?;
         let done = rows

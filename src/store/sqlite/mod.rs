@@ -14,8 +14,8 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
 use super::shape::{self, SendRow};
 use super::{
-    location, Change, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError,
-    Viewer, WatchPlan,
+    location, Change, Changed, Changes, Feed, GroupChanges, Identity, Messages, Page, Store,
+    StoreError, Viewer, WatchPlan,
 };
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
@@ -217,12 +217,7 @@ impl Store for SqliteStore {
         Ok(shape::ascending(list))
     }
 
-    fn send(
-        &mut self,
-        m: &NewMessage,
-        file: Option<&NewFile>,
-        period: i64,
-    ) -> Result<Change, StoreError> {
+    fn send(&mut self, m: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed {
         let row = SendRow::new(m, period)?;
         self.write(|tx| change::send(tx, m, &row, file))
     }
@@ -270,7 +265,7 @@ impl Store for SqliteStore {
         self.write(|tx| change::discussion(tx, context, title))
     }
 
-    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError> {
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed {
         let me = self.me.clone();
         self.write(|tx| change::edit(tx, &me, id, text, at))
     }

@@ -10,7 +10,7 @@ use serde_json::json;
 const METHODS: &[(&str, &str, usize, bool)] = &[
     ("Open", "Открыть", 3, false),
     ("Close", "Закрыть", 0, false),
-    ("FillChat", "ЗаполнитьЧат", 0, true),
+    ("FillChat", "ЗаполнитьЧат", 1, true),
     ("GetGroups", "ПолучитьГруппы", 0, true),
     ("GetMessages", "ПолучитьСообщения", 3, true),
     ("GetHistory", "ПолучитьИсторию", 3, true),
@@ -18,6 +18,12 @@ const METHODS: &[(&str, &str, usize, bool)] = &[
     ("EditMessage", "ИзменитьСообщение", 2, false),
     ("DeleteMessage", "УдалитьСообщение", 1, false),
     ("GetUpdates", "ПолучитьИзменения", 3, true),
+    ("Search", "Найти", 3, true),
+    ("SendFile", "ОтправитьФайл", 6, true),
+    ("PostMessage", "НаписатьВБеседу", 3, true),
+    ("PostFile", "ОтправитьФайлВБеседу", 5, true),
+    ("GetFile", "ПолучитьФайл", 1, true),
+    ("OpenDiscussion", "ОткрытьОбсуждение", 2, true),
     ("MarkRead", "ОтметитьПрочитанным", 2, false),
     ("IssueTicket", "ВыдатьБилет", 3, true),
     ("Provision", "ПодготовитьХранилище", 3, false),
@@ -158,6 +164,7 @@ fn every_method_works_end_to_end() {
     assert_eq!(
         keys,
         [
+            "context",
             "id",
             "last",
             "mentions",
@@ -190,6 +197,7 @@ fn every_method_works_end_to_end() {
         [
             "deleted",
             "edited",
+            "files",
             "group",
             "id",
             "mentions",

@@ -503,7 +503,9 @@ fn a_valid_ticket_sees_exactly_what_the_chat_shows_its_user() {
     // She cannot speak as Anna either: the publisher is the session's user.
     psql_as(
         &p.client_url,
-        &format!("SELECT * FROM chat1c.api_send('{session}', 'Новости', '[]', 'от Евы', 0, NULL)"),
+        &format!(
+            "SELECT * FROM chat1c.api_send('{session}', NULL, 'Новости', '[]', 'от Евы', 0, NULL, NULL, NULL, NULL)"
+        ),
     )
     .unwrap();
     // Nor change what Anna wrote, seen or unseen.
@@ -531,6 +533,43 @@ fn a_valid_ticket_sees_exactly_what_the_chat_shows_its_user() {
         "SELECT string_agg(publisher, ',' ORDER BY id) FROM chat1c.register",
     );
     assert_eq!(publishers, "Анна,Анна,Ева");
+    // A file of Anna's private conversation stays hers; a file Eve claims is an image
+    // but is not gets no image type (the page shows only images inline).
+    let id = number(
+        anna.call(
+            "SendFile",
+            &[
+                s("Зарплата"),
+                s("Борис"),
+                s("ведомость.pdf"),
+                Value::Blob(b"%PDF-1.7 secret".to_vec()),
+            ],
+        )
+        .unwrap(),
+    );
+    let fid = psql(
+        &p.owner_url,
+        &format!("SELECT id FROM chat1c.files WHERE message_id = {id}"),
+    );
+    let r = psql_as(
+        &p.client_url,
+        &format!("SELECT chat1c.api_file('{session}', {fid})"),
+    );
+    assert!(r.is_err_and(|e| e.contains("no such file")));
+    psql_as(
+        &p.client_url,
+        &format!(
+            "SELECT * FROM chat1c.api_send('{session}', NULL, 'Новости', '[]', '', 0, NULL, 'x.png', 'image/png', 'MZ not a png'::bytea)"
+        ),
+    )
+    .expect("Eve's file");
+    assert_eq!(
+        psql(
+            &p.owner_url,
+            "SELECT type FROM chat1c.files WHERE name = 'x.png'"
+        ),
+        "application/octet-stream"
+    );
     // Through the add-in, the same.
     let mut eve = open_with(&p.client_url, "Ева", &eve_ticket);
     fails(

@@ -10,11 +10,11 @@ const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
 pub struct Args<'a> {
     method: &'static Method,
-    args: &'a [Arg],
+    args: &'a [Arg<'a>],
 }
 
 impl<'a> Args<'a> {
-    pub fn new(method: &'static Method, args: &'a [Arg]) -> Result<Self, ChatError> {
+    pub fn new(method: &'static Method, args: &'a [Arg<'a>]) -> Result<Self, ChatError> {
         if args.len() != method.params.len() {
             return Err(ChatError::WrongArgCount {
                 method: method.en,
@@ -31,7 +31,7 @@ impl<'a> Args<'a> {
     }
 
     /// An explicit Неопределено takes the parameter's default, as an omitted one does.
-    fn arg(&self, i: usize) -> Result<Arg, ChatError> {
+    fn arg(&self, i: usize) -> Result<Arg<'a>, ChatError> {
         match (&self.args[i], self.method.params[i].default) {
             (Arg::Empty, Some(default)) => Ok(default.into()),
             (Arg::Empty, None) => Err(ChatError::Missing(self.name(i))),
@@ -46,7 +46,19 @@ impl<'a> Args<'a> {
             got => Err(ChatError::WrongType {
                 param: self.name(i),
                 expected: Expected::Text,
-                got,
+                got: got.type_of(),
+            }),
+        }
+    }
+
+    /// ДвоичныеДанные, borrowed from 1C's variant.
+    pub fn blob(&self, i: usize) -> Result<&'a [u8], ChatError> {
+        match self.arg(i)? {
+            Arg::Blob(data) => Ok(data),
+            got => Err(ChatError::WrongType {
+                param: self.name(i),
+                expected: Expected::BinaryData,
+                got: got.type_of(),
             }),
         }
     }
@@ -70,7 +82,7 @@ impl<'a> Args<'a> {
                 return Err(ChatError::WrongType {
                     param: self.name(i),
                     expected: Expected::Integer,
-                    got,
+                    got: got.type_of(),
                 })
             }
         };

@@ -40,6 +40,7 @@ impl Lang {
 pub enum Expected {
     Text,
     Integer,
+    BinaryData,
 }
 
 /// A parameter named in both languages.
@@ -56,7 +57,7 @@ pub enum ChatError {
     WrongType {
         param: ParamName,
         expected: Expected,
-        got: super::Arg,
+        got: super::ArgType,
     },
     BadText(ParamName),
     OutOfRange(ParamName),
@@ -80,16 +81,16 @@ pub enum ChatError {
     Internal(String),
 }
 
-fn type_name(arg: &super::Arg, lang: Lang) -> String {
-    use super::Arg::*;
+fn type_name(arg: &super::ArgType, lang: Lang) -> String {
+    use super::ArgType::*;
     let (en, ru) = match arg {
-        Empty => ("Undefined", "Неопределено"),
+        Undefined => ("Undefined", "Неопределено"),
         Null => ("Null", "Null"),
-        Bool(_) => ("Boolean", "Булево"),
-        Int(_) | Num(_) => ("Number", "Число"),
-        Str(_) | BadStr => ("String", "Строка"),
+        Boolean => ("Boolean", "Булево"),
+        Number => ("Number", "Число"),
+        String => ("String", "Строка"),
         Date => ("Date", "Дата"),
-        Blob => ("BinaryData", "ДвоичныеДанные"),
+        BinaryData => ("BinaryData", "ДвоичныеДанные"),
         Unsupported(code) => {
             return lang.pick(
                 format!("an unsupported type (code {code})"),
@@ -126,6 +127,7 @@ impl ChatError {
                 let (en, ru) = match expected {
                     Expected::Text => ("a String", "Строка"),
                     Expected::Integer => ("a whole Number", "целое Число"),
+                    Expected::BinaryData => ("BinaryData", "ДвоичныеДанные"),
                 };
                 lang.pick(
                     format!(
@@ -264,6 +266,22 @@ fn invalid_text(i: &Invalid, lang: Lang) -> String {
             "The topic contains a line break, tab or other control character".into(),
             "Тема содержит перевод строки, табуляцию или другой управляющий символ".into(),
         ),
+        Invalid::BadFileName => lang.pick(
+            format!("The file name is empty, longer than {} characters, or holds a path separator or a control character", limits::FILE_NAME_MAX_CHARS),
+            format!("Имя файла пустое, длиннее {} символов или содержит разделитель пути или управляющий символ", limits::FILE_NAME_MAX_CHARS),
+        ),
+        Invalid::FileTooLarge => lang.pick(
+            format!("The file is larger than {} MB", limits::FILE_MAX_BYTES / (1024 * 1024)),
+            format!("Файл больше {} МБ", limits::FILE_MAX_BYTES / (1024 * 1024)),
+        ),
+        Invalid::SearchTooShort => lang.pick(
+            format!("Search for at least {} characters", limits::SEARCH_MIN_CHARS),
+            format!("Для поиска нужно не меньше {} символов", limits::SEARCH_MIN_CHARS),
+        ),
+        Invalid::BadContext => lang.pick(
+            format!("The discussion's context must be a non-empty string of at most {} characters without control characters", limits::CONTEXT_MAX_CHARS),
+            format!("Контекст обсуждения — непустая строка не длиннее {} символов без управляющих символов", limits::CONTEXT_MAX_CHARS),
+        ),
         Invalid::NulChar => lang.pick(
             "The text or topic contains the character with code 0".into(),
             "Текст или тема содержит символ с кодом 0".into(),
@@ -284,6 +302,10 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
         StoreError::UnknownMessage(id) => lang.pick(
             format!("Message {id} does not exist or is not available to you"),
             format!("Сообщение {id} не существует или недоступно вам"),
+        ),
+        StoreError::UnknownFile(id) => lang.pick(
+            format!("File {id} does not exist, went with its deleted message, or is not available to you"),
+            format!("Файл {id} не существует, удален вместе с сообщением или недоступен вам"),
         ),
         StoreError::NotAuthor(id) => lang.pick(
             format!("Message {id} is someone else's: only its author may edit or delete it"),

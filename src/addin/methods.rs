@@ -3,7 +3,7 @@
 
 use super::args::Args;
 use super::{Chat, ChatError, Ret, Session};
-use crate::chat::{self, limits};
+use crate::chat::{self, files, limits};
 use crate::page;
 use crate::store::{self, Page};
 use crate::ticket;
@@ -97,9 +97,14 @@ pub fn close(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
     Ok(Ret::None)
 }
 
-pub fn fill_chat(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
+pub fn fill_chat(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let lang = c.lang.code();
     let s = c.session()?;
+    let group = Some(a.integer(0, 0)?).filter(|&g| g > 0);
+    if let Some(g) = group {
+        // The one conversation must be one the user can see.
+        s.store.messages(g, Page::Newest, 1).map_err(|e| s.err(e))?;
+    }
     let groups = s.store.groups().map_err(|e| s.err(e))?;
     let groups_json =
         serde_json::to_string(&groups).map_err(|e| ChatError::Internal(e.to_string()))?;
@@ -107,7 +112,7 @@ pub fn fill_chat(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
         user: &s.user,
         lang,
         groups_json: &groups_json,
-        group: None,
+        group,
     })))
 }
 
@@ -137,15 +142,77 @@ pub fn get_history(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     page_of(c, a, Page::Before)
 }
 
+/// The message's answer, from an optional ReplyTo (0: none).
+fn reply_to(a: &Args, i: usize) -> Result<Option<i64>, ChatError> {
+    Ok(Some(a.integer(i, 0)?).filter(|&id| id > 0))
+}
+
 pub fn send_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
     let (topic, participants, text) = (a.text(0)?, a.text(1)?, a.text(2)?);
-    let reply_to = Some(a.integer(3, 0)?).filter(|&id| id > 0);
     let mut message =
         chat::new_message(&s.user, &topic, &participants, &text).map_err(ChatError::Invalid)?;
-    message.reply_to = reply_to;
-    let sent = s.change(|store| store.send(&message, chat::now_millis()))?;
+    message.reply_to = reply_to(a, 3)?;
+    let sent = s.change(|store| store.send(&message, None, chat::now_millis()))?;
     Ok(Ret::Int(sent.id))
+}
+
+pub fn send_file(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (topic, participants, name, data, text) =
+        (a.text(0)?, a.text(1)?, a.text(2)?, a.blob(3)?, a.text(4)?);
+    let file = files::new_file(&name, data).map_err(ChatError::Invalid)?;
+    let mut message = chat::new_file_message(&s.user, &topic, &participants, &text)
+        .map_err(ChatError::Invalid)?;
+    message.reply_to = reply_to(a, 5)?;
+    let sent = s.change(|store| store.send(&message, Some(&file), chat::now_millis()))?;
+    Ok(Ret::Int(sent.id))
+}
+
+pub fn post_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (group, text) = (a.integer(0, 1)?, a.text(1)?);
+    let mut message = chat::post(&s.user, group, &text, false).map_err(ChatError::Invalid)?;
+    message.reply_to = reply_to(a, 2)?;
+    let sent = s.change(|store| store.send(&message, None, chat::now_millis()))?;
+    Ok(Ret::Int(sent.id))
+}
+
+pub fn post_file(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (group, name, data, text) = (a.integer(0, 1)?, a.text(1)?, a.blob(2)?, a.text(3)?);
+    let file = files::new_file(&name, data).map_err(ChatError::Invalid)?;
+    let mut message = chat::post(&s.user, group, &text, true).map_err(ChatError::Invalid)?;
+    message.reply_to = reply_to(a, 4)?;
+    let sent = s.change(|store| store.send(&message, Some(&file), chat::now_millis()))?;
+    Ok(Ret::Int(sent.id))
+}
+
+pub fn get_file(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let id = a.integer(0, 1)?;
+    let data = s.store.file(id).map_err(|e| s.err(e))?;
+    Ok(Ret::Blob(data))
+}
+
+pub fn search(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (text, group, limit) = (a.text(0)?, a.integer(1, 0)?, a.integer(2, 1)?);
+    let text = chat::search_text(&text).map_err(ChatError::Invalid)?;
+    let found = s
+        .store
+        .search(&text, group, limit.min(limits::SEARCH_MAX))
+        .map_err(|e| s.err(e))?;
+    json(&found)
+}
+
+pub fn open_discussion(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let (context, title) = (a.text(0)?, a.text(1)?);
+    let context = chat::check_context(&context).map_err(ChatError::Invalid)?;
+    let title = chat::check_title(&title).map_err(ChatError::Invalid)?;
+    let group = s.store.discussion(&context, &title).map_err(|e| s.err(e))?;
+    Ok(Ret::Int(group))
 }
 
 pub fn edit_message(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 pub use args::Args;
 pub use errors::{ChatError, Lang};
-pub use value::{Arg, Ret};
+pub use value::{Arg, ArgType, Ret};
 
 use crate::store::{Change, Store, StoreError};
 use crate::watch::{EventSink, Subscription};

@@ -15,8 +15,8 @@ pub enum ParamDefault {
 }
 
 // The default as a handler reads it and as GetParamDefValue hands it to 1C.
-impl From<ParamDefault> for Arg {
-    fn from(d: ParamDefault) -> Arg {
+impl From<ParamDefault> for Arg<'_> {
+    fn from(d: ParamDefault) -> Self {
         match d {
             ParamDefault::Str(s) => Arg::Str(s.to_string()),
             ParamDefault::Int(n) => Arg::Int(n),
@@ -111,7 +111,7 @@ use ParamDefault::{Int, Str};
 pub static METHODS: &[Method] = &[
     procedure("Open",        "Открыть",             &[opt("Store", "Хранилище", Str("")), req("User", "Пользователь"), opt("Ticket", "Билет", Str(""))], m::open),
     procedure("Close",       "Закрыть",             &[], m::close),
-    function("FillChat",     "ЗаполнитьЧат",        &[], m::fill_chat),
+    function("FillChat",     "ЗаполнитьЧат",        &[opt("Group", "Группа", Int(0))], m::fill_chat),
     function("GetGroups",    "ПолучитьГруппы",      &[], m::get_groups),
     function("GetMessages",  "ПолучитьСообщения",   &[req("Group", "Группа"), opt("After", "После", Int(0)), opt("Limit", "Количество", Int(100))], m::get_messages),
     function("GetHistory",   "ПолучитьИсторию",     &[req("Group", "Группа"), req("Before", "До"), opt("Limit", "Количество", Int(100))], m::get_history),
@@ -119,6 +119,12 @@ pub static METHODS: &[Method] = &[
     procedure("EditMessage", "ИзменитьСообщение",   &[req("Id", "Ид"), req("Text", "Текст")], m::edit_message),
     procedure("DeleteMessage", "УдалитьСообщение",  &[req("Id", "Ид")], m::delete_message),
     function("GetUpdates",   "ПолучитьИзменения",   &[req("Group", "Группа"), req("AfterRev", "ПослеВерсии"), opt("Limit", "Количество", Int(100))], m::get_updates),
+    function("Search",       "Найти",               &[req("Text", "Текст"), opt("Group", "Группа", Int(0)), opt("Limit", "Количество", Int(50))], m::search),
+    function("SendFile",     "ОтправитьФайл",       &[req("Topic", "Тема"), req("Participants", "Участники"), req("Name", "Имя"), req("Data", "Данные"), opt("Text", "Текст", Str("")), opt("ReplyTo", "ОтветНа", Int(0))], m::send_file),
+    function("PostMessage",  "НаписатьВБеседу",     &[req("Group", "Группа"), req("Text", "Текст"), opt("ReplyTo", "ОтветНа", Int(0))], m::post_message),
+    function("PostFile",     "ОтправитьФайлВБеседу", &[req("Group", "Группа"), req("Name", "Имя"), req("Data", "Данные"), opt("Text", "Текст", Str("")), opt("ReplyTo", "ОтветНа", Int(0))], m::post_file),
+    function("GetFile",      "ПолучитьФайл",        &[req("FileId", "ИдФайла")], m::get_file),
+    function("OpenDiscussion", "ОткрытьОбсуждение", &[req("Context", "Контекст"), req("Title", "Заголовок")], m::open_discussion),
     procedure("MarkRead",    "ОтметитьПрочитанным", &[req("Group", "Группа"), req("UpTo", "ДоСообщения")], m::mark_read),
     function("IssueTicket",  "ВыдатьБилет",         &[req("Secret", "Секрет"), req("User", "Пользователь"), opt("Minutes", "Минут", Int(720))], m::issue_ticket),
     procedure("Provision",   "ПодготовитьХранилище", &[req("AdminStore", "ХранилищеАдминистратора"), req("ClientRole", "РольКлиента"), req("Secret", "Секрет")], m::provision),

@@ -1,6 +1,7 @@
 //! The chat domain: what a group and a message are, the limits, and how input is
 //! validated and shaped. Free of FFI and of storage details.
 
+pub mod files;
 pub mod mentions;
 mod names;
 mod participants;
@@ -30,6 +31,13 @@ pub mod limits {
     pub const PAGE_MAX: i64 = 1_000;
     /// Characters in a store location.
     pub const STORE_MAX_CHARS: usize = 4_096;
+    /// The shortest text Search looks for (substrings are found by three-letter pieces).
+    pub const SEARCH_MIN_CHARS: usize = 3;
+    /// Largest Limit accepted by Search; larger values are capped.
+    pub const SEARCH_MAX: i64 = 200;
+    /// Characters in a discussion's context (an object's navigation link).
+    pub const CONTEXT_MAX_CHARS: usize = 1_000;
+    pub use super::files::{FILE_MAX_BYTES, NAME_MAX_CHARS as FILE_NAME_MAX_CHARS};
 }
 
 /// One row of the register "Чат": period, publisher, participants, topic, message.
@@ -53,6 +61,19 @@ pub struct Message {
     pub reply_to: Option<i64>,
     /// The names it mentions (shown form), as resolved when it was sent or edited.
     pub mentions: Vec<String>,
+    /// Files sent with it (none once it is deleted).
+    pub files: Vec<FileInfo>,
+}
+
+/// A file of a message, as the message shows it (its data comes from GetFile).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FileInfo {
+    pub id: i64,
+    pub name: String,
+    pub size: i64,
+    /// The MIME type read from the content.
+    #[serde(rename = "type")]
+    pub mime: String,
 }
 
 /// A conversation: a topic and a set of participants (empty = public).
@@ -67,6 +88,8 @@ pub struct Group {
     pub last: Option<Message>,
     /// Every member's read mark (private groups; None for a public topic).
     pub reads: Option<BTreeMap<String, i64>>,
+    /// The object a discussion is about (OpenDiscussion's Context), None otherwise.
+    pub context: Option<String>,
 }
 
 /// Input rejected by the domain rules, before anything is written.
@@ -88,6 +111,14 @@ pub enum Invalid {
     InvisibleChar,
     /// U+0000 inside a text or topic: PostgreSQL cannot store it, so no store takes it.
     NulChar,
+    /// A file name that is empty, too long, or holds a path separator or control character.
+    BadFileName,
+    /// A file above [`limits::FILE_MAX_BYTES`].
+    FileTooLarge,
+    /// A search text shorter than [`limits::SEARCH_MIN_CHARS`].
+    SearchTooShort,
+    /// A discussion's context that is empty or too long.
+    BadContext,
 }
 
 /// A message ready to be stored: validated and normalised.
@@ -100,6 +131,9 @@ pub struct NewMessage {
     pub text: String,
     /// The message it answers (checked by the store: same group).
     pub reply_to: Option<i64>,
+    /// An existing conversation to post into (a discussion, say), instead of the one
+    /// the topic and participants name.
+    pub group: Option<i64>,
 }
 
 fn chars(s: &str) -> usize {
@@ -153,19 +187,32 @@ pub fn new_message(
     text: &str,
 ) -> Result<NewMessage, Invalid> {
     check_text(text)?;
+    shape_message(publisher, topic, participants, text)
+}
+
+/// SendFile's message: as [`new_message`], but the text may be empty.
+pub fn new_file_message(
+    publisher: &str,
+    topic: &str,
+    participants: &str,
+    text: &str,
+) -> Result<NewMessage, Invalid> {
+    if !text.is_empty() {
+        check_text(text)?;
+    }
+    shape_message(publisher, topic, participants, text)
+}
+
+fn shape_message(
+    publisher: &str,
+    topic: &str,
+    participants: &str,
+    text: &str,
+) -> Result<NewMessage, Invalid> {
     if topic.contains('\0') {
         return Err(Invalid::NulChar);
     }
-    let topic = shown_form(topic).map_err(|bad| match bad {
-        BadChar::Control => Invalid::ControlCharInTopic,
-        BadChar::Invisible => Invalid::InvisibleChar,
-    })?;
-    if topic.is_empty() {
-        return Err(Invalid::EmptyTopic);
-    }
-    if chars(&topic) > limits::TOPIC_MAX_CHARS {
-        return Err(Invalid::TopicTooLong);
-    }
+    let topic = check_title(topic)?;
     if chars(participants) > limits::PARTICIPANTS_ARG_MAX_CHARS {
         return Err(Invalid::TooManyParticipants);
     }
@@ -188,7 +235,68 @@ pub fn new_message(
         publisher: publisher.to_string(),
         text: text.to_string(),
         reply_to: None,
+        group: None,
     })
+}
+
+/// A message into an existing conversation (PostMessage, PostFile): the group decides
+/// who reads it. An empty text is allowed when a file goes with it.
+pub fn post(
+    publisher: &str,
+    group: i64,
+    text: &str,
+    with_file: bool,
+) -> Result<NewMessage, Invalid> {
+    if !(with_file && text.is_empty()) {
+        check_text(text)?;
+    }
+    Ok(NewMessage {
+        topic: String::new(),
+        participants: Vec::new(),
+        publisher: publisher.to_string(),
+        text: text.to_string(),
+        reply_to: None,
+        group: Some(group),
+    })
+}
+
+/// What Search looks for: at least three characters, compared as the store folds them.
+pub fn search_text(text: &str) -> Result<String, Invalid> {
+    let text = text.trim();
+    if text.contains('\0') {
+        return Err(Invalid::NulChar);
+    }
+    if chars(text) < limits::SEARCH_MIN_CHARS {
+        return Err(Invalid::SearchTooShort);
+    }
+    Ok(text.chars().take(limits::TEXT_MAX_CHARS).collect())
+}
+
+/// Checks a discussion's context (an object's navigation link, typically).
+pub fn check_context(context: &str) -> Result<String, Invalid> {
+    let context = context.trim();
+    if context.is_empty() || chars(context) > limits::CONTEXT_MAX_CHARS {
+        return Err(Invalid::BadContext);
+    }
+    if context.chars().any(char::is_control) {
+        return Err(Invalid::BadContext);
+    }
+    Ok(context.to_string())
+}
+
+/// Checks a discussion's title by the topic rule; its shown form.
+pub fn check_title(title: &str) -> Result<String, Invalid> {
+    let title = shown_form(title).map_err(|bad| match bad {
+        BadChar::Control => Invalid::ControlCharInTopic,
+        BadChar::Invisible => Invalid::InvisibleChar,
+    })?;
+    if title.is_empty() {
+        return Err(Invalid::EmptyTopic);
+    }
+    if chars(&title) > limits::TOPIC_MAX_CHARS {
+        return Err(Invalid::TopicTooLong);
+    }
+    Ok(title)
 }
 
 /// Clamps a requested page size into 1..=PAGE_MAX.
@@ -259,6 +367,12 @@ mod tests {
             deleted: false,
             reply_to: Some(5),
             mentions: vec!["Bob".into()],
+            files: vec![FileInfo {
+                id: 2,
+                name: "a.pdf".into(),
+                size: 10,
+                mime: "application/pdf".into(),
+            }],
         };
         let g = Group {
             id: 3,
@@ -268,10 +382,11 @@ mod tests {
             mentions: 1,
             last: Some(m.clone()),
             reads: Some([("Ann".to_string(), 7), ("Bob".to_string(), 5)].into()),
+            context: None,
         };
         assert_eq!(
             serde_json::to_string(&m).unwrap(),
-            r#"{"id":7,"group":3,"period":"2023-11-14T22:13:20.123Z","publisher":"Ann","text":"<b>\"hi\"</b>","rev":9,"edited":"2023-11-14T22:13:20.456Z","deleted":false,"reply_to":5,"mentions":["Bob"]}"#
+            r#"{"id":7,"group":3,"period":"2023-11-14T22:13:20.123Z","publisher":"Ann","text":"<b>\"hi\"</b>","rev":9,"edited":"2023-11-14T22:13:20.456Z","deleted":false,"reply_to":5,"mentions":["Bob"],"files":[{"id":2,"name":"a.pdf","size":10,"type":"application/pdf"}]}"#
         );
         let v: serde_json::Value = serde_json::to_value(&g).unwrap();
         assert_eq!(v["last"]["id"], 7);

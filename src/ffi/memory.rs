@@ -27,20 +27,35 @@ impl MemoryManager {
         NonNull::new(ptr.cast()).map(MemoryManager)
     }
 
-    /// Allocates `s` as NUL-terminated UTF-16; returns the buffer and its length in units.
-    pub fn alloc_wide(&self, s: &str) -> Option<(*mut u16, u32)> {
-        let units: Vec<u16> = s.encode_utf16().chain(Some(0)).collect();
-        let len = u32::try_from(units.len() - 1).ok()?;
-        let bytes = c_ulong::try_from(units.len() * 2).ok()?;
+    /// Allocates a copy of `data` (ДвоичныеДанные); returns the buffer and its length.
+    /// An empty blob is a null pointer with length 0, as 1C's samples hand it over.
+    pub fn alloc_bytes(&self, data: &[u8]) -> Option<(*mut c_void, u32)> {
+        let len = u32::try_from(data.len()).ok()?;
+        if data.is_empty() {
+            return Some((std::ptr::null_mut(), 0));
+        }
+        let out = self.alloc(c_ulong::try_from(data.len()).ok()?)?;
+        // SAFETY: the host gave us `data.len()` writable bytes at `out`.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), out.cast::<u8>(), data.len()) };
+        Some((out, len))
+    }
+
+    /// `bytes` from the host's allocator, or None.
+    fn alloc(&self, bytes: c_ulong) -> Option<*mut c_void> {
         let mut out: *mut c_void = std::ptr::null_mut();
         // SAFETY: the vtable is the host's IMemoryManager (set by setMemManager and
         // alive until Done); `out` is a valid out-pointer.
         let ok =
             unsafe { ((*self.0.as_ref().vtable).alloc)(self.0.as_ptr().cast(), &mut out, bytes) };
-        if !ok || out.is_null() {
-            return None;
-        }
-        // SAFETY: the host gave us `bytes` writable bytes at `out`.
+        (ok && !out.is_null()).then_some(out)
+    }
+
+    /// Allocates `s` as NUL-terminated UTF-16; returns the buffer and its length in units.
+    pub fn alloc_wide(&self, s: &str) -> Option<(*mut u16, u32)> {
+        let units: Vec<u16> = s.encode_utf16().chain(Some(0)).collect();
+        let len = u32::try_from(units.len() - 1).ok()?;
+        let out = self.alloc(c_ulong::try_from(units.len() * 2).ok()?)?;
+        // SAFETY: the host gave us `units.len() * 2` writable bytes at `out`.
         unsafe { std::ptr::copy_nonoverlapping(units.as_ptr(), out.cast::<u16>(), units.len()) };
         Some((out.cast(), len))
     }

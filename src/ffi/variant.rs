@@ -87,7 +87,7 @@ const MAX_UNITS: u32 = 1 << 24;
 /// # Safety
 /// `v` must be a tVariant written by the host; string and blob pointers must be
 /// valid for their stated lengths, as the Native API requires.
-pub unsafe fn decode(v: &TVariant) -> Arg {
+pub unsafe fn decode(v: &TVariant) -> Arg<'_> {
     // SAFETY: (the whole body) each union field is read only for the type code
     // that says it was written; every field is plain old data.
     unsafe {
@@ -109,7 +109,7 @@ pub unsafe fn decode(v: &TVariant) -> Arg {
             vt::R4 => Arg::Num(v.value.f32.into()),
             vt::R8 => Arg::Num(v.value.f64),
             vt::DATE | vt::TM => Arg::Date,
-            vt::BLOB => Arg::Blob,
+            vt::BLOB => decode_blob(v.value.str),
             vt::PWSTR => decode_wide(v.value.str),
             vt::PSTR => decode_narrow(v.value.str),
             other => Arg::Unsupported(other),
@@ -117,7 +117,17 @@ pub unsafe fn decode(v: &TVariant) -> Arg {
     }
 }
 
-unsafe fn decode_wide(s: Str) -> Arg {
+/// Borrows a blob's bytes for the call (the variant outlives it).
+unsafe fn decode_blob<'a>(s: Str) -> Arg<'a> {
+    if s.len == 0 || s.ptr.is_null() {
+        return Arg::Blob(&[]);
+    }
+    // SAFETY: the host guarantees `len` bytes at `ptr` (checked non-null), alive while
+    // the variant is, which is the whole call.
+    Arg::Blob(unsafe { std::slice::from_raw_parts(s.ptr as *const u8, s.len as usize) })
+}
+
+unsafe fn decode_wide<'a>(s: Str) -> Arg<'a> {
     if s.len == 0 {
         return Arg::Str(String::new());
     }
@@ -129,7 +139,7 @@ unsafe fn decode_wide(s: Str) -> Arg {
     String::from_utf16(units).map_or(Arg::BadStr, Arg::Str)
 }
 
-unsafe fn decode_narrow(s: Str) -> Arg {
+unsafe fn decode_narrow<'a>(s: Str) -> Arg<'a> {
     if s.len == 0 {
         return Arg::Str(String::new());
     }
@@ -166,6 +176,11 @@ pub fn encode(ret: &Ret, out: &mut TVariant, mem: &MemoryManager) -> Result<(), 
                 len,
             };
             out.vt = vt::PWSTR;
+        }
+        Ret::Blob(data) => {
+            let (ptr, len) = mem.alloc_bytes(data).ok_or(ChatError::Memory)?;
+            out.value.str = Str { ptr, len };
+            out.vt = vt::BLOB;
         }
     }
     Ok(())

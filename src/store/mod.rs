@@ -12,6 +12,7 @@ mod sqlite;
 
 use std::time::Duration;
 
+use crate::chat::files::NewFile;
 use crate::chat::{Group, Message, NewMessage};
 
 pub use location::{default_location, is_network_path};
@@ -27,6 +28,8 @@ pub enum StoreError {
     UnknownGroup(i64),
     /// The message does not exist or the user may not see it (never tell which).
     UnknownMessage(i64),
+    /// The file does not exist, went with its deleted message, or may not be seen.
+    UnknownFile(i64),
     /// The message is someone else's: only its publisher may edit or delete it.
     NotAuthor(i64),
     /// The message was deleted: it cannot be edited.
@@ -111,6 +114,9 @@ pub struct Change {
 /// A page of messages, ascending by id.
 pub type Messages = Result<Vec<Message>, StoreError>;
 
+/// A change made, or why not.
+pub type Changed = Result<Change, StoreError>;
+
 /// The register behind the 1C methods, as one user sees it (the user it was opened
 /// for). One value is one connection, used by one thread.
 pub trait Store: Send {
@@ -120,11 +126,19 @@ pub trait Store: Send {
     fn groups(&mut self) -> Result<Vec<Group>, StoreError>;
     /// One page of a group's messages, ascending by id.
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages;
-    /// Writes one message from the user (and its group when new) atomically; resolves
-    /// its mentions.
-    fn send(&mut self, message: &NewMessage, period: i64) -> Result<Change, StoreError>;
+    /// Writes one message from the user (and its group when new), with its file, in
+    /// one transaction; resolves its mentions.
+    fn send(&mut self, message: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed;
+    /// A file of a message the user can see.
+    fn file(&mut self, id: i64) -> Result<Vec<u8>, StoreError>;
+    /// Messages the user can see whose live text contains `text` (folded to one case,
+    /// ё as е), newest first; `group` 0: every group.
+    fn search(&mut self, text: &str, group: i64, limit: i64) -> Messages;
+    /// The discussion of `context` (made when missing, renamed to `title` when it has
+    /// another): a public group that is listed for those who took part.
+    fn discussion(&mut self, context: &str, title: &str) -> Result<i64, StoreError>;
     /// Replaces the text of one of the user's own messages (at `at`, UTC ms).
-    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError>;
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed;
     /// Leaves a tombstone of one of the user's own messages; None when it already was one.
     fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError>;
     /// The group's messages changed after revision `after` (new, edited, deleted),

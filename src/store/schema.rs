@@ -4,12 +4,13 @@
 //! 2. the change feed: every register row carries the revision of its last change;
 //! 3. trust: a writer of release 0.1.0 still gets its changes numbered; on PostgreSQL,
 //!    the chat's API of server functions, sessions and the secret for tickets;
-//! 4. messages that live: edits, tombstones, replies, mentions, the users a store knows.
+//! 4. messages that live: edits, tombstones, replies, mentions, the users a store knows;
+//! 5. find, share, link: discussions keyed by an object, files, message search.
 
 use super::StoreError;
 
 /// The schema this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// One step: the SQL that takes a store from version `to - 1` to `to`.
 pub(super) struct Migration {

@@ -1,56 +1,11 @@
-//! What both stores share, written once: the columns a message and a group are read
-//! from, the columns a send derives, the paging rule, and the visibility verdict.
-//! Only the SQL text differs between the backends.
+//! What both stores share, written once: how a message and a group are read from a
+//! row (SQLite's queries and PostgreSQL's API functions answer in the same columns),
+//! the columns a send derives, the paging rule, and the visibility verdict.
 
 use std::collections::BTreeMap;
 
 use super::StoreError;
 use crate::chat::{user_key, Group, Message, NewMessage};
-
-/// The message columns, in the order [`message`] reads them, from the register
-/// aliased `r`. A macro so that it can be spliced into `concat!`ed SQL literals.
-macro_rules! message_columns {
-    () => {
-        "r.id, r.group_id, r.period, r.publisher, r.message, r.rev, r.edited, r.deleted, r.reply_to, r.mentions"
-    };
-}
-pub(super) use message_columns;
-
-/// Defines a backend's `page_sql(Page) -> &'static str`: the query of each kind of
-/// [`Page`], nearest message first, from the register table's name and the three
-/// placeholders (group, bound, limit) in the backend's syntax.
-macro_rules! page_queries {
-    ($register:literal, $group:literal, $bound:literal, $limit:literal) => {
-        fn page_sql(page: Page) -> &'static str {
-            macro_rules! select {
-                ($cmp:literal, $order:literal) => {
-                    concat!(
-                        "SELECT ",
-                        message_columns!(),
-                        " FROM ",
-                        $register,
-                        " r WHERE r.group_id = ",
-                        $group,
-                        " AND r.id ",
-                        $cmp,
-                        " ",
-                        $bound,
-                        " ORDER BY r.id ",
-                        $order,
-                        " LIMIT ",
-                        $limit
-                    )
-                };
-            }
-            match page {
-                Page::Newest => select!(">", "DESC"),
-                Page::After(_) => select!(">", "ASC"),
-                Page::Before(_) => select!("<", "DESC"),
-            }
-        }
-    };
-}
-pub(super) use page_queries;
 
 /// A result row of either backend, read by position.
 pub(super) trait Columns {
@@ -86,7 +41,12 @@ macro_rules! columns_by {
 }
 pub(super) use columns_by;
 
-/// A message from [`message_columns`] starting at column `at`.
+/// How many columns a message is read from: id, group, period, publisher, text, rev,
+/// edited, deleted, reply_to, mentions (JSON), files (JSON).
+#[cfg(test)]
+pub(super) const MESSAGE_COLUMNS: usize = 11;
+
+/// A message from its [`MESSAGE_COLUMNS`] columns, starting at column `at`.
 pub(super) fn message(row: &impl Columns, at: usize) -> Result<Message, StoreError> {
     Ok(Message {
         id: row.int(at)?,
@@ -99,15 +59,16 @@ pub(super) fn message(row: &impl Columns, at: usize) -> Result<Message, StoreErr
         deleted: row.flag(at + 7)?,
         reply_to: row.opt_int(at + 8)?,
         mentions: serde_json::from_str(&row.text(at + 9)?).unwrap_or_default(),
+        files: serde_json::from_str(&row.text(at + 10)?).unwrap_or_default(),
     })
 }
 
-/// The columns a group is read from, before its newest message's [`message_columns`].
-const GROUP_OWN_COLUMNS: usize = 6;
+/// The columns a group is read from, before its newest message's columns.
+pub(super) const GROUP_OWN_COLUMNS: usize = 7;
 
-/// A group from `id, topic, participants (JSON), unread, mentions, reads` — reads as a
-/// JSON object user key → read mark, NULL for a public topic — then its newest
-/// message's [`message_columns`] (all NULL when the group has none).
+/// A group from `id, topic, participants (JSON), unread, mentions, reads, context` —
+/// reads as a JSON object user key → read mark, NULL for a public topic — then its
+/// newest message's [`MESSAGE_COLUMNS`] (all NULL when the group has none).
 pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
     let participants: Vec<String> = serde_json::from_str(&row.text(2)?).unwrap_or_default();
     let reads = match row.opt_text(5)? {
@@ -139,6 +100,7 @@ pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
         mentions: row.int(4)?,
         last,
         reads,
+        context: row.opt_text(6)?,
     })
 }
 
@@ -259,6 +221,7 @@ mod tests {
             Some("2"),
             Some("1"),
             Some(r#"{"bob":9}"#),
+            Some("e1cib/data/x"),
             Some("9"),
             Some("3"),
             Some("1000"),
@@ -269,11 +232,9 @@ mod tests {
             Some("0"),
             Some("4"),
             Some(r#"["Ann"]"#),
+            Some(r#"[{"id":5,"name":"a.png","size":3,"type":"image/png"}]"#),
         ]);
-        assert_eq!(
-            row.0.len(),
-            GROUP_OWN_COLUMNS + message_columns!().split(',').count()
-        );
+        assert_eq!(row.0.len(), GROUP_OWN_COLUMNS + MESSAGE_COLUMNS);
         let g = group(&row).unwrap();
         assert_eq!(
             (g.id, g.topic.as_str(), g.unread, g.mentions),
@@ -295,9 +256,22 @@ mod tests {
             (Some(2000), false, Some(4))
         );
         assert_eq!(last.mentions, vec!["Ann"]);
+        assert_eq!(
+            (last.files.len(), last.files[0].mime.as_str()),
+            (1, "image/png")
+        );
+        assert_eq!(g.context.as_deref(), Some("e1cib/data/x"));
 
-        let mut empty = vec![Some("4"), Some("T"), Some("[]"), Some("0"), Some("0"), None];
-        empty.extend([None; 10]);
+        let mut empty = vec![
+            Some("4"),
+            Some("T"),
+            Some("[]"),
+            Some("0"),
+            Some("0"),
+            None,
+            None,
+        ];
+        empty.extend([None; MESSAGE_COLUMNS]);
         let g = group(&Fake(empty)).unwrap();
         assert_eq!((g.last, g.reads), (None, None));
     }
@@ -319,6 +293,7 @@ mod tests {
             deleted: false,
             reply_to: None,
             mentions: Vec::new(),
+            files: Vec::new(),
         };
         let ids: Vec<i64> = ascending(vec![m(3), m(1), m(2)])
             .iter()

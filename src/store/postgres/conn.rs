@@ -80,6 +80,7 @@ fn api_error(code: &str, e: &tokio_postgres::Error) -> Option<StoreError> {
         "C1M02" => StoreError::NotAuthor(0),
         "C1M03" => StoreError::Deleted(0),
         "C1M04" => StoreError::BadReply(0),
+        "C1F01" => StoreError::UnknownFile(0),
         c if c.starts_with("C1V") => StoreError::Refused(
             e.as_db_error()
                 .map_or_else(String::new, |d| d.message().into()),

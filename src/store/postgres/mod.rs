@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use super::shape::{self, Columns, SendRow};
 use super::{
-    Change, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError, Viewer,
-    WatchPlan,
+    Change, Changed, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError,
+    Viewer, WatchPlan,
 };
+use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
 use conn::{map_err, Connection, PgResult};
 
@@ -102,7 +103,7 @@ fn kind(page: Page) -> i32 {
 /// `api_messages`' kind for the changes after a revision.
 const UPDATES: i32 = 3;
 
-const SEND_SQL: &str = "SELECT * FROM chat1c.api_send($1, $2, $3, $4, $5, $6)";
+const SEND_SQL: &str = "SELECT * FROM chat1c.api_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 const EDIT_SQL: &str = "SELECT * FROM chat1c.api_edit($1, $2, $3, $4)";
 const DELETE_SQL: &str = "SELECT * FROM chat1c.api_delete($1, $2)";
 
@@ -169,25 +170,34 @@ impl Store for PgStore {
         Ok(shape::ascending(list))
     }
 
-    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Change, StoreError> {
+    fn send(&mut self, m: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed {
         let row = SendRow::new(m, period)?;
         let session = self.session.clone();
         let reply_to = m.reply_to;
+        let (name, mime, data) = match file {
+            Some(f) => (Some(f.name.as_str()), Some(f.mime), Some(f.data)),
+            None => (None, None, None),
+        };
         let rows = self
             .change(
                 SEND_SQL,
                 &[
                     &session,
+                    &m.group,
                     &m.topic,
                     &row.participants,
                     &m.text,
                     &row.period,
                     &reply_to,
+                    &name,
+                    &mime,
+                    &data,
                 ],
             )
-            .map_err(|e| match (e, reply_to) {
-                (StoreError::BadReply(_), Some(original)) => StoreError::BadReply(original),
-                (e, _) => e,
+            .map_err(|e| match (e, reply_to, m.group) {
+                (StoreError::BadReply(_), Some(original), _) => StoreError::BadReply(original),
+                (StoreError::UnknownGroup(_), _, Some(group)) => StoreError::UnknownGroup(group),
+                (e, _, _) => e,
             })?;
         let sent = rows
             .first()
@@ -199,7 +209,48 @@ impl Store for PgStore {
         })
     }
 
-    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError> {
+    fn file(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
+        let session = &self.session;
+        let row = self
+            .conn
+            .run(async |c| {
+                c.query_one("SELECT chat1c.api_file($1, $2)", &[session, &id])
+                    .await
+            })
+            .map_err(|e| match e {
+                StoreError::UnknownFile(_) => StoreError::UnknownFile(id),
+                e => e,
+            })?;
+        row.try_get(0).map_err(map_err)
+    }
+
+    fn search(&mut self, text: &str, group: i64, limit: i64) -> Messages {
+        let session = &self.session;
+        let rows = in_group(
+            group,
+            self.conn.run(async |c| {
+                c.query(
+                    "SELECT * FROM chat1c.api_search($1, $2, $3, $4)",
+                    &[session, &text, &group, &limit],
+                )
+                .await
+            }),
+        )?;
+        rows.iter().map(|r| shape::message(r, 0)).collect()
+    }
+
+    fn discussion(&mut self, context: &str, title: &str) -> Result<i64, StoreError> {
+        let session = self.session.clone();
+        let rows = self.change(
+            "SELECT chat1c.api_discussion($1, $2, $3)",
+            &[&session, &context, &title],
+        )?;
+        rows.first()
+            .ok_or_else(|| StoreError::Other("no answer".into()))?
+            .int(0)
+    }
+
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed {
         let session = self.session.clone();
         let rows = on_message(id, self.change(EDIT_SQL, &[&session, &id, &text, &at]))?;
         let done = rows

@@ -5,6 +5,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::map_err;
+use crate::chat::files::NewFile;
 use crate::chat::{mentions, user_key, NewMessage};
 use crate::store::shape::SendRow;
 use crate::store::{Change, StoreError};
@@ -83,7 +84,24 @@ pub fn remember_users<'a>(
     Ok(())
 }
 
-pub fn send(tx: &Transaction<'_>, m: &NewMessage, row: &SendRow<'_>) -> Result<Change, StoreError> {
+/// The conversation a message goes to, as a send needs it.
+struct Target {
+    id: i64,
+    topic: String,
+    /// Members' shown names ([] for a public topic or a discussion).
+    members: Vec<String>,
+    /// The JSON the register row keeps.
+    participants: String,
+    /// A discussion lists those who take part: the publisher and who it mentions.
+    discussion: bool,
+}
+
+/// The group named by topic and participants, made when missing.
+fn named_group(
+    tx: &Transaction<'_>,
+    m: &NewMessage,
+    row: &SendRow<'_>,
+) -> Result<Target, StoreError> {
     let existing: Option<i64> = tx
         .prepare_cached("SELECT id FROM chat_groups WHERE topic = ?1 AND members_key = ?2")
         .and_then(|mut s| {
@@ -91,7 +109,7 @@ pub fn send(tx: &Transaction<'_>, m: &NewMessage, row: &SendRow<'_>) -> Result<C
                 .optional()
         })
         .map_err(map_err)?;
-    let group = match existing {
+    let id = match existing {
         Some(id) => id,
         None => {
             tx.prepare_cached(
@@ -113,18 +131,71 @@ pub fn send(tx: &Transaction<'_>, m: &NewMessage, row: &SendRow<'_>) -> Result<C
             id
         }
     };
+    Ok(Target {
+        id,
+        topic: m.topic.clone(),
+        members: m.participants.clone(),
+        participants: row.participants.clone(),
+        discussion: false,
+    })
+}
+
+/// An existing group the publisher can see (PostMessage, PostFile).
+fn existing_group(tx: &Transaction<'_>, me: &str, group: i64) -> Result<Target, StoreError> {
+    let found: Option<(String, String, bool, bool, bool)> = tx
+        .prepare_cached(
+            "SELECT g.topic, g.participants, g.is_public, g.context IS NOT NULL,
+                    EXISTS(SELECT 1 FROM chat_members m WHERE m.user_key = ?2 AND m.group_id = g.id)
+               FROM chat_groups g WHERE g.id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![group, me], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+        })
+        .map_err(map_err)?;
+    let Some((topic, participants, public, discussion, member)) = found else {
+        return Err(StoreError::UnknownGroup(group));
+    };
+    if !public && !member {
+        return Err(StoreError::UnknownGroup(group));
+    }
+    Ok(Target {
+        id: group,
+        topic,
+        members: if public {
+            Vec::new()
+        } else {
+            serde_json::from_str(&participants).unwrap_or_default()
+        },
+        participants,
+        discussion,
+    })
+}
+
+pub fn send(
+    tx: &Transaction<'_>,
+    m: &NewMessage,
+    row: &SendRow<'_>,
+    file: Option<&NewFile>,
+) -> Result<Change, StoreError> {
+    let to = match m.group {
+        Some(group) => existing_group(tx, &row.publisher_key, group)?,
+        None => named_group(tx, m, row)?,
+    };
     if let Some(original) = m.reply_to {
         let its_group: Option<i64> = tx
             .prepare_cached("SELECT group_id FROM chat_register WHERE id = ?1")
             .and_then(|mut s| s.query_row(params![original], |r| r.get(0)).optional())
             .map_err(map_err)?;
-        if its_group != Some(group) {
+        if its_group != Some(to.id) {
             return Err(StoreError::BadReply(original));
         }
     }
     // Known before the mentions are read, as on PostgreSQL.
-    remember_users(tx, std::iter::once(&m.publisher).chain(&m.participants))?;
-    let names = mentioned(tx, &m.text, &m.participants)?;
+    remember_users(tx, std::iter::once(&m.publisher).chain(&to.members))?;
+    let names = mentioned(tx, &m.text, &to.members)?;
     let (id, rev): (i64, i64) = tx
         .prepare_cached(concat!(
             "INSERT INTO chat_register(group_id, period, publisher, publisher_key, participants, topic, message, reply_to, mentions, rev) \
@@ -135,12 +206,12 @@ pub fn send(tx: &Transaction<'_>, m: &NewMessage, row: &SendRow<'_>) -> Result<C
         .and_then(|mut s| {
             s.query_row(
                 params![
-                    group,
+                    to.id,
                     row.period,
                     m.publisher,
                     row.publisher_key,
-                    row.participants,
-                    m.topic,
+                    to.participants,
+                    to.topic,
                     m.text,
                     m.reply_to,
                     names_json(&names).unwrap_or_default()
@@ -150,9 +221,91 @@ pub fn send(tx: &Transaction<'_>, m: &NewMessage, row: &SendRow<'_>) -> Result<C
         })
         .map_err(map_err)?;
     if !names.is_empty() {
-        index_mentions(tx, id, group, &row.publisher_key, &names)?;
+        index_mentions(tx, id, to.id, &row.publisher_key, &names)?;
     }
-    Ok(Change { id, group, rev })
+    if to.discussion {
+        let keys =
+            std::iter::once(row.publisher_key.clone()).chain(names.iter().map(|n| user_key(n)));
+        add_members(tx, to.id, keys)?;
+    }
+    if let Some(file) = file {
+        store_file(tx, id, file)?;
+    }
+    Ok(Change {
+        id,
+        group: to.id,
+        rev,
+    })
+}
+
+fn add_members(
+    tx: &Transaction<'_>,
+    group: i64,
+    keys: impl Iterator<Item = String>,
+) -> Result<(), StoreError> {
+    let mut add = tx
+        .prepare_cached("INSERT OR IGNORE INTO chat_members(user_key, group_id) VALUES (?1, ?2)")
+        .map_err(map_err)?;
+    for key in keys {
+        add.execute(params![key, group]).map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Writes the file's bytes straight into their pages (a zeroblob filled through
+/// incremental I/O): SQLite takes no copy of its own of a 25 MB file.
+fn store_file(tx: &Transaction<'_>, message: i64, file: &NewFile) -> Result<(), StoreError> {
+    use std::io::Write;
+    let size =
+        i64::try_from(file.data.len()).map_err(|_| StoreError::Other("file too large".into()))?;
+    tx.prepare_cached(
+        "INSERT INTO chat_files(message_id, name, size, type, data) VALUES (?1, ?2, ?3, ?4, zeroblob(?3))",
+    )
+    .and_then(|mut s| s.execute(params![message, file.name, size, file.mime]))
+    .map_err(map_err)?;
+    let rowid = tx.last_insert_rowid();
+    let mut blob = tx
+        .blob_open(
+            rusqlite::DatabaseName::Main,
+            "chat_files",
+            "data",
+            rowid,
+            false,
+        )
+        .map_err(map_err)?;
+    blob.write_all(file.data)
+        .map_err(|e| StoreError::Other(e.to_string()))
+}
+
+/// The discussion of `context`: found (renamed when the title changed) or made.
+pub fn discussion(tx: &Transaction<'_>, context: &str, title: &str) -> Result<i64, StoreError> {
+    let found: Option<(i64, String)> = tx
+        .prepare_cached("SELECT id, topic FROM chat_groups WHERE context = ?1")
+        .and_then(|mut s| {
+            s.query_row(params![context], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(map_err)?;
+    match found {
+        Some((id, topic)) if topic == title => Ok(id),
+        Some((id, _)) => {
+            tx.prepare_cached("UPDATE chat_groups SET topic = ?2 WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id, title]))
+                .map_err(map_err)?;
+            Ok(id)
+        }
+        None => {
+            // A members key no real group has (names hold no control characters), so a
+            // discussion never collides with a public topic of the same title.
+            tx.prepare_cached(
+                "INSERT INTO chat_groups(topic, members_key, participants, is_public, context)
+                 VALUES (?1, char(1) || ?2, '[]', 1, ?2)",
+            )
+            .and_then(|mut s| s.execute(params![title, context]))
+            .map_err(map_err)?;
+            Ok(tx.last_insert_rowid())
+        }
+    }
 }
 
 /// A message the user may change: their own, visible, and (for an edit) not deleted.
@@ -247,6 +400,10 @@ pub fn delete(tx: &Transaction<'_>, me: &str, id: i64) -> Result<Option<Change>,
         .and_then(|mut s| s.query_row(params![id], |r| r.get(0)))
         .map_err(map_err)?;
     index_mentions(tx, id, own.group, me, &[])?;
+    // Its files go with it.
+    tx.prepare_cached("DELETE FROM chat_files WHERE message_id = ?1")
+        .and_then(|mut s| s.execute(params![id]))
+        .map_err(map_err)?;
     Ok(Some(Change {
         id,
         group: own.group,

@@ -5,17 +5,19 @@
 mod change;
 mod file;
 mod schema;
+mod sql;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
-use super::shape::{self, message_columns, SendRow};
+use super::shape::{self, SendRow};
 use super::{
-    location, Change, Changes, Feed, GroupChanges, Identity, Messages, Page, Store, StoreError,
-    Viewer, WatchPlan,
+    location, Change, Changed, Changes, Feed, GroupChanges, Identity, Messages, Page, Store,
+    StoreError, Viewer, WatchPlan,
 };
+use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
 use file::FileId;
 
@@ -192,42 +194,6 @@ impl SqliteStore {
     }
 }
 
-shape::page_queries!("chat_register", "?1", "?2", "?3");
-
-const GROUPS_SQL: &str = concat!(
-    "WITH visible(id, topic, participants, is_public) AS (
-        SELECT id, topic, participants, 1 FROM chat_groups WHERE is_public = 1
-        UNION ALL
-        SELECT g.id, g.topic, g.participants, 0
-          FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-         WHERE m.user_key = ?1 AND g.is_public = 0),
-     -- The newest message of each group (one seek in chat_register_group) and the
-     -- user's read mark, materialized so they are not evaluated again.
-     newest(id, topic, participants, is_public, last_id, up_to) AS MATERIALIZED (
-        SELECT v.id, v.topic, v.participants, v.is_public,
-               (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id),
-               coalesce((SELECT up_to FROM chat_reads WHERE user_key = ?1 AND group_id = v.id), 0)
-          FROM visible v)
-     SELECT v.id, v.topic, v.participants,
-            (SELECT count(*) FROM chat_register c
-              WHERE c.group_id = v.id AND c.publisher_key <> ?1 AND c.deleted = 0
-                AND c.id > v.up_to),
-            (SELECT count(*) FROM chat_mentions mm
-              WHERE mm.user_key = ?1 AND mm.group_id = v.id AND mm.message_id > v.up_to),
-            CASE WHEN v.is_public THEN NULL
-                 ELSE (SELECT json_group_object(rd.user_key, rd.up_to)
-                         FROM chat_reads rd WHERE rd.group_id = v.id) END, ",
-    message_columns!(),
-    " FROM newest v LEFT JOIN chat_register r ON r.id = v.last_id
-      ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC"
-);
-
-const UPDATES_SQL: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM chat_register r WHERE r.group_id = ?1 AND r.rev > ?2 ORDER BY r.rev LIMIT ?3"
-);
-
 impl Store for SqliteStore {
     fn location(&self) -> &str {
         &self.location
@@ -235,7 +201,7 @@ impl Store for SqliteStore {
 
     fn groups(&mut self) -> Result<Vec<Group>, StoreError> {
         self.still_there()?;
-        let mut stmt = self.conn.prepare_cached(GROUPS_SQL).map_err(map_err)?;
+        let mut stmt = self.conn.prepare_cached(sql::GROUPS).map_err(map_err)?;
         let mut rows = stmt.query(params![self.me]).map_err(map_err)?;
         let mut groups = Vec::new();
         while let Some(row) = rows.next().map_err(map_err)? {
@@ -247,16 +213,59 @@ impl Store for SqliteStore {
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {
         self.still_there()?;
         self.visible(group)?;
-        let list = self.list(page_sql(page), params![group, page.bound(), limit])?;
+        let list = self.list(sql::page(page), params![group, page.bound(), limit])?;
         Ok(shape::ascending(list))
     }
 
-    fn send(&mut self, m: &NewMessage, period: i64) -> Result<Change, StoreError> {
+    fn send(&mut self, m: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed {
         let row = SendRow::new(m, period)?;
-        self.write(|tx| change::send(tx, m, &row))
+        self.write(|tx| change::send(tx, m, &row, file))
     }
 
-    fn edit(&mut self, id: i64, text: &str, at: i64) -> Result<Change, StoreError> {
+    fn file(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
+        use std::io::Read;
+        self.still_there()?;
+        let group: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT r.group_id FROM chat_files f JOIN chat_register r ON r.id = f.message_id
+                  WHERE f.id = ?1 AND r.deleted = 0",
+            )
+            .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
+            .map_err(map_err)?;
+        let visible = group.is_some_and(|g| self.visible(g).is_ok());
+        if !visible {
+            return Err(StoreError::UnknownFile(id));
+        }
+        let mut data = Vec::new();
+        self.conn
+            .blob_open(rusqlite::DatabaseName::Main, "chat_files", "data", id, true)
+            .map_err(map_err)?
+            .read_to_end(&mut data)
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        Ok(data)
+    }
+
+    fn search(&mut self, text: &str, group: i64, limit: i64) -> Messages {
+        self.still_there()?;
+        if group != 0 {
+            self.visible(group)?;
+        }
+        // One FTS5 phrase (quotes doubled), folded as the index folds: ё is е.
+        let phrase = format!(
+            "\"{}\"",
+            text.replace('ё', "е")
+                .replace('Ё', "Е")
+                .replace('"', "\"\"")
+        );
+        self.list(sql::SEARCH, params![phrase, self.me, group, limit])
+    }
+
+    fn discussion(&mut self, context: &str, title: &str) -> Result<i64, StoreError> {
+        self.write(|tx| change::discussion(tx, context, title))
+    }
+
+    fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed {
         let me = self.me.clone();
         self.write(|tx| change::edit(tx, &me, id, text, at))
     }
@@ -269,7 +278,7 @@ impl Store for SqliteStore {
     fn updates(&mut self, group: i64, after: i64, limit: i64) -> Messages {
         self.still_there()?;
         self.visible(group)?;
-        self.list(UPDATES_SQL, params![group, after, limit])
+        self.list(sql::UPDATES, params![group, after, limit])
     }
 
     fn mark_read(&mut self, group: i64, up_to: i64) -> Result<(), StoreError> {
@@ -354,7 +363,7 @@ mod tests {
     }
 
     fn send(s: &mut SqliteStore, from: &str, topic: &str, who: &str, text: &str) -> Change {
-        s.send(&new_message(from, topic, who, text).unwrap(), 1_000)
+        s.send(&new_message(from, topic, who, text).unwrap(), None, 1_000)
             .unwrap()
     }
 
@@ -374,7 +383,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 5);
+        assert_eq!(n, 7);
         let marks: (i64, i64) = s
             .conn
             .query_row(
@@ -523,7 +532,7 @@ mod tests {
         let second = {
             let mut m = new_message("Bob", "Deal", "Ann", "hi @Ann and @nobody").unwrap();
             m.reply_to = Some(first.id);
-            as_(&mut s, "bob").send(&m, 2_000).unwrap()
+            as_(&mut s, "bob").send(&m, None, 2_000).unwrap()
         };
         let list = as_(&mut s, "ann")
             .messages(first.group, Page::Newest, 10)
@@ -587,7 +596,7 @@ mod tests {
         let mut m = new_message("Ann", "Deal", "Bob", "y").unwrap();
         m.reply_to = Some(other.id);
         assert_eq!(
-            as_(&mut s, "ann").send(&m, 5_000),
+            as_(&mut s, "ann").send(&m, None, 5_000),
             Err(StoreError::BadReply(other.id))
         );
         // Read marks of every member, for the page's read ticks.
@@ -622,6 +631,143 @@ mod tests {
             .unwrap();
         assert_eq!(got[0].mentions, vec!["Иванов Иван", "Анна"]);
         assert_eq!(as_(&mut s, "анна").groups().unwrap()[0].mentions, 1);
+    }
+
+    #[test]
+    fn search_folds_case_and_yo_and_sees_only_what_the_user_may() {
+        let (_d, mut s) = store();
+        let private = send(
+            &mut s,
+            "Ann",
+            "Deal",
+            "Bob",
+            "Счёт на оплату ПЕРЕДАН в банк",
+        );
+        let public = send(&mut s, "Bob", "News", "", "новый счет за апрель");
+        let ids = |s: &mut SqliteStore, user: &str, q: &str, g: i64| -> Vec<i64> {
+            as_(s, user)
+                .search(q, g, 10)
+                .unwrap()
+                .iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        assert_eq!(
+            ids(&mut s, "ann", "СЧЕТ", 0),
+            vec![public.id, private.id],
+            "newest first, ё = е"
+        );
+        assert_eq!(ids(&mut s, "ann", "передан", 0), vec![private.id]);
+        assert_eq!(
+            ids(&mut s, "eve", "счет", 0),
+            vec![public.id],
+            "never another user's group"
+        );
+        assert_eq!(ids(&mut s, "ann", "счет", private.group), vec![private.id]);
+        assert_eq!(
+            as_(&mut s, "eve").search("счет", private.group, 10),
+            Err(StoreError::UnknownGroup(private.group))
+        );
+        as_(&mut s, "ann")
+            .edit(private.id, "уже оплачено", 5)
+            .unwrap();
+        assert_eq!(
+            ids(&mut s, "ann", "передан", 0),
+            Vec::<i64>::new(),
+            "the old text is gone"
+        );
+        assert_eq!(ids(&mut s, "ann", "оплачен", 0), vec![private.id]);
+        as_(&mut s, "ann").delete(private.id).unwrap();
+        assert_eq!(
+            ids(&mut s, "ann", "оплачен", 0),
+            Vec::<i64>::new(),
+            "a tombstone is never found"
+        );
+        assert_eq!(
+            ids(&mut s, "ann", "\"кавычки\" OR x", 0),
+            Vec::<i64>::new(),
+            "a phrase, not syntax"
+        );
+    }
+
+    #[test]
+    fn files_go_with_their_message_and_only_to_who_may_see_it() {
+        let (_d, mut s) = store();
+        let png = b"\x89PNG\r\n\x1a\nimage bytes".to_vec();
+        let file = crate::chat::files::new_file("снимок.png", &png).unwrap();
+        let m = crate::chat::new_file_message("Ann", "Deal", "Bob", "").unwrap();
+        let sent = as_(&mut s, "ann").send(&m, Some(&file), 1).unwrap();
+        let shown = &as_(&mut s, "bob")
+            .messages(sent.group, Page::Newest, 1)
+            .unwrap()[0];
+        assert_eq!(shown.files.len(), 1);
+        let info = &shown.files[0];
+        assert_eq!(
+            (info.name.as_str(), info.size, info.mime.as_str()),
+            ("снимок.png", png.len() as i64, "image/png")
+        );
+        assert_eq!(as_(&mut s, "bob").file(info.id).unwrap(), png);
+        assert_eq!(
+            as_(&mut s, "eve").file(info.id),
+            Err(StoreError::UnknownFile(info.id))
+        );
+        as_(&mut s, "ann").delete(sent.id).unwrap();
+        assert_eq!(
+            as_(&mut s, "bob").file(info.id),
+            Err(StoreError::UnknownFile(info.id))
+        );
+        let stone = &as_(&mut s, "bob")
+            .messages(sent.group, Page::Newest, 1)
+            .unwrap()[0];
+        assert!(stone.files.is_empty());
+    }
+
+    #[test]
+    fn a_discussion_is_one_group_per_object_listed_for_who_takes_part() {
+        let (_d, mut s) = store();
+        let g = as_(&mut s, "ann")
+            .discussion("e1cib/data/Документ.Счет?ref=1", "Счет 1")
+            .unwrap();
+        assert_eq!(
+            as_(&mut s, "bob")
+                .discussion("e1cib/data/Документ.Счет?ref=1", "Счет № 1")
+                .unwrap(),
+            g
+        );
+        // Not a public topic of the same title, nor listed before anyone writes.
+        let news = send(&mut s, "Ann", "Счет № 1", "", "a public topic");
+        assert_ne!(news.group, g);
+        assert!(as_(&mut s, "bob")
+            .groups()
+            .unwrap()
+            .iter()
+            .all(|x| x.id != g));
+        let mut post = crate::chat::post("Bob", g, "обсуждаем @ann", false).unwrap();
+        post.group = Some(g);
+        as_(&mut s, "bob").send(&post, None, 3).unwrap();
+        for (user, listed) in [("bob", true), ("ann", true), ("carl", false)] {
+            let found = as_(&mut s, user)
+                .groups()
+                .unwrap()
+                .into_iter()
+                .find(|x| x.id == g);
+            assert_eq!(found.is_some(), listed, "{user}");
+            if let Some(found) = found {
+                assert_eq!(found.topic, "Счет № 1", "renamed");
+                assert_eq!(
+                    found.context.as_deref(),
+                    Some("e1cib/data/Документ.Счет?ref=1")
+                );
+            }
+        }
+        // Anyone may read it by id: it is about a document, not a private talk.
+        assert_eq!(
+            as_(&mut s, "carl")
+                .messages(g, Page::Newest, 10)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -92,6 +92,36 @@ INSERT OR IGNORE INTO chat_users(user_key, shown)
     SELECT publisher_key, publisher FROM chat_register ORDER BY id DESC;
 ",
     },
+    Migration {
+        to: 5,
+        sql: "
+-- Find, share, link: discussions keyed by an object, files, message search.
+ALTER TABLE chat_groups ADD COLUMN context TEXT;       -- a discussion's object; NULL otherwise
+CREATE UNIQUE INDEX chat_groups_context ON chat_groups(context);
+CREATE TABLE chat_files(
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    type TEXT NOT NULL,                                 -- MIME type read from the content
+    data BLOB NOT NULL);
+CREATE INDEX chat_files_message ON chat_files(message_id);
+-- Substrings of the live text, by three-character pieces folded to one case; ё is е.
+CREATE VIRTUAL TABLE chat_search USING fts5(body, content='', contentless_delete=1,
+    tokenize='trigram');
+INSERT INTO chat_search(rowid, body)
+    SELECT id, replace(replace(message, 'ё', 'е'), 'Ё', 'Е') FROM chat_register WHERE deleted = 0;
+CREATE TRIGGER chat_search_add AFTER INSERT ON chat_register BEGIN
+    INSERT INTO chat_search(rowid, body)
+        VALUES (new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е'));
+END;
+CREATE TRIGGER chat_search_change AFTER UPDATE OF message ON chat_register BEGIN
+    DELETE FROM chat_search WHERE rowid = old.id;
+    INSERT INTO chat_search(rowid, body)
+        SELECT new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е') WHERE new.deleted = 0;
+END;
+",
+    },
 ];
 
 /// The schema objects of release 0.1.0, which did not mark its files.

@@ -26,7 +26,7 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
     );
     // Scale first: the 8-writer run below leaves the machine loaded for a while.
     scale::postgres(lib, cfg, report, &url);
-    psql(&url, "DROP SCHEMA IF EXISTS chat1c CASCADE");
+    psql(&url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
     latency::run(lib, cfg, report, "PostgreSQL", &url);
     throughput::postgres(lib, cfg, report, &url);
     psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));

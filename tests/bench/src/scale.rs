@@ -23,6 +23,13 @@ fn name(u: usize) -> String {
     format!("user{u}")
 }
 
+/// The vocabulary of the generated messages.
+const WORDS: u64 = 1_000;
+
+fn word(k: u64) -> String {
+    format!("счёт{k:03}")
+}
+
 fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
     let mut rng = Rng(42);
     let mut c = rusqlite::Connection::open(path).unwrap();
@@ -101,7 +108,12 @@ fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
                 who,
                 pj[g],
                 format!("topic {g}"),
-                format!("message {id}: an ordinary line of chat text of about sixty chars")
+                // One word of a 1,000-word vocabulary each: a search for it finds about
+                // one message in a thousand, as a search for a real word would.
+                format!(
+                    "message {id}: an ordinary line of chat about {} of sixty chars",
+                    word(rng.below(WORDS))
+                )
             ])
             .unwrap();
             ids[g].push(id);
@@ -199,7 +211,7 @@ fn measure(
             (u, visible(u), open(lib, store, &name(u)))
         })
         .collect();
-    let mut t: [Vec<u64>; 5] = Default::default();
+    let mut t: [Vec<u64>; 8] = Default::default();
     let time = |o: &mut chat1c_host::Object, m: &str, a: &[Value], out: &mut Vec<u64>| {
         let t0 = chat1c_host::mono_ns();
         o.call(m, a)
@@ -243,6 +255,12 @@ fn measure(
             &[gid, Value::I4(*ids.last().unwrap() as i32)],
             &mut t[4],
         );
+        // Search: a word of the vocabulary (ё as е), a substring in every message, and
+        // one in none.
+        let term = word(rng.below(WORDS)).replace('ё', "е");
+        time(o, "Search", &[Value::Str(term)], &mut t[5]);
+        time(o, "Search", &[Value::Str("ordinary line".into())], &mut t[6]);
+        time(o, "Search", &[Value::Str("nowhere at all".into())], &mut t[7]);
     }
     let avg_groups = group_counts.iter().sum::<usize>() as f64 / group_counts.len().max(1) as f64;
     let goal = Summary {
@@ -264,6 +282,25 @@ fn measure(
             name,
             &Summary::of(v),
             Some(("goal ≤ 5 ms p99", &goal)),
+        );
+    }
+    let search_goal = Summary {
+        n: 0,
+        p50: 20_000_000,
+        p99: 20_000_000,
+        max: 20_000_000,
+    };
+    let searches = [
+        format!("{label}: Search a word (in 1 message of 1,000), newest 50 visible"),
+        format!("{label}: Search a phrase in every message, newest 50 visible"),
+        format!("{label}: Search a phrase in no message"),
+    ];
+    for (name, v) in searches.iter().zip(&t[5..]) {
+        report.add(
+            "scale",
+            name,
+            &Summary::of(v),
+            Some(("goal ≤ 20 ms p99", &search_goal)),
         );
     }
     let timed = objs.iter().map(|(u, _, _)| *u).collect();

@@ -97,7 +97,7 @@ pub fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
     let count = cfg.size(200, 2_000, 10_000);
     for k in [1usize, 8] {
         let per = count / k;
-        psql(url, "DROP SCHEMA IF EXISTS chat1c CASCADE");
+        psql(url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
         seed_topics(lib, url);
         let (floor, ferr, _) = parallel(&["rawpg", url, "writer", "reader"], k, per, "n");
         let (rate, errs, first) = parallel(&["writer", url, "writer", "reader"], k, per, "n");

@@ -22,7 +22,7 @@ fn store() -> String {
 }
 
 /// Reads arguments from the input bytes: a tag byte, then the payload.
-fn decode(mut data: &[u8]) -> (usize, Vec<Arg>) {
+fn decode(mut data: &[u8]) -> (usize, Vec<Arg<'_>>) {
     let Some((&m, rest)) = data.split_first() else {
         return (0, Vec::new());
     };
@@ -58,7 +58,12 @@ fn decode(mut data: &[u8]) -> (usize, Vec<Arg>) {
             }
             7 => Arg::BadStr,
             8 => Arg::Date,
-            9 => Arg::Blob,
+            9 => {
+                let n = data.first().map_or(0, |l| *l as usize).min(data.len());
+                let (blob, rest) = data.split_at(n);
+                data = rest;
+                Arg::Blob(blob)
+            }
             _ => Arg::Unsupported(u16::from(tag) * 7),
         };
         args.push(arg);

@@ -16,14 +16,20 @@ one message and no attach, a failed read after a good send is not "not sent", th
 check, notifications and the unread count outside the form, the store chosen on the client,
 no password in anything shown; and live messages: edits and deletes reaching another user's
 page through events and GetUpdates (also a burst at event-queue depth 1), replies, the quote
-of an original older than the page's history, the per-group revision cursor. Keep the port in
-step with the BSL (names in comments).
+of an original older than the page's history, the per-group revision cursor; and find, share,
+link: search, the window around a found message (around, newer), files through the page
+(file), 1C's dialogs (attach, save: their continuations ОтправитьВыбранныеФайлы and
+СохранитьФайлЧата) and inline images (image), the discussion of an object
+(ПодключитьОбсуждение: one group per object, posting into it, its changes reaching a form
+that does not list it, other forms not pulling it), the links the form opens (МожноОткрыть).
+Keep the port in step with the BSL (names in comments).
 
 Run: python3 -m unittest discover -s tests/bsl -v
 Env: CHAT1C_HOST_CLI (default: newest target*/{debug,release}/chat1c-host),
      CHAT1C_LIB (default: newest target*/{release,debug}/libchat1c.so). Skips when absent.
 """
 
+import base64
 import glob
 import json
 import os
@@ -39,6 +45,9 @@ import unittest
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = 50        # РазмерСтраницы()
 MAX_PAGES = 20   # ЗабратьГруппу: страниц за один раз
+FOUND = 50       # НайтиНеБольше()
+FILE_MAX = 26214400       # НаибольшийФайл()
+IMAGE_MAX = 2097152       # НаибольшееИзображение()
 
 
 def newest(patterns):
@@ -175,6 +184,14 @@ class FakePage:
         self.errors = []          # chatShowError(text, failedSeq): (text, seq or None)
         self.opened = []          # chatOpenGroup(group)
         self.people = None        # chatSetPeople(json)
+        self.answers = []         # seq passed back with chatPrependMessages / chatAppendMessages / chatShowAround
+        self.windows = []         # chatShowAround: (group, older ids, newer ids, has_older, has_newer)
+        self.appended = []        # chatAppendMessages: (group, ids, has_more)
+        self.found = {}           # chatSearchResults: seq -> messages
+        self.file_data = {}       # chatSetFileData: file id -> (base64, type)
+        self.outbox = {}          # what the page read from a drop or paste, by seq (chatTakeFile)
+        self.title = None         # chatSetTitle
+        self.object = None        # chatSetObject: (link, title)
 
     def chatShowError(self, text, failed_seq=None):
         self.errors.append((text, failed_seq))
@@ -202,11 +219,43 @@ class FakePage:
             self.revs.append((m["id"], m["rev"]))
             self.merge(m)
 
-    def chatPrependMessages(self, group, js, has_more):
+    def chatPrependMessages(self, group, js, has_more, seq=None):
         for m in json.loads(js):
             assert m["group"] == group
             self.merge(m)
         self.has_more[group] = has_more
+        self.answers.append(seq)
+
+    def chatAppendMessages(self, group, js, has_more, seq):
+        msgs = json.loads(js)
+        for m in msgs:
+            assert m["group"] == group
+            self.merge(m)
+        self.appended.append((group, [m["id"] for m in msgs], has_more))
+        self.answers.append(seq)
+
+    def chatShowAround(self, group, older_js, newer_js, has_older, has_newer, seq):
+        older, newer = json.loads(older_js), json.loads(newer_js)
+        for m in older + newer:
+            assert m["group"] == group
+            self.merge(m)
+        self.windows.append((group, [m["id"] for m in older], [m["id"] for m in newer], has_older, has_newer))
+        self.answers.append(seq)
+
+    def chatSearchResults(self, seq, js):
+        self.found[seq] = json.loads(js)
+
+    def chatSetFileData(self, file_id, b64, mime):
+        self.file_data[file_id] = (b64, mime)
+
+    def chatTakeFile(self, seq):
+        return self.outbox.pop(seq, "")
+
+    def chatSetTitle(self, title):
+        self.title = title
+
+    def chatSetObject(self, link, title):
+        self.object = (link, title)
 
     def message(self, group, mid):
         return self.messages.get(group, {}).get(mid)
@@ -300,6 +349,8 @@ class Session:
         self.forms = []          # open chat forms
         self.chat_on_screen = False  # ЧатВАктивномОкне()
         self.users = []          # ЧатВызовСервера.ПользователиЧата()
+        self.dialogs = []        # ДиалогВыбораФайла.Показать: ("open", group) or ("save", name, file id)
+        self.navigated = []      # ПерейтиПоНавигационнойСсылке
 
 
 def version_error(host, expected=None):                      # ОшибкаВерсииКомпоненты
@@ -348,6 +399,12 @@ class ChatObject:
     def shift_rev(self, group, messages):                     # СдвинутьВерсию
         self.shift(self.revs, group, messages, "rev")
 
+    def groups_to_pull(self, groups, listed):                  # ГруппыДляЗабора
+        if groups is None:
+            return self.newer_than_cursor(listed)
+        ids = {g["id"] for g in listed}
+        return [g for g in groups if g in ids or g in self.revs]
+
     def newer_than_cursor(self, groups):                      # ГруппыНовееКурсора
         return [g["id"] for g in groups if g["last"] is not None
                 and (g["last"]["id"] > self.cursors.get(g["id"], 0)
@@ -390,8 +447,11 @@ class ChatObject:
 class ChatForm(ChatObject):
     """Port of ЧатКлиент for one form (Состояние = self)."""
 
-    def __init__(self, user, store=None, session=None, web_client=False, expected=None, depth=None):
-        # ПодключитьЧат: store None = Хранилище Неопределено (ХранилищеПоУмолчанию).
+    def __init__(self, user, store=None, session=None, web_client=False, expected=None, depth=None,
+                 obj=None, discuss=None):
+        # ПодключитьЧат (obj: the form's object, ОбъектФормы) or, with discuss = (link, title),
+        # ПодключитьОбсуждение; both through ПодключитьКФорме. store None = Хранилище
+        # Неопределено (ХранилищеПоУмолчанию).
         self.session = session or Session()
         self.page = FakePage()
         self.cursors = {}  # Состояние.Курсоры
@@ -399,6 +459,11 @@ class ChatForm(ChatObject):
         self.field = None  # what the HTML field shows when the chat is unavailable
         self.warning = ""  # Состояние.Предупреждение
         self.open_group = None  # Состояние.ОткрытьГруппу
+        self.discussion = None  # Состояние.Обсуждение: the group id of the one discussion shown
+        self.obj = object_description(*discuss) if discuss else obj  # Состояние.Объект
+        if discuss and self.obj is None:  # ПодключитьОбсуждение of an object not written yet
+            self.field = CLIENT.nstr("ТекстОбъектНеЗаписан")
+            return
         if web_client:  # #Если ВебКлиент: no attach, no install, one message in the field
             self.field = CLIENT.nstr("ТекстВебКлиента")
             return
@@ -411,6 +476,11 @@ class ChatForm(ChatObject):
         try:
             self.host.call("Open", chosen, user)
             groups_json = self.host.call("GetGroups")
+            if discuss:   # the same link is the same group; a new title renames it
+                self.discussion = self.host.call("OpenDiscussion", self.obj["link"], self.obj["title"])
+                self.html = self.host.call("FillChat", self.discussion)
+            else:
+                self.html = self.host.call("FillChat")
         except AddInError as e:
             self.show_connect_error(CLIENT.nstr("ПодключитьЧатПослеПодключенияКомпоненты") + "\n"
                                     + component_text(self.host, str(e)))
@@ -434,8 +504,10 @@ class ChatForm(ChatObject):
     def pull_new(self, groups=None):                          # ЗабратьНовые
         groups_json = self.host.call("GetGroups")
         self.page.chatSetGroups(groups_json)
-        if groups is None:
-            groups = self.newer_than_cursor(json.loads(groups_json))
+        groups = self.groups_to_pull(groups, json.loads(groups_json))
+        d = self.discussion   # not listed for whoever has not written in it
+        if d is not None and d in self.revs and d not in groups:
+            groups.append(d)
         for g in groups:
             self.pull_updates(g, self.page)
 
@@ -462,7 +534,7 @@ class ChatForm(ChatObject):
             try:
                 self.action(a)
             except AddInError as e:
-                self.page.chatShowError(component_text(self.host, str(e)))
+                self.page.chatShowError(component_text(self.host, str(e)), awaited_seq(a))
 
     def document_formed(self):                                # ДокументСформирован
         if not self.is_open():
@@ -471,10 +543,18 @@ class ChatForm(ChatObject):
             self.pull_new(None)
         except AddInError as e:
             self.page.chatShowError(component_text(self.host, str(e)))
+        self.pass_object()
         if self.warning:
             self.page.chatShowError(self.warning)
             self.warning = ""
         self.open_pending_group()
+
+    def pass_object(self):                                    # ПередатьОбъектСтранице
+        if self.obj is None:
+            return
+        if self.discussion is not None:
+            self.page.chatSetTitle(self.obj["title"])
+        self.page.chatSetObject(self.obj["link"], self.obj["title"])
 
     def open_conversation(self, group):                       # ОткрытьБеседу
         if self.closed:
@@ -490,12 +570,75 @@ class ChatForm(ChatObject):
             self.open_group = None
 
     def send(self, a):                                        # Отправить
+        group = a.get("group")
         try:
-            self.host.call("SendMessage", a["topic"], a["participants"], a["text"], a.get("replyTo") or 0)
+            if a["action"] == "post":
+                self.host.call("PostMessage", group, a["text"], a.get("replyTo") or 0)
+            elif a["action"] == "file":
+                self.host.call("PostFile", group, a["name"], {"blob": self.page_file(a).hex()}, "", 0)
+            else:
+                self.host.call("SendMessage", a["topic"], a["participants"], a["text"], a.get("replyTo") or 0)
+                group = None
         except AddInError as e:
             self.page.chatShowError(component_text(self.host, str(e)), a.get("seq"))
             return
-        self.pull_new(None)
+        self.pull_new(None if group is None else [group])
+
+    def page_file(self, a):                                   # ДанныеФайлаСоСтраницы
+        b64 = self.page.chatTakeFile(a.get("seq"))
+        if not isinstance(b64, str) or not b64:
+            raise AddInError(CLIENT.nstr("ДанныеФайлаСоСтраницы", 0))
+        data = base64.b64decode(b64)                          # Base64Значение
+        if len(data) > FILE_MAX:
+            raise AddInError(CLIENT.nstr("ДанныеФайлаСоСтраницы", 1))
+        return data
+
+    def show_around(self, a):                                 # ПоказатьОкноИстории
+        group, mid = a["group"], a["id"]
+        older_js = self.host.call("GetHistory", group, mid + 1, PAGE)
+        newer_js = self.host.call("GetMessages", group, mid, PAGE)
+        older, newer = json.loads(older_js), json.loads(newer_js)
+        self.page.chatShowAround(group, older_js, newer_js, len(older) >= PAGE, len(newer) >= PAGE, a.get("seq"))
+        for msgs in (older, newer):
+            self.shift_cursor(group, msgs)
+            self.shift_rev(group, msgs)
+
+    def show_image(self, a):                                  # ПоказатьИзображение
+        try:
+            data = bytes.fromhex(self.host.call("GetFile", a["id"])["blob"])
+            b64 = "" if len(data) > IMAGE_MAX else base64.encodebytes(data).decode()   # Base64Строка: lines
+        except AddInError:
+            b64 = ""
+        self.page.chatSetFileData(a["id"], b64, str(a.get("type")))
+
+    def files_chosen(self, paths, group):                     # ОтправитьВыбранныеФайлы (after ВыбратьФайлы)
+        if paths is None or not self.is_open():
+            return
+        for path in paths:
+            try:                                              # ОтправитьФайлСДиска
+                name = os.path.basename(path)
+                if os.path.getsize(path) > FILE_MAX:          # Файл.Размер(), before reading
+                    raise AddInError(str_template(CLIENT.nstr("ОтправитьФайлСДиска"), name))
+                with open(path, "rb") as f:                   # Новый ДвоичныеДанные(Путь)
+                    self.host.call("PostFile", group, name, {"blob": f.read().hex()}, "", 0)
+            except AddInError as e:
+                self.page.chatShowError(component_text(self.host, str(e)))
+        try:
+            self.pull_new([group])
+        except AddInError as e:
+            self.page.chatShowError(component_text(self.host, str(e)))
+
+    def save_chosen(self, paths, file_id):                    # СохранитьФайлЧата (after СохранитьФайл)
+        if paths is None or not self.is_open():
+            return
+        try:
+            data = bytes.fromhex(self.host.call("GetFile", file_id)["blob"])
+            with open(paths[0], "wb") as f:                   # ДвоичныеДанные.Записать
+                f.write(data)
+        except AddInError as e:
+            self.page.chatShowError(component_text(self.host, str(e)))
+            return
+        self.session.shown.append((CLIENT.nstr("СохранитьФайлЧата"), None, paths[0]))
 
     def change(self, a):                                      # Изменить
         try:
@@ -510,7 +653,7 @@ class ChatForm(ChatObject):
 
     def action(self, a):                                      # ВыполнитьДействие
         kind = a["action"]
-        if kind in ("send", "new"):
+        if kind in ("send", "new", "post", "file"):
             self.send(a)
         elif kind in ("edit", "delete"):
             self.change(a)
@@ -518,14 +661,21 @@ class ChatForm(ChatObject):
             if not a.get("after"):
                 js = self.host.call("GetMessages", a["group"], 0, PAGE)
                 msgs = json.loads(js)
-                self.page.chatPrependMessages(a["group"], js, len(msgs) >= PAGE)
+                self.page.chatPrependMessages(a["group"], js, len(msgs) >= PAGE, a.get("seq"))
                 self.shift_cursor(a["group"], msgs)
                 self.shift_rev(a["group"], msgs)
             else:
                 self.pull_updates(a["group"], self.page)
         elif kind == "older":                                 # the revision cursor stays
             js = self.host.call("GetHistory", a["group"], a["before"], PAGE)
-            self.page.chatPrependMessages(a["group"], js, len(json.loads(js)) >= PAGE)
+            self.page.chatPrependMessages(a["group"], js, len(json.loads(js)) >= PAGE, a.get("seq"))
+        elif kind == "around":
+            self.show_around(a)
+        elif kind == "newer":                                 # the revision cursor stays, as for "older"
+            js = self.host.call("GetMessages", a["group"], a["after"], PAGE)
+            self.page.chatAppendMessages(a["group"], js, len(json.loads(js)) >= PAGE, a.get("seq"))
+        elif kind == "search":
+            self.page.chatSearchResults(a.get("seq"), self.host.call("Search", a["text"], a.get("group") or 0, FOUND))
         elif kind == "quote":
             self.page.chatAddMessages(self.host.call("GetHistory", a["group"], a["id"] + 1, 1))
         elif kind == "read":
@@ -534,6 +684,15 @@ class ChatForm(ChatObject):
                 self.session.notifier.refresh_unread()
         elif kind == "people":
             self.page.chatSetPeople(json.dumps(self.session.users))
+        elif kind == "image":
+            self.show_image(a)
+        elif kind == "save":                                  # СохранитьФайл: 1C's save dialog
+            self.session.dialogs.append(("save", a["name"], a["id"]))
+        elif kind == "attach":                                # ВыбратьФайлы: 1C's file dialog
+            self.session.dialogs.append(("open", a["group"]))
+        elif kind == "link":
+            if may_open(a["url"]):
+                self.session.navigated.append(a["url"])       # ПерейтиПоНавигационнойСсылке
 
     def before_close(self, cancel, exiting):                  # ПередЗакрытием (устарела: ничего не делает)
         return
@@ -584,8 +743,7 @@ class Notifier(ChatObject):
     def notify_new(self, groups):                             # ОповеститьОНовых
         listed = json.loads(self.host.call("GetGroups"))
         self.show_unread(listed)
-        if groups is None:
-            groups = self.newer_than_cursor(listed)
+        groups = self.groups_to_pull(groups, listed)
         by_id = {g["id"]: g for g in listed}
         on_screen = self.session.chat_on_screen
         for g in groups:
@@ -635,6 +793,23 @@ class Notifier(ChatObject):
         form.open_conversation(group)
         form.document_formed()
         return form
+
+
+def object_description(link, title):                         # ОписаниеОбъекта (link: ПолучитьНавигационнуюСсылку)
+    if not link:                                             # an empty ref: not written yet
+        return None
+    for ch in "\n\r\t":
+        title = title.replace(ch, " ")
+    return {"link": link, "title": title.strip()[:200]}
+
+
+def awaited_seq(a):                                          # НомерОжидания
+    return a.get("seq") if a["action"] in ("open", "older", "around", "newer", "search") else None
+
+
+def may_open(url):                                           # МожноОткрыть
+    start = url.strip().lower()
+    return any(start.startswith(p) and len(start) > len(p) for p in ("http://", "https://", "e1cib/", "e1c://"))
 
 
 def first_words(text):                                       # ПервыеСлова
@@ -1079,6 +1254,172 @@ class ClientProtocolTest(unittest.TestCase):
         added = len(c.page.added)
         c.action({"action": "open", "group": gid, "after": held})
         self.assertEqual(len(c.page.added), added)
+
+    # ---- find, share, link ----
+
+    def test_search_through_the_kit(self):
+        a, b, c = self.form("Иванов"), self.form("Петров"), self.form("Сидоров")
+        a.click([{"action": "new", "seq": 1, "topic": "Ёлка", "participants": json.dumps(["Петров"]),
+                  "text": "Где счет за ЁЛКУ?"},
+                 {"action": "new", "seq": 2, "topic": "Общая", "participants": "", "text": "елка приехала"}])
+        old = a.host.call("SendMessage", "Общая", "", "старая елка")
+        a.host.call("DeleteMessage", old)
+        c.click([{"action": "search", "seq": 5, "text": "ёлк", "group": 0}])
+        self.assertEqual([m["text"] for m in c.page.found[5]], ["елка приехала"],
+                         "another's private group or a tombstone found")
+        b.click([{"action": "search", "seq": 6, "text": "елк", "group": 0}])
+        self.assertEqual([m["text"] for m in b.page.found[6]], ["елка приехала", "Где счет за ЁЛКУ?"], "newest first, ё = е")
+        # Too short: the failure names the search's seq, so the page stops waiting for it.
+        b.click([{"action": "search", "seq": 7, "text": "ёл", "group": 0}])
+        self.assertNotIn(7, b.page.found)
+        self.assertEqual([seq for _, seq in b.page.errors], [7])
+        self.assertTrue(b.page.errors[0][0])
+
+    def test_a_found_message_opens_with_the_history_around_it(self):
+        a, b = self.form("Иванов"), self.form("Петров")   # B's page has held nothing of it
+        a.click([{"action": "new", "seq": 1, "topic": "Длинная", "participants": "", "text": "m0"}])
+        gid = self.group_id(a, "Длинная")
+        for i in range(1, 3 * PAGE):
+            a.host.call("SendMessage", "Длинная", "", "нужное слово" if i == PAGE else "m%d" % i)
+        b.click([{"action": "search", "seq": 1, "text": "нужное", "group": 0}])
+        target = b.page.found[1][0]["id"]
+        self.assertNotIn(gid, b.revs)
+        b.click([{"action": "around", "seq": 2, "group": gid, "id": target}])
+        group, older, newer, has_older, has_newer = b.page.windows[0]
+        self.assertEqual((group, older[-1], len(older), len(newer), has_older, has_newer), (gid, target, PAGE, PAGE, True, True))
+        self.assertEqual(newer, list(range(target + 1, target + 1 + PAGE)))
+        self.assertEqual(b.page.answers[-1], 2, "the window names its request")
+        self.assertEqual(b.revs[gid], max(b.page.message(gid, m)["rev"] for m in older + newer),
+                         "the page holds only the window: the revision cursor moves to its newest change")
+        # Below the window, page after page; the revision cursor stays (as for "older").
+        cursor = b.revs[gid]
+        b.click([{"action": "newer", "seq": 3, "group": gid, "after": newer[-1]}])
+        self.assertEqual(b.page.appended[-1][1][0], newer[-1] + 1)
+        self.assertEqual((b.revs[gid], b.page.answers[-1]), (cursor, 3))
+        last = b.page.appended[-1][1][-1]
+        b.click([{"action": "newer", "seq": 4, "group": gid, "after": last}])
+        self.assertFalse(b.page.appended[-1][2], "the end of the conversation: no more pages")
+        # An edit in the window reaches the page by the cursor.
+        a.host.call("EditMessage", target, "нужное слово, исправлено")
+        self.assertTrue(pump_until(b, lambda: b.page.message(gid, target)["text"] == "нужное слово, исправлено"))
+        # A window that cannot be had: the failure names its seq.
+        b.click([{"action": "around", "seq": 9, "group": 999999, "id": 1}])
+        self.assertEqual(b.page.errors[-1][1], 9)
+
+    def test_files_sent_shown_and_saved(self):
+        png = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                            "0000000d4944415478da63f8cfc0f01f0005000201b2d5a4a00000000049454e44ae426082")
+        a, b, c = self.form("Иванов"), self.form("Петров"), self.form("Сидоров")
+        a.click([{"action": "new", "seq": 1, "topic": "Сканы", "participants": json.dumps(["Петров"]), "text": "лови"}])
+        gid = self.group_id(a, "Сканы")
+        self.assertTrue(pump_until(b, lambda: len(b.page.ids(gid)) == 1))
+        # SendFile from BSL; the other side's page gets the message with its file.
+        mid = a.host.call("SendFile", "Сканы", json.dumps(["Петров"]), "скан.png", {"blob": png.hex()}, "счет")
+        self.assertTrue(pump_until(b, lambda: mid in b.page.ids(gid)))
+        f = b.page.message(gid, mid)["files"][0]
+        self.assertEqual((f["name"], f["size"], f["type"]), ("скан.png", len(png), "image/png"))
+        # Inline: the kit hands the page base64 with Base64Строка's line breaks.
+        b.click([{"action": "image", "id": f["id"], "type": "image/png"}])
+        b64, mime = b.page.file_data[f["id"]]
+        self.assertEqual((base64.b64decode(b64), mime), (png, "image/png"))
+        # Saving: 1C's save dialog, then GetFile and the file on the client's disk.
+        b.click([{"action": "save", "id": f["id"], "name": f["name"]}])
+        self.assertEqual(b.session.dialogs[-1], ("save", "скан.png", f["id"]))
+        path = os.path.join(self.dir, "сохранено.png")
+        b.save_chosen(None, f["id"])                          # the dialog cancelled: nothing read
+        self.assertFalse(os.path.exists(path))
+        b.save_chosen([path], f["id"])
+        with open(path, "rb") as saved:
+            self.assertEqual(saved.read(), png)
+        self.assertEqual(b.session.shown[-1][2], path)
+        # Who cannot see the message cannot have its file: the page shows a card instead.
+        c.click([{"action": "image", "id": f["id"], "type": "image/png"}])
+        self.assertEqual(c.page.file_data[f["id"]], ("", "image/png"))
+        # A file the page read itself (drag-and-drop, paste): base64 by the action's seq.
+        a.page.outbox[7] = base64.b64encode(b"a;b\n1;2\n").decode()
+        a.click([{"action": "file", "seq": 7, "group": gid, "name": "таблица.csv", "size": 8}])
+        posted = [m for m in a.page.messages[gid].values() if m["files"] and m["files"][0]["name"] == "таблица.csv"]
+        self.assertEqual(len(posted), 1, "the sender's page did not get its own file")
+        self.assertEqual(bytes.fromhex(b.host.call("GetFile", posted[0]["files"][0]["id"])["blob"]), b"a;b\n1;2\n")
+        self.assertEqual(a.page.errors, [])
+        a.click([{"action": "file", "seq": 8, "group": gid, "name": "пропал.txt", "size": 1}])
+        self.assertEqual(a.page.errors[-1], (CLIENT.nstr("ДанныеФайлаСоСтраницы", 0), 8),
+                         "a file the page no longer has is 'not sent', by its seq")
+        # 1C's file dialog (the attach button, engines that cannot read a drop): read on the client.
+        a.click([{"action": "attach", "group": gid}])
+        self.assertEqual(a.session.dialogs[-1], ("open", gid))
+        small, big = os.path.join(self.dir, "акт.txt"), os.path.join(self.dir, "видео.mp4")
+        with open(small, "wb") as out:
+            out.write("акт сверки".encode())
+        with open(big, "wb") as out:
+            out.truncate(FILE_MAX + 1)                        # sparse: never read, refused by its size
+        errors = len(a.page.errors)
+        a.files_chosen([big, small], gid)
+        self.assertEqual(a.page.errors[errors:], [(str_template(CLIENT.nstr("ОтправитьФайлСДиска"), "видео.mp4"), None)])
+        names = [m["files"][0]["name"] for m in a.page.messages[gid].values() if m["files"]]
+        self.assertIn("акт.txt", names)
+        self.assertNotIn("видео.mp4", names)
+        # A deleted message's file is gone: no image, and saving says why.
+        a.host.call("DeleteMessage", mid)
+        b.click([{"action": "image", "id": f["id"], "type": "image/png"}])
+        self.assertEqual(b.page.file_data[f["id"]][0], "")
+        b.save_chosen([os.path.join(self.dir, "снова.png")], f["id"])
+        self.assertTrue(b.page.errors and b.page.errors[-1][0])
+
+    def test_a_discussion_on_an_object_form(self):
+        link = "e1cib/data/Документ.Счет?ref=8a3f00aa11bb"
+        # A new object has no link yet: nothing attaches, the field says why.
+        draft = self.form("Иванов", discuss=("", "Счет (новый)"))
+        self.assertIsNone(draft.host)
+        self.assertEqual(draft.field, CLIENT.nstr("ТекстОбъектНеЗаписан"))
+        full = self.form("Сидоров")       # the whole chat elsewhere: the discussion is none of its business
+        a = self.form("Иванов", discuss=(link, "Счет 12 от 01.12.2026"))
+        b = self.form("Петров", discuss=(link, "Счет 12 от 01.12.2026 (исправлен)\n"))
+        self.assertEqual(a.discussion, b.discussion, "the same object gave two discussions")
+        gid = a.discussion
+        self.assertIn('"group":%d' % gid, a.html, "FillChat(Group): the page shows that conversation only")
+        self.assertNotIn(gid, [g["id"] for g in json.loads(a.host.call("GetGroups"))], "listed before taking part")
+        for f in (a, b):
+            f.document_formed()
+            f.action({"action": "open", "seq": 1, "group": gid, "after": 0})
+        self.assertEqual(b.page.title, "Счет 12 от 01.12.2026 (исправлен)")
+        self.assertEqual(b.page.object, (link, "Счет 12 от 01.12.2026 (исправлен)"))
+        # Posting by id: the page's "post"; the other form, which does not list it, gets it by events.
+        b.click([{"action": "post", "seq": 2, "group": gid, "text": "Сумма верна?", "replyTo": 0}])
+        self.assertEqual(b.page.errors, [])
+        mid = b.page.ids(gid)[-1]
+        self.assertTrue(pump_until(a, lambda: mid in a.page.ids(gid)), "the discussion's change never reached A")
+        a.click([{"action": "post", "seq": 3, "group": gid, "text": "Да, @Петров", "replyTo": mid}])
+        reply = a.page.message(gid, a.page.ids(gid)[-1])
+        self.assertEqual((reply["reply_to"], reply["mentions"]), (mid, ["Петров"]))
+        self.assertTrue(pump_until(b, lambda: reply["id"] in b.page.ids(gid)))
+        # The retitle renamed the one group; now that B wrote in it, it is listed for B.
+        listed = {g["id"]: g for g in json.loads(b.host.call("GetGroups"))}
+        self.assertEqual((listed[gid]["topic"], listed[gid]["context"]), ("Счет 12 от 01.12.2026 (исправлен)", link))
+        # A form of the whole chat gets hints about every discussion (they are public), but
+        # pulls none it neither lists nor has opened.
+        full.pump(800)
+        self.assertNotIn(gid, full.page.messages)
+        self.assertNotIn("GetUpdates", full.host.calls)
+        # Opened there from a search result, it is pulled like any other.
+        full.click([{"action": "around", "seq": 4, "group": gid, "id": mid}])
+        a.click([{"action": "post", "seq": 5, "group": gid, "text": "Итог: оплачено", "replyTo": 0}])
+        last = a.page.ids(gid)[-1]
+        self.assertTrue(pump_until(full, lambda: last in full.page.ids(gid)))
+        # ПодключитьЧат on an object's form offers "insert a link" to it.
+        on_doc = self.form("Петров", obj=object_description(link, "Счет 12"))
+        on_doc.document_formed()
+        self.assertEqual((on_doc.page.object, on_doc.page.title), ((link, "Счет 12"), None))
+
+    def test_only_web_and_1c_links_are_opened(self):
+        a = self.form("Иванов")
+        links = ["https://example.com/x", "http://intranet/a", "e1cib/data/Документ.Счет?ref=00aa",
+                 "E1C://server/base#e1cib/list/Документ.Счет",
+                 "javascript:alert(1)", "file:///etc/passwd", "vbscript:msgbox(1)", "e1cib/", "ftp://host/x",
+                 "C:\\Windows\\notepad.exe", " javascript:e1cib/x"]
+        a.click([{"action": "link", "url": u} for u in links])
+        self.assertEqual(a.session.navigated, links[:4])
+        self.assertEqual(a.page.errors, [])
 
 if __name__ == "__main__":
     unittest.main()

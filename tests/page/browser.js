@@ -1449,6 +1449,18 @@ async function phaseSingle(page) {
   await page.screenshot(path.join(ARTIFACTS, 'single-' + engineName + '.png'));
   await page.setSize(1000, 640);
   await noProblems(page, 'single');
+
+  // An ordinary conversation shown alone (FillChat of a private group) also takes text by id.
+  const plain = getHtml({
+    user: D.ME, lang: 'en', group: 1, seeds: [{ user: D.ME, topic: 'Contract', participants: D.BORIS, text: 'Signed?' }],
+    groups: [D.liveGroup(1, 'Contract', [D.ME, D.BORIS], 0, 0, D.live(1, 1, Date.now(), D.ME, 'Signed?'), {})]
+  });
+  await page.load(plain.html, { width: 1000, height: 640 });
+  eq('a private conversation alone: its title and members', [await text(page, '#conv-topic'),
+    (await text(page, '#conv-people')).split(', ').sort()], ['Contract', [D.ME, D.BORIS]]);
+  await page.type('#input', 'Yes');
+  await page.press('#input', 'Enter');
+  eq('and the input posts into it by id', ofType(await take(page), 'post').map((a) => [a.group, a.text]), [[1, 'Yes']]);
 }
 
 // A small, realistic chat for the README screenshot.

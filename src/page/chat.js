@@ -6,19 +6,30 @@
  * Promise, startsWith...) nor DOM API missing from IE11 without a guarded fallback.
  * tests/page/es5.js checks this with acorn (ecmaVersion 5) and eslint-plugin-es-x.
  * A failure that still happens shows in the banner (window.onerror in chat.html).
- * All user content goes in through textContent; links only for http(s).
+ * All user content goes in through textContent; links only for http(s) and 1C's navigation
+ * links (e1cib/..., e1c://...), which the form opens; images only from data the form hands
+ * over, under a whitelisted type.
  *
  * BRIDGE (final names; package/ BSL and tests/page use exactly these)
  *
- * Data as the add-in gives it (GetGroups; GetMessages, GetHistory, GetUpdates):
+ * Data as the add-in gives it (GetGroups; GetMessages, GetHistory, GetUpdates, Search):
  *   group   {"id":N,"topic":S,"participants":[S...],"unread":N,"mentions":N,
- *            "last":message|null,"reads":{"name":lastReadId,...}|null}
+ *            "last":message|null,"reads":{"name":lastReadId,...}|null,"context":S|null}
  *   message {"id":N,"group":N,"period":S,"publisher":S,"text":S,"rev":N,"edited":S|null,
- *            "deleted":bool,"reply_to":N|null,"mentions":[S...]}
+ *            "deleted":bool,"reply_to":N|null,"mentions":[S...],
+ *            "files":[{"id":N,"name":S,"size":N,"type":S}...]}
  * "rev" is the store-wide revision of a message's last change; a deleted message stays as a
  * tombstone (text "", deleted true). "mentions" (group) counts unread messages that mention
  * the user; "reads" (private groups) is every member's read mark, shown as ticks on own
- * messages ("seen by ..." when a member's mark reaches the message).
+ * messages ("seen by ..." when a member's mark reaches the message). "context" marks the
+ * discussion of an object (OpenDiscussion; its navigation link): shown as "Discussion", its
+ * header links to the object. "files": images (png, jpeg, gif, webp, bmp) up to 2 MB are shown
+ * inline, other files and larger images as a card with name and size.
+ *
+ * The page state (FillChat): window.CHAT1C_STATE = {"user", "lang", "groups", "group"}.
+ * "group" N (FillChat(Group)): that conversation only, no list, opened at once (its "open"
+ * is queued at the first paint); text goes to it by id ("post"); a conversation GetGroups
+ * does not list (a discussion the user has not written in) is shown all the same.
  *
  * 1C -> page: functions on window (Элементы[<the field>].Документ.defaultView.<name>(...)).
  * Each accepts JSON as a string (or an already parsed value) and returns true, or
@@ -32,23 +43,55 @@
  *                                    New ones end up at the bottom of their conversation. A
  *                                    conversation the page has not loaded yet (no answer to its
  *                                    "open") keeps none: opening it asks for the newest page.
- *                                    A message older than the history held is only remembered
- *                                    (for quotes), so the history never gets a gap.
- *   chatPrependMessages(groupId, messagesJson, hasMore)
+ *                                    A message older than the history held, or newer than a
+ *                                    window away from the newest (see "around"), is only
+ *                                    remembered (for quotes), so the history never gets a gap.
+ *   chatPrependMessages(groupId, messagesJson, hasMore, seq)
  *                                    older page for a group (answer to "older", and to "open"
  *                                    with after = 0): the conversation is loaded from then on;
- *                                    hasMore = false hides "load older"
+ *                                    hasMore = false hides "load older". seq: the request's
+ *                                    (below); an answer to a request the page no longer waits
+ *                                    for (the conversation was let go for a window) is ignored.
+ *   chatShowAround(groupId, olderJson, newerJson, hasOlder, hasNewer, seq)
+ *                                    answer to "around": the conversation now holds this window
+ *                                    (older: up to and with the message; newer: after it), is
+ *                                    scrolled to the message, which blinks. hasNewer: the window
+ *                                    does not reach the newest message, so the jump button leads
+ *                                    back there and nothing is marked read meanwhile.
+ *   chatAppendMessages(groupId, messagesJson, hasMore, seq)
+ *                                    answer to "newer": the page after the window, added below
+ *                                    without moving the view; hasMore = false: the window now
+ *                                    reaches the newest message
+ *   chatSearchResults(seq, messagesJson)
+ *                                    answer to "search" (Search's array, newest first): shown
+ *                                    under the conversations with the sender, the conversation
+ *                                    and every match marked; an answer to an older search is
+ *                                    dropped
+ *   chatSetFileData(fileId, base64, type)
+ *                                    answer to "image": the file's bytes (Base64Строка; its line
+ *                                    breaks are fine), or "" when it cannot be had (shown as a card)
+ *   chatTakeFile(seq)                -> the base64 of a file the page read (a "file" action's
+ *                                    seq); "" once taken or unknown. Files do not travel in
+ *                                    chatTakeActions, so the queue stays small.
+ *   chatSetTitle(title)              the title of the one conversation (FillChat(Group)) while
+ *                                    GetGroups does not list it
+ *   chatSetObject(link, title)       the form's object (its navigation link, e1cib/... or
+ *                                    e1c://...; anything else hides it): the composer offers
+ *                                    "insert a link" to it, which puts «title» link at the caret
  *   chatMarkRead(groupId, upTo)      the read mark moved (e.g. from another window)
  *   chatSetUser(user, lang)          user name and UI language ("ru" or "en")
  *   chatShowError(text, failedSeq)   show an error banner; when the failed call was a "send",
- *                                    "new", "edit" or "delete" action, failedSeq is its seq and
- *                                    only that one is marked ("not sent" / "not saved"; a delete
- *                                    is simply no longer pending); a failed read after a good
- *                                    call marks nothing
+ *                                    "new", "post", "file", "edit" or "delete" action, failedSeq
+ *                                    is its seq and only that one is marked ("not sent" / "not
+ *                                    saved"; a delete is simply no longer pending); a failed read
+ *                                    after a good call marks nothing. The seq of a failed "open",
+ *                                    "older", "around", "newer" or "search" ends the waiting for
+ *                                    it (a failed "around" opens the conversation at its newest)
  *   chatSetPeople(peopleJson)        the infobase users offered in "new conversation" and for
  *                                    @mentions in public topics: [{"name":S,"title":S}...]
  *                                    (name = what SendMessage takes and "@" mentions)
- *   chatOpenGroup(groupId)           open a conversation as if the user clicked it
+ *   chatOpenGroup(groupId)           open a conversation as if the user clicked it (in the one-
+ *                                    conversation mode only that one)
  *   chatTakeActions()                -> JSON array string of queued actions; clears the queue
  *
  * Page -> 1C: the page queues actions and then clicks the hidden element with
@@ -59,22 +102,40 @@
  * The form keeps per group a revision cursor: the highest "rev" it has handed over from
  * GetUpdates (or from the first page of a conversation). "Pull the group" below means:
  * GetUpdates(group, cursor, L) -> chatAddMessages, page after page until one is short.
- *   {"action":"open",  "group":N, "after":N}
+ * A request whose answer comes back to the page carries "seq", and the form passes it back
+ * with the answer (and to chatShowError when the request fails).
+ *   {"action":"open",  "group":N, "after":N, "seq":N}
  *        after = the newest id the page holds (0: none, the conversation is not loaded) ->
- *        after = 0: chatPrependMessages(N, GetMessages(N, 0, L), count = L)
- *        else:      pull the group (whatever came after `after`, and edits of what is held)
- *   {"action":"older", "group":N, "before":N} -> chatPrependMessages(N, GetHistory(N, before, L), count = L)
- *        also asked page after page when the user clicks a quote whose original is older
+ *        after = 0: chatPrependMessages(N, GetMessages(N, 0, L), count = L, seq); the revision
+ *                   cursor moves to that page's newest change (the page holds nothing else)
+ *        else:      pull the group (whatever came after `after`, and edits of what is held);
+ *                   no seq then
+ *   {"action":"older", "group":N, "before":N, "seq":N}
+ *        -> chatPrependMessages(N, GetHistory(N, before, L), count = L, seq); the cursor stays.
+ *        Also asked page after page when the user clicks a quote whose original is older
  *        than the history held, until the original is held or the history ends
+ *   {"action":"around","group":N, "id":N, "seq":N}
+ *        a search result not held: the page let the conversation's history go ->
+ *        chatShowAround(N, GetHistory(N, id + 1, L), GetMessages(N, id, L), count = L,
+ *        count = L, seq); the cursor moves to the window's newest change, as for "open"
+ *   {"action":"newer", "group":N, "after":N, "seq":N}
+ *        scrolled to the bottom of a window -> chatAppendMessages(N, GetMessages(N, after, L),
+ *        count = L, seq); the cursor stays, as for "older"
  *   {"action":"quote", "group":N, "id":N}
  *        -> chatAddMessages(GetHistory(group, id + 1, 1)): the original of a reply, older than
  *           the history held, to show in the quote; asked once per id
+ *   {"action":"search","seq":N, "text":S, "group":0}
+ *        -> chatSearchResults(seq, Search(text, group, 50)); asked from 3 characters typed in
+ *           the search box, after a pause (or at once on Enter)
  *   {"action":"send",  "seq":N, "group":N, "topic":S, "participants":S, "text":S, "replyTo":N}
  *        -> SendMessage(topic, participants, text, replyTo); replyTo = 0: not a reply, else the
  *           id of the message answered (same group). participants is already in SendMessage's
  *           format ("" for a public topic, else a JSON array string). The sending object
  *           gets no event for its own message: the form pulls right after the send.
  *           If SendMessage itself fails: chatShowError(text, seq).
+ *   {"action":"post",  "seq":N, "group":N, "text":S, "replyTo":N}
+ *        -> PostMessage(group, text, replyTo), then pull the group; as "send", for a discussion
+ *           (no participants to name it by) and for the one conversation of FillChat(Group)
  *   {"action":"new",   "seq":N, "topic":S, "participants":S, "text":S, "replyTo":0}
  *        -> SendMessage(topic, participants, text, replyTo), then chatSetGroups(GetGroups())
  *           and the new group's messages; the page opens the new group itself when it appears.
@@ -85,13 +146,33 @@
  *   {"action":"delete","seq":N, "group":N, "id":N}
  *        -> DeleteMessage(id) (own messages only), then pull the group: the tombstone replaces
  *           the message ("message deleted"). If DeleteMessage fails: chatShowError(text, seq).
+ *   {"action":"file",  "seq":N, "group":N, "name":S, "size":N}
+ *        a file dropped on the conversation or pasted into the input, read by the page
+ *        (FileReader) and shown as "sending..." -> PostFile(group, name,
+ *        Base64Значение(chatTakeFile(seq)), "", 0), then pull the group; if that fails:
+ *        chatShowError(text, seq) ("not sent"; a click takes it away). A file over 25 MB is
+ *        refused by the page at once. A pasted image the engine calls "image.png" is named
+ *        screenshot-<yyyymmdd>-<hhmmss>.png.
+ *   {"action":"attach","group":N}
+ *        the attach button, or a drop where the engine gives no file data (no FileReader:
+ *        Internet Explorer before 8.3.14) -> 1C's own file dialog (ДиалогВыбораФайла.Показать,
+ *        several files); each chosen file -> PostFile(group, its name, its data), then pull
+ *   {"action":"image", "id":N, "type":S}
+ *        an inline image's data, asked once per file -> chatSetFileData(id, Base64Строка(GetFile(id)),
+ *        type), or chatSetFileData(id, "") when GetFile fails (the message was deleted)
+ *   {"action":"save",  "id":N, "name":S}
+ *        a click on a file -> 1C's save dialog (ДиалогВыбораФайла in save mode, name offered),
+ *        then GetFile(id) written where the user chose
  *   {"action":"people"} -> chatSetPeople(the infobase users); asked once, when "new
  *           conversation" is first shown or "@" is first typed in a public topic
  *   {"action":"read",  "group":N, "upTo":N}  -> MarkRead(group, upTo)
- *   {"action":"link",  "url":S}   (http/https only) -> ПерейтиПоНавигационнойСсылке(url)
+ *   {"action":"link",  "url":S}   http(s)://..., e1cib/... or e1c://... only (a link in a
+ *        message, a discussion's header) -> ПерейтиПоНавигационнойСсылке(url); the form checks
+ *        the prefix again and opens nothing else
  * On any other failure the form calls chatShowError(ОписаниеОшибки()) without a seq.
  * Events: on ВнешнееСобытие "NewMessages" the form calls chatSetGroups(GetGroups()) and pulls
- * every group of the hint.
+ * every group of the hint that it lists or has loaded (discussions are public: every chat
+ * hears of them).
  */
 (function () {
   'use strict';

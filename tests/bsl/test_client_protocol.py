@@ -1401,6 +1401,12 @@ class ClientProtocolTest(unittest.TestCase):
         full.pump(800)
         self.assertNotIn(gid, full.page.messages)
         self.assertNotIn("GetUpdates", full.host.calls)
+        # Whoever is mentioned in it has it listed, and hears of it outside the form too.
+        session = Session()
+        n = self.notifier("Сидоров", session)
+        a.click([{"action": "post", "seq": 6, "group": gid, "text": "@Сидоров, оплатите, пожалуйста", "replyTo": 0}])
+        self.assertTrue(pump_until(n, lambda: len(session.shown) == 1), "the mention in a discussion was not announced")
+        self.assertEqual(session.shown[0][:2], ("Иванов — Счет 12 от 01.12.2026 (исправлен)", gid))
         # Opened there from a search result, it is pulled like any other.
         full.click([{"action": "around", "seq": 4, "group": gid, "id": mid}])
         a.click([{"action": "post", "seq": 5, "group": gid, "text": "Итог: оплачено", "replyTo": 0}])

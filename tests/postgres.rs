@@ -305,3 +305,89 @@ fn db_name(url: &str) -> String {
     let head = url.split('?').next().unwrap_or(url);
     head.rsplit('/').next().unwrap_or("").to_string()
 }
+
+/// Every object of a process and its watcher share one connection: a server with the
+/// default max_connections serves about ninety 1C clients, not fifty.
+#[test]
+fn one_process_holds_one_connection_for_all_its_objects_and_its_watcher() {
+    let Some(_) = server() else { return };
+    let _server = shared();
+    let store = TempStore::new();
+    let lib = library();
+    let count = || {
+        psql(
+            &store.location(),
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'chat1c'",
+        )
+    };
+    let mut objects: Vec<Object> = ["Ann", "Bob", "Carl"]
+        .iter()
+        .map(|u| open(&lib, &store, u))
+        .collect();
+    send(&mut objects[0], "t", "Bob; Carl", "hello");
+    let e = objects[1]
+        .events()
+        .wait(Duration::from_secs(5))
+        .expect("the watcher on the shared connection delivers");
+    assert_eq!(hint_cursor(&e), number_of(&mut objects[1]));
+    assert_eq!(count(), "1", "three objects and a watcher: one connection");
+    // Another process (another 1C client) is another connection.
+    let mut other = Client::start(&[]);
+    assert_eq!(
+        other.call("Open", json!([store.location(), "Dan"]))["ok"],
+        true
+    );
+    assert_eq!(count(), "2");
+    drop(objects);
+    other.finish();
+}
+
+fn hint_cursor(e: &Event) -> i64 {
+    let d: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+    d["cursor"].as_i64().unwrap()
+}
+
+/// The newest message id the object sees.
+fn number_of(o: &mut Object) -> i64 {
+    let g = json(o.call("GetGroups", &[]).unwrap());
+    g[0]["last"]["id"].as_i64().unwrap()
+}
+
+/// A full server refuses Open at once, with a text that says so (a role limited to one
+/// connection stands in for max_connections: the server answers both with 53300).
+#[test]
+fn a_full_server_refuses_open_at_once_and_says_so() {
+    let Some(base) = server() else { return };
+    let _server = shared();
+    let store = TempStore::new();
+    drop(open(&library(), &store, "owner"));
+    let role = format!("chat_one_{}", std::process::id());
+    psql(
+        &base,
+        &format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'one-pw' CONNECTION LIMIT 1"
+        ),
+    );
+    psql(
+        &store.location(),
+        &format!("GRANT USAGE ON SCHEMA chat1c TO {role}"),
+    );
+    let url = store
+        .location()
+        .replacen("chat1c:chat1c-pw@", &format!("{role}:one-pw@"), 1);
+    let mut first = Client::start(&[]);
+    assert_eq!(first.call("Open", json!([url, "Ann"]))["ok"], true);
+    let mut second = Client::start(&[]);
+    // The server's refusal itself, not the client's connect timeout ("did not answer").
+    let r = second.call("Open", json!([url, "Bob"]));
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("no free connection"),
+        "{r}"
+    );
+    first.finish();
+    second.finish();
+    psql(&store.location(), &format!("DROP OWNED BY {role}"));
+    psql(&base, &format!("DROP ROLE {role}"));
+}

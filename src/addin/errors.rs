@@ -399,6 +399,10 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
             format!("The chat store file {loc} was deleted or replaced while open: open the chat again"),
             format!("Файл хранилища чата {loc} удален или заменен во время работы: откройте чат заново"),
         ),
+        StoreError::ServerFull => lang.pick(
+            format!("The PostgreSQL server of the chat store {loc} has no free connection (max_connections reached): ask its administrator to raise max_connections; each 1C client takes one"),
+            format!("У сервера PostgreSQL хранилища чата {loc} нет свободных подключений (достигнут max_connections): попросите администратора увеличить max_connections; каждый клиент 1С занимает одно"),
+        ),
         StoreError::Timeout(secs) => lang.pick(
             format!("The chat store {loc} did not answer within {secs} s"),
             format!("Хранилище чата {loc} не ответило за {secs} с"),

@@ -62,6 +62,8 @@ pub enum StoreError {
     Replaced,
     /// The server did not answer within this many seconds (the connection is dropped).
     Timeout(u64),
+    /// The PostgreSQL server has no free connection (max_connections).
+    ServerFull,
     /// The store's schema is newer than this build knows (made by a later chat1c).
     TooNew(u32),
     /// The store needs a schema upgrade that this connection may not make.

@@ -1,11 +1,17 @@
-//! One connection to the server and how calls use it: a runtime of its own, bounded
-//! waits (a silent server must not hang 1C), prepared statements, one reconnect when
-//! the server dropped the connection, and NOTIFYs turned into wake-ups.
+//! The connection to the server and how calls use it. A client process holds one
+//! connection per store: every Chat object of the process and its watcher share it
+//! (calls are pipelined on it; the watcher LISTENs on it), so a server with the
+//! default max_connections serves about ninety 1C clients. Around it: a runtime with
+//! one worker that keeps the connection read between calls, bounded waits (a silent
+//! server must not hang 1C), prepared statements, one reconnect when the server
+//! dropped the connection, and NOTIFYs turned into wake-ups.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use once_cell::sync::Lazy;
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_postgres::error::SqlState;
@@ -93,6 +99,9 @@ pub fn map_err(e: tokio_postgres::Error) -> StoreError {
     if let Some(api) = e.code().and_then(|c| api_error(c.code(), &e)) {
         return api;
     }
+    if e.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) {
+        return StoreError::ServerFull;
+    }
     if let Some(code) = e.code() {
         if *code == SqlState::READ_ONLY_SQL_TRANSACTION || *code == SqlState::INSUFFICIENT_PRIVILEGE
         {
@@ -132,6 +141,14 @@ fn connection_gone(e: &tokio_postgres::Error, client: &Client) -> bool {
             .is_some_and(|c| *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN)
 }
 
+/// Why a connection could not be made: the server full, or its words.
+fn connect_failed(e: &tokio_postgres::Error) -> StoreError {
+    if e.code() == Some(&SqlState::TOO_MANY_CONNECTIONS) {
+        return StoreError::ServerFull;
+    }
+    StoreError::CannotOpen(connect_error(e))
+}
+
 fn connect_error(e: &tokio_postgres::Error) -> String {
     // The server's own words (e.g. "password authentication failed for user x") or
     // the network's; neither carries the password.
@@ -144,72 +161,121 @@ fn connect_error(e: &tokio_postgres::Error) -> String {
     text
 }
 
-/// Drives a connection, turning its NOTIFYs into wake-ups.
-async fn drive<S, T>(mut conn: tokio_postgres::Connection<S, T>, notify: UnboundedSender<()>)
+/// Drives a connection, turning its NOTIFYs into wake-ups of every listener.
+async fn drive<S, T>(mut conn: tokio_postgres::Connection<S, T>, listeners: Arc<Listeners>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     loop {
         match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
-            Some(Ok(AsyncMessage::Notification(_))) => {
-                let _ = notify.send(());
-            }
+            Some(Ok(AsyncMessage::Notification(_))) => listeners.wake(),
             Some(Ok(_)) => {}
             Some(Err(_)) | None => {
-                // Wake a waiting watcher: it finds the connection closed and reconnects.
-                let _ = notify.send(());
+                // Wake the waiting watchers: they find the connection closed and reconnect.
+                listeners.wake();
                 return;
             }
         }
     }
 }
 
-/// The connection of one store value (a Chat object's, or a watcher's).
-pub struct Connection {
-    config: Config,
-    tls: Tls,
-    runtime: Runtime,
-    client: Option<Conn>,
-    /// One unit per NOTIFY, per lost connection, or per interrupt by the watcher's owner.
-    notified: Option<UnboundedReceiver<()>>,
-    notify: UnboundedSender<()>,
-    listening: bool,
+/// The watchers listening on a connection, one wake-up channel each.
+#[derive(Default)]
+struct Listeners(Mutex<Vec<UnboundedSender<()>>>);
+
+impl Listeners {
+    fn wake(&self) {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|tx| tx.send(()).is_ok());
+    }
 }
 
-impl Connection {
-    pub fn open(config: Config, tls: Tls) -> Result<Connection, StoreError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+/// What every [`Connection`] to one store in this process shares.
+struct Shared {
+    config: Config,
+    tls: Tls,
+    /// One worker: it reads the connection (NOTIFYs, answers) while nobody calls.
+    runtime: Option<Runtime>,
+    live: Mutex<Option<Arc<Conn>>>,
+    listeners: Arc<Listeners>,
+    /// Some watcher listens: every (re)connection LISTENs.
+    listening: AtomicBool,
+}
+
+/// The shared connections of this process, by Store string (in memory only).
+static SHARED: Lazy<Mutex<HashMap<String, Weak<Shared>>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// The process's connection to `location`, made when none is alive.
+    fn of(location: &str, config: Config, tls: Tls) -> Result<Arc<Shared>, StoreError> {
+        let mut all = lock(&SHARED);
+        all.retain(|_, shared| shared.strong_count() > 0);
+        if let Some(shared) = all.get(location).and_then(Weak::upgrade) {
+            return Ok(shared);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("chat1c-pg")
             .enable_io()
             .enable_time()
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        let (notify, notified) = unbounded_channel();
-        let mut connection = Connection {
+        let shared = Arc::new(Shared {
             config,
             tls,
-            runtime,
-            client: None,
-            notified: Some(notified),
-            notify,
-            listening: false,
-        };
-        connection.connect()?;
-        Ok(connection)
+            runtime: Some(runtime),
+            live: Mutex::new(None),
+            listeners: Arc::default(),
+            listening: AtomicBool::new(false),
+        });
+        all.insert(location.to_string(), Arc::downgrade(&shared));
+        Ok(shared)
     }
 
-    fn connect(&mut self) -> Result<(), StoreError> {
-        self.client = None;
-        let (config, tls, listening) = (self.config.clone(), self.tls, self.listening);
-        let tx = self.notify.clone();
+    fn runtime(&self) -> Result<&Runtime, StoreError> {
+        self.runtime.as_ref().ok_or_else(connection_lost)
+    }
+
+    /// The live connection, made (again) when there is none or it died.
+    fn live(&self) -> Result<Arc<Conn>, StoreError> {
+        let mut live = lock(&self.live);
+        if let Some(conn) = live.as_ref().filter(|c| !c.client.is_closed()) {
+            return Ok(conn.clone());
+        }
+        *live = None;
+        let conn = Arc::new(Conn::new(self.connect()?));
+        *live = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drops `conn` when it is the live one (it timed out or died): the next call
+    /// connects anew.
+    fn forget(&self, conn: &Arc<Conn>) {
+        let mut live = lock(&self.live);
+        if live.as_ref().is_some_and(|l| Arc::ptr_eq(l, conn)) {
+            *live = None;
+        }
+    }
+
+    /// A new client, its connection driven on the runtime's worker.
+    fn connect(&self) -> Result<Client, StoreError> {
+        let (config, tls) = (self.config.clone(), self.tls);
+        let listening = self.listening.load(Ordering::SeqCst);
+        let listeners = self.listeners.clone();
         let connecting = async move {
             let client = match tls {
                 Tls::Off => {
                     let (client, conn) = config
                         .connect(NoTls)
                         .await
-                        .map_err(|e| StoreError::CannotOpen(connect_error(&e)))?;
-                    tokio::spawn(drive(conn, tx));
+                        .map_err(|e| connect_failed(&e))?;
+                    tokio::spawn(drive(conn, listeners));
                     client
                 }
                 tls => {
@@ -217,8 +283,8 @@ impl Connection {
                     let (client, conn) = config
                         .connect(maker)
                         .await
-                        .map_err(|e| StoreError::CannotOpen(connect_error(&e)))?;
-                    tokio::spawn(drive(conn, tx));
+                        .map_err(|e| connect_failed(&e))?;
+                    tokio::spawn(drive(conn, listeners));
                     client
                 }
             };
@@ -229,55 +295,82 @@ impl Connection {
             client.batch_execute(&setup).await.map_err(map_err)?;
             Ok(client)
         };
-        let client = self
-            .runtime
+        self.runtime()?
             .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, connecting).await })
-            .map_err(|_| StoreError::Timeout(CONNECT_TIMEOUT.as_secs()))??;
-        self.client = Some(Conn::new(client));
-        Ok(())
+            .map_err(|_| StoreError::Timeout(CONNECT_TIMEOUT.as_secs()))?
     }
+}
 
-    /// The live client, reconnecting once when the last one died.
-    fn live(&mut self) -> Result<Conn, StoreError> {
-        if self.client.as_ref().is_none_or(|c| c.client.is_closed()) {
-            self.connect()?;
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Close and Done must not wait for the worker: it ends on its own.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
-        self.client.take().ok_or_else(connection_lost)
+    }
+}
+
+/// A store value's handle on the process's connection (a Chat object's, or a watcher's).
+pub struct Connection {
+    shared: Arc<Shared>,
+    /// This handle's wake-ups: NOTIFYs once it listens (a watcher), and interrupts.
+    notified: Option<UnboundedReceiver<()>>,
+    notify: UnboundedSender<()>,
+    listening: bool,
+}
+
+impl Connection {
+    /// The connection to `location` (the Store string, a key in memory only).
+    pub fn open(location: &str, config: Config, tls: Tls) -> Result<Connection, StoreError> {
+        let shared = Shared::of(location, config, tls)?;
+        shared.live()?;
+        let (notify, notified) = unbounded_channel();
+        Ok(Connection {
+            shared,
+            notified: Some(notified),
+            notify,
+            listening: false,
+        })
     }
 
-    /// Runs `f` on the live client, at most [`OPERATION_TIMEOUT`] long. Past it the
-    /// client is dropped (a late answer must not be taken for a later call's).
-    fn attempt<T>(&mut self, f: impl AsyncFnOnce(&mut Conn) -> T) -> Result<(T, Conn), StoreError> {
-        let mut conn = self.live()?;
+    /// Runs `f` on the live connection, at most [`OPERATION_TIMEOUT`] long. Past it the
+    /// connection is given up (a silent server), so the next call connects anew.
+    fn attempt<T>(&self, f: impl AsyncFnOnce(&Conn) -> T) -> Result<(T, Arc<Conn>), StoreError> {
+        let conn = self.shared.live()?;
         let done = self
-            .runtime
-            .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&mut conn)).await });
-        done.map(|result| (result, conn)).map_err(|_| timed_out())
+            .shared
+            .runtime()?
+            .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&conn)).await });
+        match done {
+            Ok(result) => Ok((result, conn)),
+            Err(_) => {
+                self.shared.forget(&conn);
+                Err(timed_out())
+            }
+        }
     }
 
     /// Runs statements that may be repeated safely (reads, idempotent writes); a
     /// connection that died under them is replaced and they run once more.
-    pub fn run<T>(&mut self, f: impl AsyncFn(&Conn) -> PgResult<T>) -> Result<T, StoreError> {
+    pub fn run<T>(&self, f: impl AsyncFn(&Conn) -> PgResult<T>) -> Result<T, StoreError> {
         for attempt in 0..2 {
-            let (result, conn) = self.attempt(async |c| f(&*c).await)?;
+            let (result, conn) = self.attempt(async |c| f(c).await)?;
             match result {
-                Err(e) if attempt == 0 && connection_gone(&e, &conn.client) => {}
-                result => {
-                    self.client = Some(conn);
-                    return result.map_err(map_err);
+                Err(e) if attempt == 0 && connection_gone(&e, &conn.client) => {
+                    self.shared.forget(&conn);
                 }
+                result => return result.map_err(map_err),
             }
         }
         Err(connection_lost())
     }
 
-    /// Runs a transaction that must not run twice. `f`'s outer error is a failure
-    /// after the transaction began (never repeated: the commit may or may not have
-    /// happened); its inner one is a connection found dead before anything was
-    /// written, which is replaced once.
-    pub fn transact<T>(
-        &mut self,
-        f: impl AsyncFn(&mut Conn) -> Result<PgResult<T>, StoreError>,
+    /// Runs a statement that must not run twice. `f`'s outer error is a failure after
+    /// it was sent (never repeated: it may or may not have committed); its inner one is
+    /// a connection found dead before anything was sent, which is replaced once.
+    pub fn once<T>(
+        &self,
+        f: impl AsyncFn(&Conn) -> Result<PgResult<T>, StoreError>,
     ) -> Result<T, StoreError> {
         for attempt in 0..2 {
             let (result, conn) = self.attempt(async |c| f(c).await)?;
@@ -285,8 +378,8 @@ impl Connection {
                 Ok(Err(e)) => connection_gone(e, &conn.client),
                 _ => conn.client.is_closed(),
             };
-            if !gone {
-                self.client = Some(conn);
+            if gone {
+                self.shared.forget(&conn);
             }
             match result? {
                 Ok(value) => return Ok(value),
@@ -297,18 +390,36 @@ impl Connection {
         Err(connection_lost())
     }
 
-    /// From now on (and after every reconnect) this connection LISTENs for commits.
+    /// Runs `f` on a connection of its own, for a transaction (the shared one carries
+    /// other objects' calls between its statements); closed afterwards.
+    pub fn alone<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.shared.connect()?;
+        self.shared
+            .runtime()?
+            .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&mut client)).await })
+            .map_err(|_| timed_out())?
+    }
+
+    /// From now on (and after every reconnect) the connection LISTENs for commits, and
+    /// this handle is woken by each.
     pub fn listen(&mut self) -> Result<(), StoreError> {
-        self.listening = true;
+        if !self.listening {
+            lock(&self.shared.listeners.0).push(self.notify.clone());
+            self.listening = true;
+        }
+        self.shared.listening.store(true, Ordering::SeqCst);
         self.run(async |c| c.client.batch_execute(&format!("LISTEN {CHANNEL}")).await)
     }
 
     /// Waits up to `timeout` for a NOTIFY (or an interrupt); an error when the
     /// connection was lost meanwhile.
     pub fn wait_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
-        self.client = Some(self.live()?);
+        let conn = self.shared.live()?;
         let mut rx = self.notified.take().ok_or_else(connection_lost)?;
-        let got = self.runtime.block_on(async {
+        let got = self.shared.runtime()?.block_on(async {
             match tokio::time::timeout(timeout, rx.recv()).await {
                 Ok(_) => {
                     // Drain what else arrived: one round covers them all.
@@ -319,8 +430,8 @@ impl Connection {
             }
         });
         self.notified = Some(rx);
-        if self.client.as_ref().is_none_or(|c| c.client.is_closed()) {
-            self.client = None;
+        if conn.client.is_closed() {
+            self.shared.forget(&conn);
             return Err(connection_lost());
         }
         Ok(got)
@@ -335,6 +446,6 @@ impl Connection {
     }
 
     pub fn reconnect(&mut self) -> Result<(), StoreError> {
-        self.connect()
+        self.shared.live().map(|_| ())
     }
 }

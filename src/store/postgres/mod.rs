@@ -50,16 +50,16 @@ shape::columns_by!(tokio_postgres::Row, try_get);
 impl PgStore {
     pub fn open(location: &str) -> Result<(PgStore, WatchPlan), StoreError> {
         let (config, tls) = config::parse(location)?;
-        let location = config::display(&config);
-        let mut conn = Connection::open(config, tls)?;
-        schema::upgrade(&mut conn)?;
+        let shown = config::display(&config);
+        let conn = Connection::open(location.trim(), config, tls)?;
+        schema::upgrade(&conn)?;
         let plan = WatchPlan {
             dir: None,
             poll: POLL,
         };
         let store = PgStore {
             conn,
-            location,
+            location: shown,
             session: String::new(),
         };
         Ok((store, plan))
@@ -108,14 +108,14 @@ const EDIT_SQL: &str = "SELECT * FROM chat1c.api_edit($1, $2, $3, $4)";
 const DELETE_SQL: &str = "SELECT * FROM chat1c.api_delete($1, $2)";
 
 impl PgStore {
-    /// Runs a change that must not run twice ([`Connection::transact`]): prepared
+    /// Runs a change that must not run twice ([`Connection::once`]): prepared
     /// first, so a connection found dead before anything was sent is replaced.
     fn change(
         &mut self,
         sql: &'static str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
-        self.conn.transact(async |c| {
+        self.conn.once(async |c| {
             let statement = match c.prepared(sql).await {
                 Ok(s) => s,
                 Err(e) => return Ok(Err(e)),

@@ -33,14 +33,11 @@ pub fn provision(admin_store: &str, client_role: &str, secret: &str) -> Result<S
     }
     let (config, tls) = config::parse(admin_store)?;
     let shown = config::display(&config);
-    let mut conn = Connection::open(config, tls)?;
-    schema::upgrade(&mut conn)?;
+    let conn = Connection::open(admin_store.trim(), config, tls)?;
+    schema::upgrade(&conn)?;
     let secret = secret.as_bytes();
-    conn.transact(async |c| {
-        let tx = match c.client.transaction().await {
-            Ok(tx) => tx,
-            Err(e) => return Ok(Err(e)),
-        };
+    conn.alone(async |client| {
+        let tx = client.transaction().await.map_err(map_err)?;
         let role = tx
             .query_opt(
                 "SELECT rolsuper OR rolbypassrls, rolname = current_user
@@ -73,8 +70,7 @@ pub fn provision(admin_store: &str, client_role: &str, secret: &str) -> Result<S
         )
         .await
         .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(Ok(()))
+        tx.commit().await.map_err(map_err)
     })?;
     Ok(shown)
 }

@@ -115,16 +115,13 @@ async fn found_version(c: &impl GenericClient) -> Result<u32, tokio_postgres::Er
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], creating it on first use.
-pub fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
+pub fn upgrade(conn: &Connection) -> Result<(), StoreError> {
     let found = conn.run(async |c| found_version(&c.client).await)?;
     if pending(HISTORY, found)?.is_empty() {
         return Ok(());
     }
-    conn.transact(async |c| {
-        let tx = match c.client.transaction().await {
-            Ok(tx) => tx,
-            Err(e) => return Ok(Err(e)),
-        };
+    conn.alone(async |client| {
+        let tx = client.transaction().await.map_err(map_err)?;
         let refused = |e: tokio_postgres::Error| match e.code() {
             Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE && found == 0 => {
                 StoreError::CannotOpen(
@@ -158,8 +155,7 @@ pub fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
         )
         .await
         .map_err(refused)?;
-        tx.commit().await.map_err(refused)?;
-        Ok(Ok(()))
+        tx.commit().await.map_err(refused)
     })
 }
 

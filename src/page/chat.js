@@ -1029,6 +1029,7 @@
       chooseFiles();
       return;
     }
+    if (conv(g.id).hasNewer) goNewest(); // what is sent shows at the end of the conversation
     for (var i = 0; i < files.length; i++) readFile(g.id, files[i], Reader);
   }
 

@@ -204,6 +204,13 @@ fn a_discussion_is_one_group_per_object() {
         bob.call("PostMessage", &[i(g as i32), s("Проверьте сумму, @Ann")])
             .unwrap(),
     );
+    // A post into a discussion is announced like any message (to Ann: she may read it).
+    let e = ann
+        .events()
+        .wait(std::time::Duration::from_secs(5))
+        .expect("Ann hears of the post");
+    let hint: Json = serde_json::from_str(&e.data).unwrap();
+    assert_eq!(hint["groups"], json!([g]));
     let listed = json(ann.call("GetGroups", &[]).unwrap())[0].clone();
     assert_eq!(listed["id"], json!(g), "listed for who was mentioned");
     assert_eq!(listed["context"], json!(link));

@@ -17,6 +17,8 @@ CREATE TABLE chat1c.mentions(
     message_id BIGINT NOT NULL,
     PRIMARY KEY(user_key, group_id, message_id));
 CREATE INDEX mentions_message ON chat1c.mentions(message_id);
+-- Everyone's read mark in a group, for the ticks of a private group in api_groups.
+CREATE INDEX reads_group ON chat1c.reads(group_id) INCLUDE (user_key, up_to);
 
 -- The users the store knows (publishers, participants, who opened it): who a public
 -- topic's message may mention.

@@ -367,6 +367,45 @@ mod tests {
             .unwrap()
     }
 
+    /// The lines of SQLite's plan that read a whole stored table (`SCAN t` without an
+    /// index), for the queries each call makes.
+    fn full_scans(s: &SqliteStore, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Vec<String> {
+        let mut stmt = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let details: Vec<String> = stmt
+            .query_map(args, |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        details
+            .into_iter()
+            .filter(|d| {
+                d.starts_with("SCAN ")
+                    && !d.contains(" USING ")
+                    && !d.contains("VIRTUAL TABLE")
+                    && !d.starts_with("SCAN v") // the CTE rows, one per visible group
+            })
+            .collect()
+    }
+
+    #[test]
+    fn per_call_queries_read_by_index_only() {
+        // 1,000 users' read marks: a group's marks must be found by group, not by a
+        // scan of everyone's marks (GetGroups once took 40 ms at 1 M messages so).
+        let (_d, s) = store();
+        let me = "ann";
+        let groups = full_scans(&s, sql::GROUPS, &[&me]);
+        assert_eq!(groups, Vec::<String>::new(), "GetGroups");
+        for page in [Page::Newest, Page::After(1), Page::Before(9)] {
+            assert!(full_scans(&s, sql::page(page), &[&1, &0, &50]).is_empty());
+        }
+        assert!(full_scans(&s, sql::UPDATES, &[&1, &0, &50]).is_empty());
+        let search = full_scans(&s, sql::SEARCH, &[&"\"abc\"", &me, &0, &50]);
+        assert_eq!(search, Vec::<String>::new(), "Search");
+    }
+
     #[test]
     fn schema_and_wal() {
         let (_d, s) = store();
@@ -383,7 +422,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 7);
+        assert_eq!(n, 8);
         let marks: (i64, i64) = s
             .conn
             .query_row(

@@ -83,6 +83,8 @@ CREATE TABLE chat_mentions(
     message_id INTEGER NOT NULL,
     PRIMARY KEY(user_key, group_id, message_id)) WITHOUT ROWID;
 CREATE INDEX chat_mentions_message ON chat_mentions(message_id);
+-- Everyone's read mark in a group, for the ticks of a private group in GetGroups.
+CREATE INDEX chat_reads_group ON chat_reads(group_id, up_to);
 -- The users the store knows (publishers, participants, who opened it): who a public
 -- topic's message may mention.
 CREATE TABLE chat_users(
@@ -107,18 +109,20 @@ CREATE TABLE chat_files(
     data BLOB NOT NULL);
 CREATE INDEX chat_files_message ON chat_files(message_id);
 -- Substrings of the live text, by three-character pieces folded to one case; ё is е.
+-- A message's row is minus its id: the index reads forward about twice as fast as
+-- backward, and a search wants the newest first.
 CREATE VIRTUAL TABLE chat_search USING fts5(body, content='', contentless_delete=1,
     tokenize='trigram');
 INSERT INTO chat_search(rowid, body)
-    SELECT id, replace(replace(message, 'ё', 'е'), 'Ё', 'Е') FROM chat_register WHERE deleted = 0;
+    SELECT -id, replace(replace(message, 'ё', 'е'), 'Ё', 'Е') FROM chat_register WHERE deleted = 0;
 CREATE TRIGGER chat_search_add AFTER INSERT ON chat_register BEGIN
     INSERT INTO chat_search(rowid, body)
-        VALUES (new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е'));
+        VALUES (-new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е'));
 END;
 CREATE TRIGGER chat_search_change AFTER UPDATE OF message ON chat_register BEGIN
-    DELETE FROM chat_search WHERE rowid = old.id;
+    DELETE FROM chat_search WHERE rowid = -old.id;
     INSERT INTO chat_search(rowid, body)
-        SELECT new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е') WHERE new.deleted = 0;
+        SELECT -new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е') WHERE new.deleted = 0;
 END;
 ",
     },

@@ -48,11 +48,11 @@ pub const UPDATES: &str = concat!(
 pub const SEARCH: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM chat_search s JOIN chat_register r ON r.id = s.rowid
+    " FROM chat_search s JOIN chat_register r ON r.id = -s.rowid
       WHERE chat_search MATCH ?1 AND r.deleted = 0 AND (?3 = 0 OR r.group_id = ?3)
         AND r.group_id IN (SELECT id FROM chat_groups WHERE is_public = 1
                            UNION ALL SELECT group_id FROM chat_members WHERE user_key = ?2)
-      ORDER BY s.rowid DESC LIMIT ?4"
+      ORDER BY s.rowid LIMIT ?4"
 );
 
 /// (user key) The groups a user sees in the list: public topics, private groups they

@@ -82,6 +82,40 @@ fn search_finds_what_the_user_may_see_newest_first() {
     assert_eq!(two.as_array().unwrap().len(), 2);
 }
 
+/// PostgreSQL looks at the newest 5,000 messages first and reads older ones from its
+/// trigram index: results on both sides of that line come newest first, visible only.
+#[test]
+fn search_reads_past_the_newest_messages() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    let mut eve = open(&lib, &store, "Eve");
+    let old_private = send(&mut ann, "Архив", "Bob", "квитанция старая");
+    let old_public = send(&mut ann, "Шум", "", "Квитанция в шуме");
+    for n in 0..5_050 {
+        send(&mut ann, "Шум", "", &format!("строка {n}"));
+    }
+    let new_private = send(&mut ann, "Архив", "Bob", "квитанция новая");
+    let new_public = send(&mut ann, "Шум", "", "квитанция свежая");
+    assert_eq!(
+        found(&mut ann, "КВИТАНЦ", 0),
+        vec![new_public, new_private, old_public, old_private]
+    );
+    let three = json(ann.call("Search", &[s("квитанц"), i(0), i(3)]).unwrap());
+    assert_eq!(ids(&three), vec![new_public, new_private, old_public]);
+    assert_eq!(found(&mut eve, "квитанц", 0), vec![new_public, old_public]);
+    let noise = group_of(&mut ann, "Шум");
+    assert_eq!(
+        found(&mut eve, "квитанц", noise),
+        vec![new_public, old_public]
+    );
+    assert_eq!(
+        found(&mut ann, "строка 7", noise).len(),
+        50,
+        "the default limit"
+    );
+}
+
 #[test]
 fn files_go_in_as_binary_data_and_out_only_to_who_may_see_them() {
     let lib = library();

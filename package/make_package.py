@@ -44,10 +44,14 @@ CARGO_TOML = os.path.join(REPO, "Cargo.toml")
 # chat1c_<major>_<minor>_<patch>_<os>_<arch>.<ext>: what every binary in a package is called.
 VERSIONED_NAME = re.compile(r"^chat1c_(\d+_\d+_\d+)_(windows|linux|macos)_[a-z0-9_]+\.(dll|so|dylib)$")
 
-# Size budget (issue 15, goal 5), in decimal megabytes as the issue counts them: each binary and
-# the whole zip. 1C copies the zip into the configuration and unpacks a binary on every client.
-MAX_BINARY_BYTES = 3_000_000
-MAX_ZIP_BYTES = 10_000_000
+# Sizes, in decimal megabytes as the Scale issue counts them: each binary and the whole zip
+# (1C copies the zip into the configuration and unpacks a binary on every client). The goal is
+# printed beside each size; only the ceiling fails the check. It stops a regression such as
+# a build without LTO (+0.6 MB a binary) or an unstripped dylib (+4 MB), not a missed goal.
+GOAL_BINARY_BYTES = 3_000_000
+GOAL_ZIP_BYTES = 10_000_000
+MAX_BINARY_BYTES = 4_000_000
+MAX_ZIP_BYTES = 14_000_000
 
 # Rust target triple (without a zigbuild ".2.17" glibc suffix) -> (os, arch)
 TRIPLES = {
@@ -190,16 +194,18 @@ def mb(n):
 
 
 def sizes(path):
-    """[(name, bytes, limit)] for the zip itself and each binary in it, zip first."""
-    rows = [(os.path.basename(path), os.path.getsize(path), MAX_ZIP_BYTES)]
+    """[(name, bytes, goal, ceiling)] for the zip itself and each binary in it, zip first."""
+    rows = [(os.path.basename(path), os.path.getsize(path), GOAL_ZIP_BYTES, MAX_ZIP_BYTES)]
     with zipfile.ZipFile(path) as z:
-        rows += [(i.filename, i.file_size, MAX_BINARY_BYTES) for i in z.infolist() if i.filename != MANIFEST_NAME]
+        rows += [(i.filename, i.file_size, GOAL_BINARY_BYTES, MAX_BINARY_BYTES)
+                 for i in z.infolist() if i.filename != MANIFEST_NAME]
     return rows
 
 
 def size_problems(path):
-    """The zip or a binary over its size budget."""
-    return ["%s: %s (%d bytes), over the %s limit" % (n, mb(b), b, mb(lim)) for n, b, lim in sizes(path) if b > lim]
+    """The zip or a binary over its size ceiling."""
+    return ["%s: %s (%d bytes), over the %s ceiling" % (n, mb(b), b, mb(lim))
+            for n, b, _, lim in sizes(path) if b > lim]
 
 
 def verify_zip(path, check_sizes=True):
@@ -314,8 +320,9 @@ def main(argv=None):
         return 0
     if args.verify:
         problems = verify_zip(args.verify)
-        for n, b, lim in sizes(args.verify):
-            print("size %-36s %9s  limit %s%s" % (n, mb(b), mb(lim), "  OVER" if b > lim else ""))
+        for n, b, goal, lim in sizes(args.verify):
+            print("size %-36s %9s  goal %s (%.2fx)  ceiling %s%s" % (
+                n, mb(b), mb(goal), b / goal, mb(lim), "  OVER" if b > lim else ""))
         sys.stdout.flush()  # the sizes before the FAIL lines on stderr
         for p in problems:
             print("FAIL:", p, file=sys.stderr)

@@ -455,26 +455,30 @@ class PackageTest(unittest.TestCase):
 
         small = z(data)
         self.assertEqual(mp.size_problems(small), [])
-        self.assertEqual([(n, lim) for n, _, lim in mp.sizes(small)],
-                         [(os.path.basename(small), mp.MAX_ZIP_BYTES), (a, mp.MAX_BINARY_BYTES)])
+        self.assertEqual([(n, goal, lim) for n, _, goal, lim in mp.sizes(small)],
+                         [(os.path.basename(small), mp.GOAL_ZIP_BYTES, mp.MAX_ZIP_BYTES),
+                          (a, mp.GOAL_BINARY_BYTES, mp.MAX_BINARY_BYTES)])
         at_limit = z(data + b"\0" * (mp.MAX_BINARY_BYTES - len(data)))
         self.assertEqual(mp.verify_zip(at_limit), [])
-        # A binary one byte over 3 MB fails (it compresses well: the zip stays small).
+        # A binary one byte over the 4 MB ceiling fails (it compresses well: the zip stays small).
         over = z(data + b"\0" * (mp.MAX_BINARY_BYTES + 1 - len(data)))
         problems = mp.verify_zip(over)
         self.assertEqual(len(problems), 1, problems)
         self.assertIn(a, problems[0])
-        self.assertIn("over the 3.00 MB limit", problems[0])
+        self.assertIn("over the 4.00 MB ceiling", problems[0])
         self.assertEqual(mp.verify_zip(over, check_sizes=False), [])
-        # A zip over 10 MB fails by itself (stored random bytes: the binary is over too).
+        # A zip over the 14 MB ceiling fails by itself (stored random bytes: the binary is over too).
         big = z(data + os.urandom(mp.MAX_ZIP_BYTES), stored=True)
         problems = mp.size_problems(big)
-        self.assertTrue(any(x.startswith(os.path.basename(big) + ":") and "10.00 MB" in x for x in problems), problems)
+        self.assertTrue(any(x.startswith(os.path.basename(big) + ":") and "14.00 MB" in x for x in problems), problems)
         r = subprocess.run([sys.executable, os.path.join(HERE, "make_package.py"), "--verify", over],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
-        self.assertRegex(r.stdout, r"size %s +3\.00 MB  limit 3\.00 MB  OVER" % re.escape(a))
-        self.assertRegex(r.stdout, r"size chat1c\.zip +0\.\d\d MB  limit 10\.00 MB\n")
+        self.assertRegex(r.stdout, r"size %s +4\.00 MB  goal 3\.00 MB \(1\.33x\)  ceiling 4\.00 MB  OVER" % re.escape(a))
+        self.assertRegex(r.stdout, r"size chat1c\.zip +0\.\d\d MB  goal 10\.00 MB \(0\.\d\dx\)  ceiling 14\.00 MB\n")
+        # Over the goal, under the ceiling: printed, not failed.
+        between = z(data + b"\0" * (mp.GOAL_BINARY_BYTES + 1 - len(data)))
+        self.assertEqual(mp.verify_zip(between), [])
 
     def test_cli(self):
         keys = [k for k in Fixtures.built if k[0] != "Windows"][:2]

@@ -15,7 +15,7 @@ i686/x86, amd64/x64, arm64/aarch64; the zip always uses the template's name.
 Usage:
     make_package.py [--bin-dir DIR]... [--target-dir DIR [--profile release] [--host-build]]
                     [--template manifest.xml] [--out dist/chat1c.zip] [--manifest-out FILE] [--no-verify]
-    make_package.py --verify ZIP        # check an existing package, exit 1 on any problem
+    make_package.py --verify ZIP        # check an existing package (sizes too), exit 1 on any problem
     make_package.py --version-tag       # print the version part of the names (0_2_0), for shell scripts
 --target-dir reads cargo outputs target/<triple>/<profile>/{libchat1c.so,chat1c.dll,libchat1c.dylib};
 --host-build also takes target/<profile>/ (a build without --target) for this machine's os/arch. Exit code: 0 ok, 1 verification failed, 2 usage/no binaries.
@@ -43,6 +43,15 @@ DEFAULT_TEMPLATE = os.path.join(REPO, "manifest.xml")
 CARGO_TOML = os.path.join(REPO, "Cargo.toml")
 # chat1c_<major>_<minor>_<patch>_<os>_<arch>.<ext>: what every binary in a package is called.
 VERSIONED_NAME = re.compile(r"^chat1c_(\d+_\d+_\d+)_(windows|linux|macos)_[a-z0-9_]+\.(dll|so|dylib)$")
+
+# Sizes, in decimal megabytes as the Scale issue counts them: each binary and the whole zip
+# (1C copies the zip into the configuration and unpacks a binary on every client). The goal is
+# printed beside each size; only the ceiling fails the check. It stops a regression such as
+# a build without LTO (+0.6 MB a binary) or an unstripped dylib (+4 MB), not a missed goal.
+GOAL_BINARY_BYTES = 3_000_000
+GOAL_ZIP_BYTES = 10_000_000
+MAX_BINARY_BYTES = 4_000_000
+MAX_ZIP_BYTES = 14_000_000
 
 # Rust target triple (without a zigbuild ".2.17" glibc suffix) -> (os, arch)
 TRIPLES = {
@@ -180,9 +189,29 @@ def check_binary(data, os_name, arch):
     return problems
 
 
-def verify_zip(path):
-    """Every problem found in a package zip (empty list = good)."""
-    problems = []
+def mb(n):
+    return "%.2f MB" % (n / 1e6)
+
+
+def sizes(path):
+    """[(name, bytes, goal, ceiling)] for the zip itself and each binary in it, zip first."""
+    rows = [(os.path.basename(path), os.path.getsize(path), GOAL_ZIP_BYTES, MAX_ZIP_BYTES)]
+    with zipfile.ZipFile(path) as z:
+        rows += [(i.filename, i.file_size, GOAL_BINARY_BYTES, MAX_BINARY_BYTES)
+                 for i in z.infolist() if i.filename != MANIFEST_NAME]
+    return rows
+
+
+def size_problems(path):
+    """The zip or a binary over its size ceiling."""
+    return ["%s: %s (%d bytes), over the %s ceiling" % (n, mb(b), b, mb(lim))
+            for n, b, _, lim in sizes(path) if b > lim]
+
+
+def verify_zip(path, check_sizes=True):
+    """Every problem found in a package zip (empty list = good). check_sizes=False skips the size
+    budget (for a zip of a plain `cargo build`, which has no LTO; see package/targets/build-all.sh)."""
+    problems = size_problems(path) if check_sizes else []
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         if MANIFEST_NAME not in names:
@@ -291,6 +320,10 @@ def main(argv=None):
         return 0
     if args.verify:
         problems = verify_zip(args.verify)
+        for n, b, goal, lim in sizes(args.verify):
+            print("size %-36s %9s  goal %s (%.2fx)  ceiling %s%s" % (
+                n, mb(b), mb(goal), b / goal, mb(lim), "  OVER" if b > lim else ""))
+        sys.stdout.flush()  # the sizes before the FAIL lines on stderr
         for p in problems:
             print("FAIL:", p, file=sys.stderr)
         if not problems:

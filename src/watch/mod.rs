@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{unbounded, Receiver, Sender};
 use once_cell::sync::Lazy;
 
 use crate::store::{self, Feed, StoreError, Viewer, WatchPlan};
+use files::Files;
 use round::Rounds;
 
 /// The event's message name, as the form's ВнешнееСобытие sees it.
@@ -226,24 +227,26 @@ pub fn subscribe(
 fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
     let (tx, rx) = unbounded();
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    // The file watch lives as long as the thread.
+    let mut files = plan.dir.as_deref().and_then(|dir| Files::watch(dir, &tx));
     let shared = Arc::new(Shared {
         subscribers: Mutex::new(Vec::new()),
-        signal: tx.clone(),
-        interrupt: feed.interrupter(),
+        signal: tx,
+        interrupt: feed
+            .interrupter()
+            .or_else(|| files.as_ref().and_then(Files::interrupter)),
     });
     let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
         .name("chat1c-watch".into())
         .spawn(move || {
-            // The file watcher lives as long as this thread; it only sends wake-ups.
-            let events = plan.dir.as_deref().and_then(|dir| files::watch(dir, tx));
             let mut plan = plan;
-            if plan.dir.is_some() && events.is_none() {
+            if plan.dir.is_some() && files.is_none() {
                 // No file events after all: the poll has to carry the latency.
                 plan.poll = plan.poll.min(POLL_WITHOUT_EVENTS);
             }
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(feed, &plan, &thread_shared, &rx)
+                run(feed, &plan, files.as_mut(), &thread_shared, &rx)
             }));
             let _ = done_tx.send(());
         })
@@ -263,8 +266,14 @@ enum Woken {
 }
 
 /// Waits for a change: on the store's own notifications when it listens
-/// (PostgreSQL), else on the channel fed by file events and local sends.
-fn wait(feed: &mut dyn Feed, listening: bool, rx: &Receiver<Signal>, wait: Duration) -> Woken {
+/// (PostgreSQL), else on file events and this process's signals.
+fn wait(
+    feed: &mut dyn Feed,
+    listening: bool,
+    files: Option<&mut Files>,
+    rx: &Receiver<Signal>,
+    wait: Duration,
+) -> Woken {
     if listening {
         let woken = match feed.wait_change(wait) {
             Ok(true) => Woken::Change,
@@ -289,10 +298,9 @@ fn wait(feed: &mut dyn Feed, listening: bool, rx: &Receiver<Signal>, wait: Durat
             Err(_) => woken,
         };
     }
-    match rx.recv_timeout(wait) {
-        Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => Woken::Stop,
-        Ok(Signal::Wake) => Woken::Change,
-        Err(RecvTimeoutError::Timeout) => Woken::Idle,
+    match files {
+        Some(files) => files.wait(rx, wait),
+        None => files::wait_channel(rx, wait),
     }
 }
 
@@ -305,11 +313,18 @@ fn hold_until(until: Instant) {
     }
 }
 
-fn run(mut feed: Box<dyn Feed>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
+fn run(
+    mut feed: Box<dyn Feed>,
+    plan: &WatchPlan,
+    mut files: Option<&mut Files>,
+    shared: &Shared,
+    rx: &Receiver<Signal>,
+) {
     let listening = feed.listen().unwrap_or(false);
     let mut rounds = Rounds::new();
     loop {
-        let mut woke = match wait(feed.as_mut(), listening, rx, rounds.period(plan.poll)) {
+        let period = rounds.period(plan.poll);
+        let mut woke = match wait(feed.as_mut(), listening, files.as_deref_mut(), rx, period) {
             Woken::Stop => return,
             Woken::Change => true,
             Woken::Idle => {

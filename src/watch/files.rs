@@ -1,10 +1,11 @@
 //! File-change notifications on the store's folder, turned into wake-ups for the
 //! watcher. On Linux the watcher thread waits on its own inotify descriptor, beside a
 //! waker that this process's signals poke: one commit wakes one thread (with `notify`
-//! it woke notify's thread, then the watcher, once per WAL write). Elsewhere
-//! (ReadDirectoryChangesW, kqueue) notify's thread sends wake-ups down the channel.
-//! Where the OS gives none (network shares, platforms built without a backend), the
-//! watcher's slow poll carries on alone.
+//! it woke notify's thread, then the watcher, once per WAL write), and once writers
+//! mark their commits, only when the commit is visible. Elsewhere (ReadDirectoryChangesW,
+//! kqueue) notify's thread sends wake-ups down the channel. Where the OS gives none
+//! (network shares, platforms built without a backend), the watcher's slow poll
+//! carries on alone.
 
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ pub(super) type Interrupt = Box<dyn Fn() + Send + Sync>;
 pub(super) fn wait_channel(rx: &Receiver<Signal>, timeout: Duration) -> Woken {
     match rx.recv_timeout(timeout) {
         Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => Woken::Stop,
-        Ok(Signal::Wake) => Woken::Change,
+        Ok(signal) => signal.into(),
         Err(RecvTimeoutError::Timeout) => Woken::Idle,
     }
 }
@@ -32,7 +33,7 @@ pub(super) use other::Files;
 #[cfg(target_os = "linux")]
 mod linux {
     use std::os::fd::AsRawFd;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -51,26 +52,51 @@ mod linux {
     /// likely visible when the round reads it.
     const REST: Duration = Duration::from_millis(1);
 
+    /// How long a commit the slow poll found may wait for its mark (the poll can read
+    /// a commit between its writer's commit and mark) before it counts as unmarked.
+    const MARK_GRACE: Duration = Duration::from_millis(100);
+
+    /// Writes, and files appearing, going or renamed (a journal deleted ends a
+    /// rollback-mode commit). Opens, closes and attribute changes are left out: every
+    /// client opening the store would otherwise wake every other.
+    const WRITES: WatchMask = WatchMask::MODIFY
+        .union(WatchMask::CREATE)
+        .union(WatchMask::DELETE)
+        .union(WatchMask::MOVED_FROM)
+        .union(WatchMask::MOVED_TO);
+    /// The folder itself opened and closed: a commit mark (see [`Files::mark`]).
+    const MARKS: WatchMask = WatchMask::CLOSE_NOWRITE.union(WatchMask::ONLYDIR);
+
+    /// A write says that a commit is under way, not that it is visible: the WAL index
+    /// in shared memory moves last, without a file event. So a writer of this add-in
+    /// marks each commit once it is visible, by opening and closing the store's
+    /// folder (an event every watcher of the folder gets, that needs no right to write
+    /// anything). Writes wake this thread until the first mark; from then on writers
+    /// are taken to mark, and only marks wake it, once per commit. A commit that no
+    /// mark announced (another program, an older release, a writer that died before
+    /// marking), found by the slow poll and not marked within [`MARK_GRACE`], makes
+    /// writes wake it again for good. Anyone can open the folder, and SQLite itself does on a new journal's
+    /// first sync, before its commit is visible: so a mark is only a reason to look,
+    /// like a write, and a round it starts that finds nothing looks again (settles).
     pub struct Files {
         inotify: Inotify,
         poll: Poll,
         ready: Events,
         waker: Arc<Waker>,
         buffer: [u8; 4096],
+        dir: PathBuf,
+        /// Whether writes wake this thread (until the first mark).
+        writes: bool,
+        /// A commit went unmarked: writes wake this thread from now on.
+        unmarked: bool,
+        /// The slow poll found a commit: unmarked unless a mark comes by then.
+        suspect: Option<Instant>,
     }
 
     impl Files {
         pub fn watch(dir: &Path, _wake: &Sender<Signal>) -> Option<Files> {
             let inotify = Inotify::init().ok()?;
-            // Writes, and files appearing, going or renamed (a journal deleted ends a
-            // rollback-mode commit). Opens, closes and attribute changes are left out:
-            // every client opening the store would otherwise wake every other.
-            let mask = WatchMask::MODIFY
-                | WatchMask::CREATE
-                | WatchMask::DELETE
-                | WatchMask::MOVED_FROM
-                | WatchMask::MOVED_TO;
-            inotify.watches().add(dir, mask).ok()?;
+            inotify.watches().add(dir, WRITES | MARKS).ok()?;
             let poll = Poll::new().ok()?;
             let fd = inotify.as_raw_fd();
             poll.registry()
@@ -83,7 +109,49 @@ mod linux {
                 ready: Events::with_capacity(4),
                 waker: Arc::new(waker),
                 buffer: [0; 4096],
+                dir: dir.to_path_buf(),
+                writes: true,
+                unmarked: false,
+                suspect: None,
             })
+        }
+
+        /// Tells the other processes' watchers that a commit of this one is visible.
+        pub fn mark(&mut self) {
+            let _ = std::fs::File::open(&self.dir);
+            if !self.writes {
+                // Not woken by its own mark: only marks are queued, so what they
+                // announce is visible now, and the round that follows reads it.
+                if self.drain().0 {
+                    self.suspect = None;
+                }
+            }
+        }
+
+        /// The slow poll found a commit that nothing announced: unless its mark comes
+        /// within [`MARK_GRACE`], writes wake this thread again.
+        pub fn unannounced_commit(&mut self) {
+            if !self.writes && self.suspect.is_none() {
+                self.suspect = Some(Instant::now() + MARK_GRACE);
+            }
+        }
+
+        /// A commit went unmarked: writes wake this thread from now on.
+        fn unmarked_commit(&mut self) {
+            self.unmarked = true;
+            self.suspect = None;
+            if !self.writes {
+                self.writes = self.watch_writes(true);
+            }
+        }
+
+        /// Replaces the watch's mask; whether writes are watched now.
+        fn watch_writes(&mut self, on: bool) -> bool {
+            let mask = if on { WRITES | MARKS } else { MARKS };
+            match self.inotify.watches().add(&self.dir, mask) {
+                Ok(_) => on,
+                Err(_) => self.writes,
+            }
         }
 
         /// What a signal's sender calls so that the wait ends at once.
@@ -101,37 +169,58 @@ mod linux {
                 // A signal is sent before the waker is poked: taken here, or the poke
                 // ends the poll below at once.
                 match rx.try_recv() {
-                    Ok(Signal::Stop) | Err(TryRecvError::Disconnected) => return Woken::Stop,
-                    Ok(Signal::Wake) => return Woken::Change,
+                    Ok(signal) => return signal.into(),
+                    Err(TryRecvError::Disconnected) => return Woken::Stop,
                     Err(TryRecvError::Empty) => {}
                 }
-                let left = deadline.saturating_duration_since(Instant::now());
+                let now = Instant::now();
+                if self.suspect.is_some_and(|due| due <= now) {
+                    self.unmarked_commit();
+                }
+                let left = deadline.saturating_duration_since(now);
                 if left.is_zero() {
                     return Woken::Idle;
                 }
+                let left = self.suspect.map_or(left, |due| left.min(due - now));
                 if self.poll.poll(&mut self.ready, Some(left)).is_err() {
                     continue; // interrupted by a signal of the OS
                 }
                 if self.ready.iter().any(|e| e.token() == FILES) {
-                    std::thread::sleep(REST);
-                    if self.drain() {
-                        return Woken::Change;
+                    if self.writes {
+                        std::thread::sleep(REST);
+                    }
+                    let (marked, written) = self.drain();
+                    if marked {
+                        self.suspect = None;
+                        if self.writes && !self.unmarked {
+                            self.writes = self.watch_writes(false);
+                        }
+                    }
+                    if marked || written {
+                        return Woken::Written;
                     }
                 }
             }
         }
 
-        /// Reads every queued event (the descriptor is edge-triggered); true when one
-        /// may belong to a commit. An overflowed queue may hide one: true.
-        fn drain(&mut self) -> bool {
-            let mut found = false;
+        /// Reads every queued event (the descriptor is edge-triggered): whether one is
+        /// a commit mark, and whether one is a write that may belong to a commit. An
+        /// overflowed queue may hide either: a write.
+        fn drain(&mut self) -> (bool, bool) {
+            let (mut marked, mut written) = (false, false);
             while let Ok(events) = self.inotify.read_events(&mut self.buffer) {
                 for event in events {
-                    found |= event.mask.contains(EventMask::Q_OVERFLOW)
-                        || event.name.is_none_or(|n| !is_wal_index(n));
+                    if event.mask.contains(EventMask::Q_OVERFLOW) {
+                        written = true;
+                    } else if event.mask.contains(EventMask::CLOSE_NOWRITE) {
+                        // The folder itself (a file in it closed has a name).
+                        marked |= event.name.is_none();
+                    } else {
+                        written |= event.name.is_some_and(|n| !is_wal_index(n));
+                    }
                 }
             }
-            found
+            (marked, written)
         }
     }
 
@@ -154,7 +243,48 @@ mod linux {
 
         /// Waits for a change, up to `limit` (a bound on the test, not a measure).
         fn changed(files: &mut Files, rx: &Receiver<Signal>, limit: Duration) -> bool {
-            matches!(files.wait(rx, limit), Woken::Change)
+            matches!(files.wait(rx, limit), Woken::Change | Woken::Written)
+        }
+
+        fn write(dir: &tempfile::TempDir) {
+            std::fs::write(dir.path().join("chat.sqlite-wal"), b"frame").unwrap();
+        }
+
+        #[test]
+        fn once_writers_mark_only_marks_wake_until_a_commit_goes_unmarked() {
+            let (dir, mut files, tx, rx) = watched();
+            write(&dir);
+            assert!(changed(&mut files, &rx, Duration::from_secs(5)));
+            std::fs::File::open(dir.path()).unwrap();
+            assert!(changed(&mut files, &rx, Duration::from_secs(5)));
+            write(&dir);
+            let _ = std::fs::read(dir.path().join("chat.sqlite-wal"));
+            assert!(
+                !changed(&mut files, &rx, Duration::from_millis(100)),
+                "a write, or a file closed in the folder, is no mark"
+            );
+            std::fs::File::open(dir.path()).unwrap();
+            assert!(
+                changed(&mut files, &rx, Duration::from_secs(5)),
+                "anyone's mark wakes: it costs a round, hides nothing"
+            );
+            files.mark();
+            assert!(
+                !changed(&mut files, &rx, Duration::from_millis(100)),
+                "its own mark does not wake the marking process"
+            );
+            files.unannounced_commit();
+            assert!(!changed(&mut files, &rx, MARK_GRACE * 2), "no mark came");
+            write(&dir);
+            assert!(changed(&mut files, &rx, Duration::from_secs(5)));
+            std::fs::File::open(dir.path()).unwrap();
+            assert!(changed(&mut files, &rx, Duration::from_secs(5)));
+            write(&dir);
+            assert!(
+                changed(&mut files, &rx, Duration::from_secs(5)),
+                "after an unmarked commit, writes wake for good"
+            );
+            drop(tx);
         }
 
         #[test]
@@ -231,7 +361,7 @@ mod other {
                             event.kind,
                             EventKind::Modify(_) | EventKind::Create(_) | EventKind::Remove(_)
                         ) {
-                            let _ = wake.send(Signal::Wake);
+                            let _ = wake.send(Signal::Written);
                             // Every WAL write of a commit is an event. Pausing this thread
                             // lets the OS merge the next ones into one, and spares the
                             // writing process a wake-up of this thread per write. Nothing
@@ -254,6 +384,11 @@ mod other {
         pub fn interrupter(&self) -> Option<Interrupt> {
             None
         }
+
+        /// Writes wake the watcher here, always: no mark is needed.
+        pub fn mark(&mut self) {}
+
+        pub fn unannounced_commit(&mut self) {}
 
         pub fn wait(&mut self, rx: &Receiver<Signal>, timeout: Duration) -> Woken {
             wait_channel(rx, timeout)

@@ -37,8 +37,13 @@ const JOIN_WAIT: Duration = Duration::from_millis(5);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 enum Signal {
-    /// Something may have changed (file event, a send in this process, a new subscriber).
+    /// Something may have changed (a new subscriber).
     Wake,
+    /// A file of the store was written (off Linux: notify's thread).
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    Written,
+    /// This process committed a change others must hear of: mark it (see `files.rs`).
+    Committed,
     Stop,
 }
 
@@ -119,7 +124,10 @@ impl Subscription {
     /// Announces a change this object is about to write; see [`OwnChange`].
     pub fn own_change(&self) -> OwnChange<'_> {
         lock(&self.subscriber.own).writing = true;
-        OwnChange { subscription: self }
+        OwnChange {
+            subscription: self,
+            committed: std::cell::Cell::new(false),
+        }
     }
 }
 
@@ -128,6 +136,7 @@ impl Subscription {
 /// hinted about it. Dropping it wakes the watcher at once.
 pub struct OwnChange<'a> {
     subscription: &'a Subscription,
+    committed: std::cell::Cell<bool>,
 }
 
 impl OwnChange<'_> {
@@ -135,13 +144,19 @@ impl OwnChange<'_> {
         lock(&self.subscription.subscriber.own)
             .changes
             .push((rev, group));
+        self.committed.set(true);
     }
 }
 
 impl Drop for OwnChange<'_> {
     fn drop(&mut self) {
         lock(&self.subscription.subscriber.own).writing = false;
-        self.subscription.shared.send(Signal::Wake);
+        let signal = if self.committed.get() {
+            Signal::Committed
+        } else {
+            Signal::Wake
+        };
+        self.subscription.shared.send(signal);
     }
 }
 
@@ -260,9 +275,26 @@ fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
 
 /// What ended a wait: a possible change, the end, or nothing.
 enum Woken {
+    /// A change may be visible: a signal of this process, PostgreSQL's NOTIFY.
     Change,
+    /// A file was written or the folder marked (anyone can open it): a commit may be
+    /// under way, not yet visible, so a round that finds nothing looks again.
+    Written,
+    /// This process committed: mark it, then look.
+    Committed,
     Stop,
     Idle,
+}
+
+impl From<Signal> for Woken {
+    fn from(signal: Signal) -> Woken {
+        match signal {
+            Signal::Wake => Woken::Change,
+            Signal::Written => Woken::Written,
+            Signal::Committed => Woken::Committed,
+            Signal::Stop => Woken::Stop,
+        }
+    }
 }
 
 /// Waits for a change: on the store's own notifications when it listens
@@ -292,11 +324,7 @@ fn wait(
                 }
             }
         };
-        return match rx.try_recv() {
-            Ok(Signal::Stop) => Woken::Stop,
-            Ok(Signal::Wake) => Woken::Change,
-            Err(_) => woken,
-        };
+        return rx.try_recv().map_or(woken, Woken::from);
     }
     match files {
         Some(files) => files.wait(rx, wait),
@@ -324,28 +352,52 @@ fn run(
     let mut rounds = Rounds::new();
     loop {
         let period = rounds.period(plan.poll);
-        let mut woke = match wait(feed.as_mut(), listening, files.as_deref_mut(), rx, period) {
+        let (mut written, mut polled) = (false, false);
+        let woke = match wait(feed.as_mut(), listening, files.as_deref_mut(), rx, period) {
             Woken::Stop => return,
-            Woken::Change => true,
             Woken::Idle => {
+                polled = !rounds.busy();
                 let subscribers = lock(&shared.subscribers).clone();
                 if !rounds.look_when_idle(feed.as_mut(), &subscribers) {
                     continue;
                 }
                 false
             }
+            woken => {
+                written = take(woken, files.as_deref_mut());
+                true
+            }
         };
         if woke {
             hold_until(rounds.next_round());
         }
-        // Coalesce a burst of wake-ups into one round (a wake-up taken here counts too).
+        // Coalesce a burst of wake-ups into one round (those taken here count too).
         while let Ok(signal) = rx.try_recv() {
             match signal {
                 Signal::Stop => return,
-                Signal::Wake => woke = true,
+                signal => written |= take(signal.into(), files.as_deref_mut()),
             }
         }
         let subscribers: Vec<Arc<Subscriber>> = lock(&shared.subscribers).clone();
-        rounds.round(feed.as_mut(), &subscribers, woke);
+        if rounds.round(feed.as_mut(), &subscribers, written) && polled {
+            // A commit that nothing announced: another program's, or its mark is late.
+            if let Some(files) = files.as_deref_mut() {
+                files.unannounced_commit();
+            }
+        }
+    }
+}
+
+/// Marks this process's commit for the other processes; true when a file was written.
+fn take(woken: Woken, files: Option<&mut Files>) -> bool {
+    match woken {
+        Woken::Written => true,
+        Woken::Committed => {
+            if let Some(files) = files {
+                files.mark();
+            }
+            false
+        }
+        _ => false,
     }
 }

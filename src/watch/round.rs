@@ -16,7 +16,7 @@ use crate::store::{Feed, GroupChanges, Viewer};
 const RETRY_FIRST: Duration = Duration::from_millis(5);
 const RETRY_MAX: Duration = Duration::from_millis(500);
 
-/// Re-checks after a wake-up that found nothing: a file event can arrive before the
+/// Re-checks after a write that found nothing: a file event can arrive before the
 /// commit it belongs to is visible (WAL frames are written before the index moves;
 /// a loaded machine can deschedule the writer in between).
 const SETTLE: [Duration; 4] = [
@@ -99,6 +99,11 @@ impl Rounds {
         self.settle < SETTLE.len()
     }
 
+    /// Settling, owing or holding back: the next look is a re-check, not the slow poll.
+    pub fn busy(&self) -> bool {
+        self.settling() || self.owed() || self.held
+    }
+
     /// How long the next wait may last when nothing wakes the watcher.
     pub fn period(&self, poll: Duration) -> Duration {
         match SETTLE.get(self.settle) {
@@ -116,7 +121,7 @@ impl Rounds {
     /// After a wait that nothing ended: whether to look anyway. Yes while settling
     /// or owing; otherwise (the slow poll) only when another process committed.
     pub fn look_when_idle(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>]) -> bool {
-        if self.settling() || self.owed() || self.held {
+        if self.busy() {
             return true;
         }
         // The feed answers a subscriber only (on PostgreSQL, a live session).
@@ -131,22 +136,30 @@ impl Rounds {
         true
     }
 
-    /// One round; `woke` when a wake-up (not a timeout) started it.
-    pub fn round(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>], woke: bool) {
+    /// One round; `written` when a file event started it (its commit may not be
+    /// visible yet). True when the head moved.
+    pub fn round(
+        &mut self,
+        feed: &mut dyn Feed,
+        subscribers: &[Arc<Subscriber>],
+        written: bool,
+    ) -> bool {
         self.last_round = Instant::now();
         let Some(anyone) = subscribers.first() else {
             self.progress.clear();
-            return;
+            return false;
         };
+        let before = self.head;
         // One snapshot for the whole round: on SQLite each read transaction takes a
         // lock on the WAL index that every process of the store shares. Hints are
         // raised after it ends.
         feed.begin_round();
-        let news = self.read(feed, subscribers, &anyone.viewer, woke);
+        let news = self.read(feed, subscribers, &anyone.viewer, written);
         feed.end_round();
         if news {
             self.offer(subscribers);
         }
+        self.head > before
     }
 
     /// Reads the head and, when it moved (or something is owed, held back or new),
@@ -156,7 +169,7 @@ impl Rounds {
         feed: &mut dyn Feed,
         subscribers: &[Arc<Subscriber>],
         viewer: &Viewer,
-        woke: bool,
+        written: bool,
     ) -> bool {
         let settling = self.settling();
         if self.token.is_none() {
@@ -172,8 +185,8 @@ impl Rounds {
             .iter()
             .any(|s| !self.progress.contains_key(&s.id));
         if head == self.head && !self.owed() && !self.held && !newcomer {
-            // Nothing visible yet: a fresh wake-up restarts the settle checks.
-            self.settle = if woke {
+            // Nothing visible yet: a fresh write restarts the settle checks.
+            self.settle = if written {
                 0
             } else if settling {
                 self.settle + 1

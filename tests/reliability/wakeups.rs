@@ -1,7 +1,9 @@
 //! Wake-ups under attack: another local user plays with the store's folder (creates,
-//! opens, removes and fills files, floods the file-event queue) while a writer process
-//! sends and edits. The reader, at event-queue depth 1, still gets every change, each
-//! announced well before the slow safety-net poll (10 s) would have found it.
+//! opens, removes and fills files, forges commit marks by opening the folder) while a
+//! writer process sends and edits; another program commits without marking. The reader,
+//! at event-queue depth 1, still gets every change: the marked ones well before the
+//! slow safety-net poll (10 s) would have found them, an unmarked one by that poll at
+//! the latest, and the next ones by their writes.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -75,14 +77,20 @@ fn ok(r: Json) -> i64 {
     r["value"].as_i64().unwrap_or(0)
 }
 
+/// A reader object in this process at event-queue depth 1, and a writer process.
+fn reader_and_writer(lib: &Library, store: &TempStore) -> (Object, Client) {
+    let reader = open_at_depth(lib, store, "reader", 1);
+    let mut writer = Client::start(&[]);
+    ok(writer.call("Open", json!([store.location(), "writer"])));
+    (reader, writer)
+}
+
 #[test]
 fn a_flooded_store_folder_delays_and_loses_no_change() {
     let lib = library();
     let store = TempStore::new();
     sqlite_only!(store);
-    let mut reader = open_at_depth(&lib, &store, "reader", 1);
-    let mut writer = Client::start(&[]);
-    ok(writer.call("Open", json!([store.location(), "writer"])));
+    let (mut reader, mut writer) = reader_and_writer(&lib, &store);
     let first = ok(writer.call("SendMessage", json!(["flood", "reader", "m0 v0"])));
     let group = group_id(&mut reader, "flood");
     let (mut rev, mut seen) = (0, BTreeMap::new());
@@ -121,6 +129,70 @@ fn a_flooded_store_folder_delays_and_loses_no_change() {
         "flooded folder ({files_touched} rounds of junk): slowest message {slowest:?}, \
          the burst's last change {took:?}"
     );
+    let fin = writer.finish();
+    assert_eq!(fin["violations"], json!([]), "{fin}");
+}
+
+/// A connection of another program (or an older release): its commits are not marked.
+/// Never synced, so SQLite does not open the folder either (it does on a new journal's
+/// first sync, which a watcher takes for a mark).
+fn other_program(store: &TempStore) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(&store.path).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c.execute_batch("PRAGMA synchronous=OFF").unwrap();
+    c
+}
+
+/// Edits a message as another program would: a commit that no writer marks.
+fn unmarked_edit(c: &rusqlite::Connection, id: i64, text: &str) {
+    c.execute(
+        "UPDATE chat_register SET message = ?2,
+                rev = (SELECT max(rev) FROM chat_register) + 1 WHERE id = ?1",
+        rusqlite::params![id, text],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_commit_nobody_marks_still_arrives_and_wakes_by_writes_again() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let (mut reader, mut writer) = reader_and_writer(&lib, &store);
+    let other = other_program(&store);
+    // Marked commits: from now on the reader's watcher waits for marks only.
+    let mut expected = BTreeMap::new();
+    for n in 0..3 {
+        let text = format!("m{n}");
+        expected.insert(
+            ok(writer.call("SendMessage", json!(["unmarked", "reader", text]))),
+            text,
+        );
+    }
+    let group = group_id(&mut reader, "unmarked");
+    let (mut rev, mut seen) = (0, BTreeMap::new());
+    assert!(until_seen(&mut reader, group, &mut rev, &mut seen, &expected).is_some());
+    // Nothing owed any more (a refused hint's retries would find the commit early).
+    while reader.events().wait(Duration::from_millis(1_500)).is_some() {}
+    let id = *expected.keys().next().unwrap();
+    // The slow poll (10 s) finds it; writes wake the reader again from then on.
+    unmarked_edit(&other, id, "unmarked 1");
+    let edited = Instant::now();
+    expected.insert(id, "unmarked 1".into());
+    while seen != expected && edited.elapsed() < Duration::from_secs(30) {
+        if reader.events().wait(Duration::from_millis(500)).is_some() {
+            follow(&mut reader, group, &mut rev, &mut seen);
+        }
+    }
+    assert_eq!(seen, expected, "the unmarked commit arrived");
+    println!("an unmarked commit after {:?}", edited.elapsed());
+    // Its mark would have come by now: it counts as unmarked.
+    std::thread::sleep(Duration::from_millis(500));
+    unmarked_edit(&other, id, "unmarked 2");
+    expected.insert(id, "unmarked 2".into());
+    let took = until_seen(&mut reader, group, &mut rev, &mut seen, &expected);
+    assert!(took.is_some(), "by a write, before the slow poll: {seen:?}");
+    println!("the next unmarked commit after {took:?}");
     let fin = writer.finish();
     assert_eq!(fin["violations"], json!([]), "{fin}");
 }

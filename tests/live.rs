@@ -190,36 +190,11 @@ fn every_members_read_mark_is_in_the_group() {
     assert_eq!(group_of(&mut ann, "News")["reads"], Json::Null);
 }
 
-/// Follows one group by events and GetUpdates, the way the kit does: the texts by id.
-fn follow(o: &mut Object, group: i64, rev: &mut i64, seen: &mut BTreeMap<i64, String>) {
-    loop {
-        let page = json(
-            o.call("GetUpdates", &[i(group as i32), i(*rev as i32), i(50)])
-                .unwrap(),
-        );
-        let page = page.as_array().unwrap();
-        for m in page {
-            seen.insert(
-                m["id"].as_i64().unwrap(),
-                m["text"].as_str().unwrap().into(),
-            );
-            *rev = (*rev).max(m["rev"].as_i64().unwrap());
-        }
-        if page.len() < 50 {
-            return;
-        }
-    }
-}
-
 #[test]
 fn a_burst_of_edits_at_queue_depth_1_reaches_the_reader_completely() {
     let lib = library();
     let store = TempStore::new();
-    let mut reader = create(&lib, "en");
-    reader.events().set_depth(1);
-    reader
-        .call("Open", &[s(&store.location()), s("reader")])
-        .unwrap();
+    let mut reader = open_at_depth(&lib, &store, "reader", 1);
     let mut writer = Client::start(&[]);
     assert_eq!(
         writer.call("Open", json!([store.location(), "writer"]))["ok"],

@@ -1,5 +1,5 @@
 //! The reliability suite: hostile input, concurrency, crash safety, shutdown
-//! races, store faults and security, all through the 1C-faithful host. Sized for CI;
+//! races, store faults, security and wake-ups under attack, all through the 1C-faithful host. Sized for CI;
 //! `CHAT1C_RELIABILITY_FULL=1` runs the full sizes (8 × 2,000 messages, 10,000 hostile calls).
 //! Timing is printed, never asserted.
 
@@ -19,3 +19,5 @@ mod security;
 mod shutdown;
 #[path = "reliability/util.rs"]
 mod util;
+#[path = "reliability/wakeups.rs"]
+mod wakeups;

@@ -177,6 +177,10 @@ pub trait Feed: Send {
     fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes;
     /// A cheap value that changes whenever another connection commits.
     fn change_token(&mut self, viewer: &Viewer) -> Result<i64, StoreError>;
+    /// Starts one round of reads (`head`, then `changes`) in one snapshot where the
+    /// backend can; [`Feed::end_round`] ends it.
+    fn begin_round(&mut self) {}
+    fn end_round(&mut self) {}
     /// Starts listening for commits on this connection; false when the backend
     /// cannot (the watcher then relies on file events and its poll).
     fn listen(&mut self) -> Result<bool, StoreError> {

@@ -13,10 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{unbounded, Receiver, Sender};
 use once_cell::sync::Lazy;
 
 use crate::store::{self, Feed, StoreError, Viewer, WatchPlan};
+use files::Files;
 use round::Rounds;
 
 /// The event's message name, as the form's ВнешнееСобытие sees it.
@@ -36,8 +37,13 @@ const JOIN_WAIT: Duration = Duration::from_millis(5);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 enum Signal {
-    /// Something may have changed (file event, a send in this process, a new subscriber).
+    /// Something may have changed (a new subscriber).
     Wake,
+    /// A file of the store was written (off Linux: notify's thread).
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    Written,
+    /// This process committed a change others must hear of: mark it (see `files.rs`).
+    Committed,
     Stop,
 }
 
@@ -118,7 +124,10 @@ impl Subscription {
     /// Announces a change this object is about to write; see [`OwnChange`].
     pub fn own_change(&self) -> OwnChange<'_> {
         lock(&self.subscriber.own).writing = true;
-        OwnChange { subscription: self }
+        OwnChange {
+            subscription: self,
+            committed: std::cell::Cell::new(false),
+        }
     }
 }
 
@@ -127,6 +136,7 @@ impl Subscription {
 /// hinted about it. Dropping it wakes the watcher at once.
 pub struct OwnChange<'a> {
     subscription: &'a Subscription,
+    committed: std::cell::Cell<bool>,
 }
 
 impl OwnChange<'_> {
@@ -134,13 +144,19 @@ impl OwnChange<'_> {
         lock(&self.subscription.subscriber.own)
             .changes
             .push((rev, group));
+        self.committed.set(true);
     }
 }
 
 impl Drop for OwnChange<'_> {
     fn drop(&mut self) {
         lock(&self.subscription.subscriber.own).writing = false;
-        self.subscription.shared.send(Signal::Wake);
+        let signal = if self.committed.get() {
+            Signal::Committed
+        } else {
+            Signal::Wake
+        };
+        self.subscription.shared.send(signal);
     }
 }
 
@@ -226,24 +242,26 @@ pub fn subscribe(
 fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
     let (tx, rx) = unbounded();
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    // The file watch lives as long as the thread.
+    let mut files = plan.dir.as_deref().and_then(|dir| Files::watch(dir, &tx));
     let shared = Arc::new(Shared {
         subscribers: Mutex::new(Vec::new()),
-        signal: tx.clone(),
-        interrupt: feed.interrupter(),
+        signal: tx,
+        interrupt: feed
+            .interrupter()
+            .or_else(|| files.as_ref().and_then(Files::interrupter)),
     });
     let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
         .name("chat1c-watch".into())
         .spawn(move || {
-            // The file watcher lives as long as this thread; it only sends wake-ups.
-            let events = plan.dir.as_deref().and_then(|dir| files::watch(dir, tx));
             let mut plan = plan;
-            if plan.dir.is_some() && events.is_none() {
+            if plan.dir.is_some() && files.is_none() {
                 // No file events after all: the poll has to carry the latency.
                 plan.poll = plan.poll.min(POLL_WITHOUT_EVENTS);
             }
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run(feed, &plan, &thread_shared, &rx)
+                run(feed, &plan, files.as_mut(), &thread_shared, &rx)
             }));
             let _ = done_tx.send(());
         })
@@ -257,14 +275,37 @@ fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
 
 /// What ended a wait: a possible change, the end, or nothing.
 enum Woken {
+    /// A change may be visible: a signal of this process, PostgreSQL's NOTIFY.
     Change,
+    /// A file was written or the folder marked (anyone can open it): a commit may be
+    /// under way, not yet visible, so a round that finds nothing looks again.
+    Written,
+    /// This process committed: mark it, then look.
+    Committed,
     Stop,
     Idle,
 }
 
+impl From<Signal> for Woken {
+    fn from(signal: Signal) -> Woken {
+        match signal {
+            Signal::Wake => Woken::Change,
+            Signal::Written => Woken::Written,
+            Signal::Committed => Woken::Committed,
+            Signal::Stop => Woken::Stop,
+        }
+    }
+}
+
 /// Waits for a change: on the store's own notifications when it listens
-/// (PostgreSQL), else on the channel fed by file events and local sends.
-fn wait(feed: &mut dyn Feed, listening: bool, rx: &Receiver<Signal>, wait: Duration) -> Woken {
+/// (PostgreSQL), else on file events and this process's signals.
+fn wait(
+    feed: &mut dyn Feed,
+    listening: bool,
+    files: Option<&mut Files>,
+    rx: &Receiver<Signal>,
+    wait: Duration,
+) -> Woken {
     if listening {
         let woken = match feed.wait_change(wait) {
             Ok(true) => Woken::Change,
@@ -283,16 +324,11 @@ fn wait(feed: &mut dyn Feed, listening: bool, rx: &Receiver<Signal>, wait: Durat
                 }
             }
         };
-        return match rx.try_recv() {
-            Ok(Signal::Stop) => Woken::Stop,
-            Ok(Signal::Wake) => Woken::Change,
-            Err(_) => woken,
-        };
+        return rx.try_recv().map_or(woken, Woken::from);
     }
-    match rx.recv_timeout(wait) {
-        Ok(Signal::Stop) | Err(RecvTimeoutError::Disconnected) => Woken::Stop,
-        Ok(Signal::Wake) => Woken::Change,
-        Err(RecvTimeoutError::Timeout) => Woken::Idle,
+    match files {
+        Some(files) => files.wait(rx, wait),
+        None => files::wait_channel(rx, wait),
     }
 }
 
@@ -305,32 +341,63 @@ fn hold_until(until: Instant) {
     }
 }
 
-fn run(mut feed: Box<dyn Feed>, plan: &WatchPlan, shared: &Shared, rx: &Receiver<Signal>) {
+fn run(
+    mut feed: Box<dyn Feed>,
+    plan: &WatchPlan,
+    mut files: Option<&mut Files>,
+    shared: &Shared,
+    rx: &Receiver<Signal>,
+) {
     let listening = feed.listen().unwrap_or(false);
     let mut rounds = Rounds::new();
     loop {
-        let mut woke = match wait(feed.as_mut(), listening, rx, rounds.period(plan.poll)) {
+        let period = rounds.period(plan.poll);
+        let (mut written, mut polled) = (false, false);
+        let woke = match wait(feed.as_mut(), listening, files.as_deref_mut(), rx, period) {
             Woken::Stop => return,
-            Woken::Change => true,
             Woken::Idle => {
+                polled = !rounds.busy();
                 let subscribers = lock(&shared.subscribers).clone();
                 if !rounds.look_when_idle(feed.as_mut(), &subscribers) {
                     continue;
                 }
                 false
             }
+            woken => {
+                written = take(woken, files.as_deref_mut());
+                true
+            }
         };
         if woke {
             hold_until(rounds.next_round());
         }
-        // Coalesce a burst of wake-ups into one round (a wake-up taken here counts too).
+        // Coalesce a burst of wake-ups into one round (those taken here count too).
         while let Ok(signal) = rx.try_recv() {
             match signal {
                 Signal::Stop => return,
-                Signal::Wake => woke = true,
+                signal => written |= take(signal.into(), files.as_deref_mut()),
             }
         }
         let subscribers: Vec<Arc<Subscriber>> = lock(&shared.subscribers).clone();
-        rounds.round(feed.as_mut(), &subscribers, woke);
+        if rounds.round(feed.as_mut(), &subscribers, written) && polled {
+            // A commit that nothing announced: another program's, or its mark is late.
+            if let Some(files) = files.as_deref_mut() {
+                files.unannounced_commit();
+            }
+        }
+    }
+}
+
+/// Marks this process's commit for the other processes; true when a file was written.
+fn take(woken: Woken, files: Option<&mut Files>) -> bool {
+    match woken {
+        Woken::Written => true,
+        Woken::Committed => {
+            if let Some(files) = files {
+                files.mark();
+            }
+            false
+        }
+        _ => false,
     }
 }

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{lock, Subscriber, EVENT_NAME};
-use crate::store::{Feed, GroupChanges};
+use crate::store::{Feed, GroupChanges, Viewer};
 
 /// First and longest wait before re-offering a refused hint.
 const RETRY_FIRST: Duration = Duration::from_millis(5);
 const RETRY_MAX: Duration = Duration::from_millis(500);
 
-/// Re-checks after a wake-up that found nothing: a file event can arrive before the
+/// Re-checks after a write that found nothing: a file event can arrive before the
 /// commit it belongs to is visible (WAL frames are written before the index moves;
 /// a loaded machine can deschedule the writer in between).
 const SETTLE: [Duration; 4] = [
@@ -62,15 +62,6 @@ struct Progress {
     owed: Option<Hint>,
 }
 
-/// What a round did for one subscriber.
-enum Outcome {
-    Done,
-    /// 1C refused the hint: it stays owed.
-    Refused,
-    /// The subscriber's own change is in flight: look again soon.
-    Held,
-}
-
 pub(super) struct Rounds {
     progress: HashMap<u64, Progress>,
     /// The newest revision a round has examined.
@@ -108,6 +99,11 @@ impl Rounds {
         self.settle < SETTLE.len()
     }
 
+    /// Settling, owing or holding back: the next look is a re-check, not the slow poll.
+    pub fn busy(&self) -> bool {
+        self.settling() || self.owed() || self.held
+    }
+
     /// How long the next wait may last when nothing wakes the watcher.
     pub fn period(&self, poll: Duration) -> Duration {
         match SETTLE.get(self.settle) {
@@ -125,7 +121,7 @@ impl Rounds {
     /// After a wait that nothing ended: whether to look anyway. Yes while settling
     /// or owing; otherwise (the slow poll) only when another process committed.
     pub fn look_when_idle(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>]) -> bool {
-        if self.settling() || self.owed() || self.held {
+        if self.busy() {
             return true;
         }
         // The feed answers a subscriber only (on PostgreSQL, a live session).
@@ -140,20 +136,48 @@ impl Rounds {
         true
     }
 
-    /// One round; `woke` when a wake-up (not a timeout) started it.
-    pub fn round(&mut self, feed: &mut dyn Feed, subscribers: &[Arc<Subscriber>], woke: bool) {
-        let settling = self.settling();
+    /// One round; `written` when a file event started it (its commit may not be
+    /// visible yet). True when the head moved.
+    pub fn round(
+        &mut self,
+        feed: &mut dyn Feed,
+        subscribers: &[Arc<Subscriber>],
+        written: bool,
+    ) -> bool {
         self.last_round = Instant::now();
         let Some(anyone) = subscribers.first() else {
             self.progress.clear();
-            return;
+            return false;
         };
+        let before = self.head;
+        // One snapshot for the whole round: on SQLite each read transaction takes a
+        // lock on the WAL index that every process of the store shares. Hints are
+        // raised after it ends.
+        feed.begin_round();
+        let news = self.read(feed, subscribers, &anyone.viewer, written);
+        feed.end_round();
+        if news {
+            self.offer(subscribers);
+        }
+        self.head > before
+    }
+
+    /// Reads the head and, when it moved (or something is owed, held back or new),
+    /// each subscriber's changes up to it; false when there is nothing to offer.
+    fn read(
+        &mut self,
+        feed: &mut dyn Feed,
+        subscribers: &[Arc<Subscriber>],
+        viewer: &Viewer,
+        written: bool,
+    ) -> bool {
+        let settling = self.settling();
         if self.token.is_none() {
             // Taken before the head: a commit after this round changes it.
-            self.token = feed.change_token(&anyone.viewer).ok();
+            self.token = feed.change_token(viewer).ok();
         }
-        let Ok(head) = feed.head(&anyone.viewer) else {
-            return;
+        let Ok(head) = feed.head(viewer) else {
+            return false;
         };
         self.progress
             .retain(|id, _| subscribers.iter().any(|s| s.id == *id));
@@ -161,29 +185,41 @@ impl Rounds {
             .iter()
             .any(|s| !self.progress.contains_key(&s.id));
         if head == self.head && !self.owed() && !self.held && !newcomer {
-            // Nothing visible yet: a fresh wake-up restarts the settle checks.
-            self.settle = if woke {
+            // Nothing visible yet: a fresh write restarts the settle checks.
+            self.settle = if written {
                 0
             } else if settling {
                 self.settle + 1
             } else {
                 SETTLE.len()
             };
-            return;
+            return false;
         }
         self.settle = SETTLE.len();
         self.head = head;
         self.held = false;
-        let mut refused = false;
         for sub in subscribers {
             let p = self.progress.entry(sub.id).or_insert_with(|| Progress {
                 scanned: sub.start,
                 owed: None,
             });
-            match visit(feed, sub, p, head) {
-                Outcome::Done => {}
-                Outcome::Refused => refused = true,
-                Outcome::Held => self.held = true,
+            // A change of its own that is committed (so at or below `head`) but not
+            // yet recorded would be taken for someone else's: wait until it is.
+            if lock(&sub.own).writing {
+                self.held = true;
+            } else {
+                scan(feed, sub, p, head);
+            }
+        }
+        true
+    }
+
+    /// Offers each subscriber what it is owed.
+    fn offer(&mut self, subscribers: &[Arc<Subscriber>]) {
+        let mut refused = false;
+        for sub in subscribers {
+            if let Some(p) = self.progress.get_mut(&sub.id) {
+                refused |= !offer(sub, p);
             }
         }
         self.retry = if refused {
@@ -194,27 +230,27 @@ impl Rounds {
     }
 }
 
-/// Brings one subscriber up to `head` and offers what it is owed.
-fn visit(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) -> Outcome {
-    // A change of its own that is committed (so at or below `head`) but not yet
-    // recorded would be taken for someone else's: wait until it is recorded.
-    if lock(&sub.own).writing {
-        return Outcome::Held;
+/// Adds to what the subscriber is owed the changes up to `head` that are not its own.
+fn scan(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) {
+    if p.scanned >= head {
+        return;
     }
-    if p.scanned < head {
-        if let Ok(changes) = feed.changes(&sub.viewer, p.scanned, head) {
-            let own = lock(&sub.own).take(p.scanned, head);
-            for c in &changes {
-                let theirs = c.count - own.get(&c.group).copied().unwrap_or(0);
-                if theirs > 0 {
-                    p.owed.get_or_insert_with(Hint::default).add(c);
-                }
+    if let Ok(changes) = feed.changes(&sub.viewer, p.scanned, head) {
+        let own = lock(&sub.own).take(p.scanned, head);
+        for c in &changes {
+            let theirs = c.count - own.get(&c.group).copied().unwrap_or(0);
+            if theirs > 0 {
+                p.owed.get_or_insert_with(Hint::default).add(c);
             }
-            p.scanned = head;
         }
+        p.scanned = head;
     }
+}
+
+/// Raises the owed hint, if any; false when 1C refused it (it stays owed).
+fn offer(sub: &Subscriber, p: &mut Progress) -> bool {
     let Some(hint) = &p.owed else {
-        return Outcome::Done;
+        return true;
     };
     let accepted = match lock(&sub.sink).as_ref() {
         Some(sink) => sink.raise(EVENT_NAME, &hint.data()),
@@ -222,10 +258,8 @@ fn visit(feed: &mut dyn Feed, sub: &Subscriber, p: &mut Progress, head: i64) -> 
     };
     if accepted {
         p.owed = None;
-        Outcome::Done
-    } else {
-        Outcome::Refused
     }
+    accepted
 }
 
 #[cfg(test)]

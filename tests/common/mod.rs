@@ -2,6 +2,7 @@
 //! through the 1C-faithful host (C++ platform side), as 1C would.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -110,6 +111,15 @@ macro_rules! sqlite_only {
 /// A created object opened on `store` as `user`.
 pub fn open(lib: &Library, store: &TempStore, user: &str) -> Object {
     let mut o = create(lib, "en");
+    o.call("Open", &[s(&store.location()), s(user)])
+        .expect("Open");
+    o
+}
+
+/// Like [`open`], with the object's event queue `depth` events deep (1C starts at 1).
+pub fn open_at_depth(lib: &Library, store: &TempStore, user: &str, depth: i32) -> Object {
+    let mut o = create(lib, "en");
+    o.events().set_depth(depth);
     o.call("Open", &[s(&store.location()), s(user)])
         .expect("Open");
     o
@@ -231,4 +241,25 @@ pub fn nobody_client(bin_dir: &Path) -> Option<Client> {
         return None;
     }
     Some(Client::start_via(&AS_NOBODY, &cli, &lib, &[]))
+}
+
+/// Follows one group by events and GetUpdates, the way the kit does: the texts by id.
+pub fn follow(o: &mut Object, group: i64, rev: &mut i64, seen: &mut BTreeMap<i64, String>) {
+    loop {
+        let page = json(
+            o.call("GetUpdates", &[i(group as i32), i(*rev as i32), i(50)])
+                .unwrap(),
+        );
+        let page = page.as_array().unwrap();
+        for m in page {
+            seen.insert(
+                m["id"].as_i64().unwrap(),
+                m["text"].as_str().unwrap().into(),
+            );
+            *rev = (*rev).max(m["rev"].as_i64().unwrap());
+        }
+        if page.len() < 50 {
+            return;
+        }
+    }
 }

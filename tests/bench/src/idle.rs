@@ -10,20 +10,23 @@ use crate::kid::Kid;
 use crate::stats::Report;
 use crate::{open, tempdir, Cfg};
 
-/// On-CPU time of every thread of a process, in ns (schedstat is exact, unlike the
-/// 10 ms ticks of /proc/<pid>/stat).
-fn proc_cpu_ns(pid: u32) -> u64 {
+/// On-CPU time of one thread (`/proc/<pid>/task/<tid>`), in ns (schedstat is exact,
+/// unlike the 10 ms ticks of /proc/<pid>/stat).
+pub fn task_cpu_ns(task: &std::path::Path) -> u64 {
+    std::fs::read_to_string(task.join("schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// On-CPU time of every thread of a process, in ns.
+pub fn proc_cpu_ns(pid: u32) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0;
     };
     tasks
         .filter_map(Result::ok)
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|v| v.parse::<u64>().ok())
-        })
+        .map(|t| task_cpu_ns(&t.path()))
         .sum()
 }
 

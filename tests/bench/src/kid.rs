@@ -12,7 +12,14 @@ pub struct Kid {
 
 impl Kid {
     pub fn spawn(role: &[&str]) -> Kid {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let me = std::env::current_exe().unwrap().display().to_string();
+        Kid::spawn_via(&[&me], role)
+    }
+
+    /// Runs `command` (this benchmark's binary, maybe behind a wrapper) in a role.
+    pub fn spawn_via(command: &[&str], role: &[&str]) -> Kid {
+        let mut child = Command::new(command[0])
+            .args(&command[1..])
             .arg("--role")
             .args(role)
             .stdin(Stdio::piped())
@@ -30,6 +37,10 @@ impl Kid {
         let ready = k.line();
         assert_eq!(ready, "ready", "child {role:?} did not start");
         k
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn send(&mut self, line: &str) {

@@ -2,12 +2,14 @@
 //! 1C-faithful host (chat1c_host), cross-process where it matters, and is printed
 //! beside its reference, the ratio and the machine's load average at that moment.
 //!
-//!   chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,pg] [--pg URL]
+//!   chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg]
+//!                [--pg URL] [--readers N]
 //!
 //! Each section is a module (`latency`, `polling`, `idle`, `throughput`, `scale`, `calls`,
-//! `pg`); child processes are this same binary with `--role ...` (see `roles`, `kid`).
+//! `fanout`, `pg`); child processes are this same binary with `--role ...` (see `roles`, `kid`).
 
 mod calls;
+mod fanout;
 mod idle;
 mod kid;
 mod latency;
@@ -17,6 +19,7 @@ mod roles;
 mod scale;
 mod stats;
 mod throughput;
+mod users;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -31,6 +34,8 @@ pub struct Cfg {
     smoke: bool,
     only: Vec<String>,
     pg: Option<String>,
+    /// Reader processes of the fan-out section (else by size).
+    readers: Option<usize>,
 }
 
 impl Cfg {
@@ -63,6 +68,7 @@ fn main() {
         pg: std::env::var("CHAT1C_PG_URL")
             .ok()
             .filter(|u| !u.is_empty()),
+        readers: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -76,8 +82,9 @@ fn main() {
                     .unwrap_or_default()
             }
             "--pg" => cfg.pg = it.next().cloned(),
+            "--readers" => cfg.readers = it.next().and_then(|n| n.parse().ok()),
             other => {
-                eprintln!("unknown argument {other}\nusage: chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,pg] [--pg URL]");
+                eprintln!("unknown argument {other}\nusage: chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg] [--pg URL] [--readers N]");
                 std::process::exit(2);
             }
         }
@@ -110,6 +117,9 @@ fn main() {
     if cfg.wants("calls") {
         calls::run(&lib, &mut report);
     }
+    if cfg.wants("fanout") {
+        fanout::run(&lib, &cfg, &mut report);
+    }
     if cfg.wants("pg") {
         pg::run(&lib, &cfg, &mut report);
     }
@@ -122,7 +132,7 @@ fn main() {
 }
 
 /// The run's scratch folder under /tmp (removed at the end of a run).
-fn scratch_root() -> PathBuf {
+pub fn scratch_root() -> PathBuf {
     std::env::temp_dir().join(format!("chat1c-bench-{}", std::process::id()))
 }
 

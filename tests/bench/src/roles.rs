@@ -9,6 +9,7 @@
 //!   rawsqlite <file> <user> <participants> / rawpg <url> <user> <participants>:
 //!       "n N TOPIC"    -> the same rows inserted with plain SQL, one commit each
 //!   objects <store> <count>  -> prints the RSS growth per opened object (KiB)
+//!   wakefloor <dir>          -> a thread reads every close of <dir> (the floor's wake-up), nothing else
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub fn run(args: &[String]) {
         "rawsqlite" => raw_sqlite(&args[1], &args[2], &args[3]),
         "rawpg" => raw_pg(&args[1], &args[2], &args[3]),
         "objects" => objects(&args[1], args[2].parse().unwrap()),
+        "wakefloor" => wake_floor(&args[1]),
         _ => panic!("unknown role {role}"),
     }
 }
@@ -314,4 +316,25 @@ fn thread_cpu() -> (u64, u64) {
         }
     }
     (main, other)
+}
+
+/// A process that wakes for each close of `dir` and does nothing else: the floor
+/// of what a reader process can cost per message.
+fn wake_floor(dir: &str) {
+    use inotify::{Inotify, WatchMask};
+    let mut closes = Inotify::init().expect("inotify");
+    closes
+        .watches()
+        .add(dir, WatchMask::CLOSE_NOWRITE | WatchMask::ONLYDIR)
+        .expect("watch the folder");
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 1024];
+        while closes.read_events_blocking(&mut buffer).is_ok() {}
+    });
+    say("ready");
+    for line in lines() {
+        if line == "q" {
+            break;
+        }
+    }
 }

@@ -1,0 +1,198 @@
+//! Wake-ups under attack: another local user plays with the store's folder (creates,
+//! opens, removes and fills files, forges commit marks by opening the folder) while a
+//! writer process sends and edits; another program commits without marking. The reader,
+//! at event-queue depth 1, still gets every change: the marked ones well before the
+//! slow safety-net poll (10 s) would have found them, an unmarked one by that poll at
+//! the latest, and the next ones by their writes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+
+use crate::common::*;
+use crate::sqlite_only;
+
+/// Shorter than the slow poll of a local store: a change announced within this came
+/// through a wake-up, not the poll.
+const ANNOUNCED_WITHIN: Duration = Duration::from_secs(8);
+
+/// Until `stop`: files created, filled with garbage, opened and removed in `dir`, and
+/// the folder itself opened and closed, as fast as one thread can.
+fn flood(dir: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut n = 0u64;
+        let side = |name: &str| -> PathBuf { dir.join(name) };
+        while !stop.load(Ordering::Relaxed) {
+            n += 1;
+            let junk = side(&format!("junk{}", n % 64));
+            let _ = std::fs::write(&junk, n.to_le_bytes().repeat(64));
+            let _ = std::fs::read(&junk);
+            let _ = std::fs::remove_file(&junk);
+            // Garbage where a store's side files would be, under names a watcher might
+            // take for a commit, or for none.
+            let _ = std::fs::write(side("chat.sqlite-feed"), [0xA5u8; 512]);
+            let _ = std::fs::write(side("chat.sqlite-x-shm"), [0x5Au8; 64]);
+            let _ = std::fs::File::open(&dir);
+        }
+        n
+    })
+}
+
+/// Waits for events and follows until `seen` is `expected`; how long the last change
+/// took to arrive, or None when it never did within the bound.
+fn until_seen(
+    reader: &mut Object,
+    group: i64,
+    rev: &mut i64,
+    seen: &mut BTreeMap<i64, String>,
+    expected: &BTreeMap<i64, String>,
+) -> Option<Duration> {
+    let started = Instant::now();
+    while seen != expected && started.elapsed() < ANNOUNCED_WITHIN {
+        if reader.events().wait(Duration::from_millis(200)).is_some() {
+            follow(reader, group, rev, seen);
+        }
+    }
+    (seen == expected).then(|| started.elapsed())
+}
+
+fn group_id(o: &mut Object, topic: &str) -> i64 {
+    let groups = json(o.call("GetGroups", &[]).unwrap());
+    groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["topic"] == topic)
+        .unwrap_or_else(|| panic!("no group {topic}: {groups}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn ok(r: Json) -> i64 {
+    assert_eq!(r["ok"], true, "{r}");
+    r["value"].as_i64().unwrap_or(0)
+}
+
+/// A reader object in this process at event-queue depth 1, and a writer process.
+fn reader_and_writer(lib: &Library, store: &TempStore) -> (Object, Client) {
+    let reader = open_at_depth(lib, store, "reader", 1);
+    let mut writer = Client::start(&[]);
+    ok(writer.call("Open", json!([store.location(), "writer"])));
+    (reader, writer)
+}
+
+#[test]
+fn a_flooded_store_folder_delays_and_loses_no_change() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let (mut reader, mut writer) = reader_and_writer(&lib, &store);
+    let first = ok(writer.call("SendMessage", json!(["flood", "reader", "m0 v0"])));
+    let group = group_id(&mut reader, "flood");
+    let (mut rev, mut seen) = (0, BTreeMap::new());
+    follow(&mut reader, group, &mut rev, &mut seen);
+    reader.events().pump();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooder = flood(store.dir.path().to_path_buf(), stop.clone());
+    let mut expected: BTreeMap<i64, String> = [(first, "m0 v0".to_string())].into();
+    // One at a time: each must arrive by a wake-up despite the flood.
+    let mut slowest = Duration::ZERO;
+    for n in 1..=10 {
+        let text = format!("m{n} v0");
+        let id = ok(writer.call("SendMessage", json!(["flood", "reader", text])));
+        expected.insert(id, text);
+        let took = until_seen(&mut reader, group, &mut rev, &mut seen, &expected);
+        slowest = slowest.max(took.unwrap_or_else(|| panic!("message {n} lost: {seen:?}")));
+    }
+    // Then a burst of edits and deletes while the reader's queue holds one event.
+    let ids: Vec<i64> = expected.keys().copied().collect();
+    for round in 1..=5 {
+        for (n, id) in ids.iter().enumerate() {
+            ok(writer.call("EditMessage", json!([id, format!("m{n} v{round}")])));
+            expected.insert(*id, format!("m{n} v{round}"));
+        }
+    }
+    for id in &ids[..3] {
+        ok(writer.call("DeleteMessage", json!([id])));
+        expected.insert(*id, String::new());
+    }
+    let took = until_seen(&mut reader, group, &mut rev, &mut seen, &expected);
+    stop.store(true, Ordering::Relaxed);
+    let files_touched = flooder.join().unwrap();
+    assert_eq!(seen, expected, "every change reached the reader");
+    println!(
+        "flooded folder ({files_touched} rounds of junk): slowest message {slowest:?}, \
+         the burst's last change {took:?}"
+    );
+    let fin = writer.finish();
+    assert_eq!(fin["violations"], json!([]), "{fin}");
+}
+
+/// A connection of another program (or an older release): its commits are not marked.
+/// Never synced, so SQLite does not open the folder either (it does on a new journal's
+/// first sync, which a watcher takes for a mark).
+fn other_program(store: &TempStore) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(&store.path).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c.execute_batch("PRAGMA synchronous=OFF").unwrap();
+    c
+}
+
+/// Edits a message as another program would: a commit that no writer marks.
+fn unmarked_edit(c: &rusqlite::Connection, id: i64, text: &str) {
+    c.execute(
+        "UPDATE chat_register SET message = ?2,
+                rev = (SELECT max(rev) FROM chat_register) + 1 WHERE id = ?1",
+        rusqlite::params![id, text],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_commit_nobody_marks_still_arrives_and_wakes_by_writes_again() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let (mut reader, mut writer) = reader_and_writer(&lib, &store);
+    let other = other_program(&store);
+    // Marked commits: from now on the reader's watcher waits for marks only.
+    let mut expected = BTreeMap::new();
+    for n in 0..3 {
+        let text = format!("m{n}");
+        expected.insert(
+            ok(writer.call("SendMessage", json!(["unmarked", "reader", text]))),
+            text,
+        );
+    }
+    let group = group_id(&mut reader, "unmarked");
+    let (mut rev, mut seen) = (0, BTreeMap::new());
+    assert!(until_seen(&mut reader, group, &mut rev, &mut seen, &expected).is_some());
+    // Nothing owed any more (a refused hint's retries would find the commit early).
+    while reader.events().wait(Duration::from_millis(1_500)).is_some() {}
+    let id = *expected.keys().next().unwrap();
+    // The slow poll (10 s) finds it; writes wake the reader again from then on.
+    unmarked_edit(&other, id, "unmarked 1");
+    let edited = Instant::now();
+    expected.insert(id, "unmarked 1".into());
+    while seen != expected && edited.elapsed() < Duration::from_secs(30) {
+        if reader.events().wait(Duration::from_millis(500)).is_some() {
+            follow(&mut reader, group, &mut rev, &mut seen);
+        }
+    }
+    assert_eq!(seen, expected, "the unmarked commit arrived");
+    println!("an unmarked commit after {:?}", edited.elapsed());
+    // Its mark would have come by now: it counts as unmarked.
+    std::thread::sleep(Duration::from_millis(500));
+    unmarked_edit(&other, id, "unmarked 2");
+    expected.insert(id, "unmarked 2".into());
+    let took = until_seen(&mut reader, group, &mut rev, &mut seen, &expected);
+    assert!(took.is_some(), "by a write, before the slow poll: {seen:?}");
+    println!("the next unmarked commit after {took:?}");
+    let fin = writer.finish();
+    assert_eq!(fin["violations"], json!([]), "{fin}");
+}

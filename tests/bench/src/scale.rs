@@ -23,6 +23,12 @@ fn name(u: usize) -> String {
     format!("user{u}")
 }
 
+/// One more user, a member of every tenth private group: about 1,090 visible groups at
+/// full size, the Scale issue's GetGroups case (1,000 visible groups).
+fn busy_user(users: usize) -> usize {
+    users
+}
+
 /// The vocabulary of the generated messages.
 const WORDS: u64 = 1_000;
 
@@ -55,6 +61,9 @@ fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
                 let mut set = BTreeSet::new();
                 while set.len() < k {
                     set.insert(rng.below(users as u64) as usize);
+                }
+                if g % 10 == 1 {
+                    set.insert(busy_user(users));
                 }
                 set
             };
@@ -140,7 +149,7 @@ fn fill(path: &str, messages: usize, groups: usize, users: usize) -> Data {
             }
         }
         for g in &public {
-            for u in 0..users {
+            for u in (0..users).chain([busy_user(users)]) {
                 read(u, *g, &mut rng);
             }
         }
@@ -303,6 +312,27 @@ fn measure(
             Some(("goal ≤ 20 ms p99", &search_goal)),
         );
     }
+    // The busy user's GetGroups, beside the Scale issue's goal.
+    let busy = busy_user(users);
+    let busy_groups = visible(busy).len();
+    let mut o = open(lib, store, &name(busy));
+    let mut t_busy = Vec::new();
+    for _ in 0..cfg.size(20, 100, 500) {
+        time(&mut o, "GetGroups", &[], &mut t_busy);
+    }
+    o.destroy();
+    let busy_goal = Summary {
+        n: 0,
+        p50: 2_000_000,
+        p99: 2_000_000,
+        max: 2_000_000,
+    };
+    report.add(
+        "scale",
+        &format!("{label}: GetGroups of a user who sees {busy_groups} groups"),
+        &Summary::of(&t_busy),
+        Some(("goal ≤ 2 ms p99 at 1,000 groups", &busy_goal)),
+    );
     let timed = objs.iter().map(|(u, _, _)| *u).collect();
     for (_, _, o) in objs {
         o.destroy();

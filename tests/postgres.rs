@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -390,4 +391,186 @@ fn a_full_server_refuses_open_at_once_and_says_so() {
     second.finish();
     psql(&store.location(), &format!("DROP OWNED BY {role}"));
     psql(&base, &format!("DROP ROLE {role}"));
+}
+
+// ---- wake-ups that say what changed (notes), and forged ones ----
+
+/// A reader (Bob, an object of this process) and a writer process (Ann), with one
+/// conversation Bob is in and one he is not; returns the ids of their first messages.
+struct Notes {
+    store: TempStore,
+    reader: Object,
+    writer: Client,
+    carl_group: i64,
+}
+
+fn notes_setup(before_open: &str) -> Option<Notes> {
+    server()?;
+    let store = TempStore::new();
+    if !before_open.is_empty() {
+        psql(&store.location(), before_open);
+    }
+    let reader = open(&library(), &store, "Bob");
+    let mut writer = Client::start(&[]);
+    assert_eq!(
+        writer.call("Open", json!([store.location(), "Ann"]))["ok"],
+        true
+    );
+    let mut n = Notes {
+        store,
+        reader,
+        writer,
+        carl_group: 0,
+    };
+    let first = n.send("deal", "Bob", "hello");
+    n.told(first);
+    let secret = n.send("secret", "Carl", "not for Bob");
+    n.carl_group = psql(
+        &n.store.location(),
+        &format!("SELECT group_id FROM chat1c.register WHERE id = {secret}"),
+    )
+    .parse()
+    .unwrap();
+    Some(n)
+}
+
+impl Notes {
+    fn send(&mut self, topic: &str, to: &str, text: &str) -> i64 {
+        let r = self.writer.call("SendMessage", json!([topic, to, text]));
+        r["value"].as_i64().unwrap_or_else(|| panic!("send: {r}"))
+    }
+
+    /// Waits until Bob is told of message `id`.
+    fn told(&mut self, id: i64) -> bool {
+        eventually(Duration::from_secs(10), || {
+            self.reader
+                .events()
+                .pump()
+                .iter()
+                .any(|e| hint_cursor(e) >= id)
+        })
+    }
+
+    fn head(&self) -> i64 {
+        psql(
+            &self.store.location(),
+            "SELECT max(rev) FROM chat1c.register",
+        )
+        .parse()
+        .unwrap()
+    }
+
+    /// NOTIFYs the next `n` revisions as changes in Carl's conversation. Any role
+    /// that may connect can do this (NOTIFY needs no privilege).
+    fn forge(&self, n: i64) {
+        let head = self.head();
+        psql(
+            &self.store.location(),
+            &format!(
+                "SELECT pg_notify('chat1c_new', r || ':{}:1') FROM generate_series({}, {}) r",
+                self.carl_group,
+                head + 1,
+                head + n
+            ),
+        );
+        // Give the reader's watcher time to take them as told.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Forged notes for the next revisions, naming a conversation the reader is not in,
+/// do not make it pass over the real change that takes one of those revisions.
+#[test]
+fn forged_notifications_hide_no_message() {
+    let _server = shared();
+    let Some(mut n) = notes_setup("") else { return };
+    for forged in [1, 50] {
+        n.forge(forged);
+        let real = n.send("deal", "Bob", &format!("after {forged} forged notes"));
+        assert!(
+            n.told(real),
+            "Bob is told of message {real} despite {forged} forged notes"
+        );
+    }
+    assert_eq!(n.writer.finish()["violations"], json!([]));
+}
+
+/// A forger who also ends the reader's session, so that the real note never reaches
+/// it, still hides nothing: after reconnecting, the reader checks with the server.
+#[test]
+fn a_forged_notification_and_a_killed_session_hide_no_message() {
+    let _alone = exclusive();
+    let Some(mut n) = notes_setup("") else { return };
+    // Bob's backend: the older of the two chat1c connections (the writer's is newer).
+    let reader_pid = psql(
+        &n.store.location(),
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+            AND application_name = 'chat1c' ORDER BY backend_start LIMIT 1",
+    );
+    n.forge(1);
+    psql(
+        &n.store.location(),
+        &format!("SELECT pg_terminate_backend({reader_pid})"),
+    );
+    let real = n.send("deal", "Bob", "while Bob reconnects");
+    assert!(
+        n.told(real),
+        "Bob is told of message {real} after his session was killed"
+    );
+    assert_eq!(n.writer.finish()["violations"], json!([]));
+}
+
+/// The server's work per message grows with a conversation's audience, not with
+/// every listening process: a reader learns from the notes which conversation
+/// changed, and asks the server nothing per message, in his conversations or not
+/// (counted by the server: track_functions).
+#[test]
+fn a_reader_asks_the_server_nothing_per_message() {
+    let _server = shared();
+    let Some(mut n) = notes_setup("") else { return };
+    let db = db_name(&n.store.location());
+    let base = std::env::var("CHAT1C_TEST_PG").unwrap_or_default();
+    // Only a superuser may count: elsewhere the test says so and passes.
+    let counting = Command::new("psql")
+        .args(["-qAt", &base, "-c"])
+        .arg(format!("ALTER DATABASE {db} SET track_functions = 'pl'"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !counting {
+        println!("track_functions cannot be set here: not counted");
+        return;
+    }
+    // The setting applies to new sessions: the reader reconnects.
+    drop(n.reader);
+    n.reader = open(&library(), &n.store, "Bob");
+    let first = n.send("deal", "Bob", "counted from here");
+    assert!(n.told(first));
+    n.send("secret", "Carl", "counted from here");
+    let url = n.store.location();
+    let calls = || -> i64 {
+        // The reader's backend reports its counts when idle, at most once a second.
+        std::thread::sleep(Duration::from_millis(3500));
+        psql(
+            &url,
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions
+              WHERE funcname IN ('api_head', 'api_changes', 'api_visible')",
+        )
+        .parse()
+        .unwrap()
+    };
+    let before = calls();
+    let rounds = 30;
+    for k in 0..rounds {
+        n.send("secret", "Carl", &format!("s{k}"));
+        let id = n.send("deal", "Bob", &format!("d{k}"));
+        assert!(n.told(id), "Bob is told of message {id}");
+    }
+    let asked = calls() - before;
+    println!("{} messages, the reader asked {asked} times", 2 * rounds);
+    assert!(
+        asked <= 3,
+        "the reader asked the server {asked} times for {} messages",
+        2 * rounds
+    );
+    assert_eq!(n.writer.finish()["violations"], json!([]));
 }

@@ -87,7 +87,7 @@ pub enum StoreError {
 
 /// Who reads, as the store knows them: the user key (SQLite, whose users all share
 /// the file anyway) or a server-side session (PostgreSQL). Never shown anywhere.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Viewer(pub(crate) String);
 
 impl std::fmt::Debug for Viewer {
@@ -177,6 +177,12 @@ pub trait Feed: Send {
     fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes;
     /// A cheap value that changes whenever another connection commits.
     fn change_token(&mut self, viewer: &Viewer) -> Result<i64, StoreError>;
+    /// A revision the feed takes back (asked after `head`): what it said about it and
+    /// the revisions after may have been wrong (a forged notification), so every
+    /// subscriber scans again from there.
+    fn retracted(&mut self) -> Option<i64> {
+        None
+    }
     /// Starts one round of reads (`head`, then `changes`) in one snapshot where the
     /// backend can; [`Feed::end_round`] ends it.
     fn begin_round(&mut self) {}

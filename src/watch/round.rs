@@ -181,10 +181,16 @@ impl Rounds {
         };
         self.progress
             .retain(|id, _| subscribers.iter().any(|s| s.id == *id));
+        let retracted = feed.retracted();
+        if let Some(rev) = retracted {
+            for p in self.progress.values_mut() {
+                p.scanned = p.scanned.min(rev - 1);
+            }
+        }
         let newcomer = subscribers
             .iter()
             .any(|s| !self.progress.contains_key(&s.id));
-        if head == self.head && !self.owed() && !self.held && !newcomer {
+        if head == self.head && !self.owed() && !self.held && !newcomer && retracted.is_none() {
             // Nothing visible yet: a fresh write restarts the settle checks.
             self.settle = if written {
                 0

@@ -19,6 +19,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Row, Statement};
 
 use super::config::{rustls_config, Tls};
+use super::notes::Inbox;
 use super::{CHANNEL, CONNECT_TIMEOUT, OPERATION_TIMEOUT};
 use crate::store::StoreError;
 
@@ -169,7 +170,10 @@ where
 {
     loop {
         match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
-            Some(Ok(AsyncMessage::Notification(_))) => listeners.wake(),
+            Some(Ok(AsyncMessage::Notification(n))) => {
+                lock(&listeners.inbox).receive(n.payload());
+                listeners.wake();
+            }
             Some(Ok(_)) => {}
             Some(Err(_)) | None => {
                 // Wake the waiting watchers: they find the connection closed and reconnect.
@@ -180,14 +184,17 @@ where
     }
 }
 
-/// The watchers listening on a connection, one wake-up channel each.
+/// The watchers listening on a connection, one wake-up channel each, and what the
+/// NOTIFYs said.
 #[derive(Default)]
-struct Listeners(Mutex<Vec<UnboundedSender<()>>>);
+struct Listeners {
+    woken: Mutex<Vec<UnboundedSender<()>>>,
+    inbox: Mutex<Inbox>,
+}
 
 impl Listeners {
     fn wake(&self) {
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        all.retain(|tx| tx.send(()).is_ok());
+        lock(&self.woken).retain(|tx| tx.send(()).is_ok());
     }
 }
 
@@ -268,6 +275,7 @@ impl Shared {
         let (config, tls) = (self.config.clone(), self.tls);
         let listening = self.listening.load(Ordering::SeqCst);
         let listeners = self.listeners.clone();
+        let driven = self.listeners.clone();
         let connecting = async move {
             let client = match tls {
                 Tls::Off => {
@@ -275,7 +283,7 @@ impl Shared {
                         .connect(NoTls)
                         .await
                         .map_err(|e| connect_failed(&e))?;
-                    tokio::spawn(drive(conn, listeners));
+                    tokio::spawn(drive(conn, driven.clone()));
                     client
                 }
                 tls => {
@@ -284,7 +292,7 @@ impl Shared {
                         .connect(maker)
                         .await
                         .map_err(|e| connect_failed(&e))?;
-                    tokio::spawn(drive(conn, listeners));
+                    tokio::spawn(drive(conn, driven.clone()));
                     client
                 }
             };
@@ -293,6 +301,10 @@ impl Shared {
                 setup.push_str(&format!("LISTEN {CHANNEL};"));
             }
             client.batch_execute(&setup).await.map_err(map_err)?;
+            if listening {
+                // Notes may have been missed between the connections.
+                lock(&listeners.inbox).epoch += 1;
+            }
             Ok(client)
         };
         self.runtime()?
@@ -407,7 +419,7 @@ impl Connection {
     /// this handle is woken by each.
     pub fn listen(&mut self) -> Result<(), StoreError> {
         if !self.listening {
-            lock(&self.shared.listeners.0).push(self.notify.clone());
+            lock(&self.shared.listeners.woken).push(self.notify.clone());
             self.listening = true;
         }
         self.shared.listening.store(true, Ordering::SeqCst);
@@ -443,6 +455,11 @@ impl Connection {
         Box::new(move || {
             let _ = tx.send(());
         })
+    }
+
+    /// What the NOTIFYs said (filled once some handle listens).
+    pub fn inbox(&self) -> std::sync::MutexGuard<'_, Inbox> {
+        lock(&self.shared.listeners.inbox)
     }
 
     pub fn reconnect(&mut self) -> Result<(), StoreError> {

@@ -10,10 +10,11 @@
 
 mod config;
 mod conn;
+mod notes;
 mod provision;
 mod schema;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::shape::{self, Columns, SendRow};
 use super::{
@@ -23,6 +24,7 @@ use super::{
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
 use conn::{map_err, Connection, PgResult};
+use notes::{Answer, Hints, Note};
 
 pub use config::{is_postgres, shown};
 pub use provision::provision;
@@ -43,6 +45,9 @@ pub struct PgStore {
     location: String,
     /// The server-side session of the user this store was opened for (methods only).
     session: String,
+    /// A watcher's: it listens, and answers from the NOTIFYs' notes where it can.
+    listening: bool,
+    hints: Option<Hints>,
 }
 
 shape::columns_by!(tokio_postgres::Row, try_get);
@@ -61,6 +66,8 @@ impl PgStore {
             conn,
             location: shown,
             session: String::new(),
+            listening: false,
+            hints: None,
         };
         Ok((store, plan))
     }
@@ -297,8 +304,13 @@ impl Store for PgStore {
     }
 }
 
-impl Feed for PgStore {
-    fn head(&mut self, viewer: &Viewer) -> Result<i64, StoreError> {
+/// Pages of `api_notes` one check reads at most; past them the rest waits for the next.
+const CHECK_PAGES: usize = 20;
+/// `api_notes`' page.
+const NOTES_PAGE: usize = 1000;
+
+impl PgStore {
+    fn server_head(&mut self, viewer: &Viewer) -> Result<i64, StoreError> {
         let row = self.conn.run(async |c| {
             c.query_one("SELECT chat1c.api_head($1)", &[&viewer.0])
                 .await
@@ -306,7 +318,7 @@ impl Feed for PgStore {
         row.int(0)
     }
 
-    fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
+    fn server_changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
         let rows = self.conn.run(async |c| {
             c.query(
                 "SELECT * FROM chat1c.api_changes($1, $2, $3)",
@@ -326,12 +338,127 @@ impl Feed for PgStore {
             .collect()
     }
 
+    /// The watcher's hints, started at the server's head on first use (after LISTEN,
+    /// so no note is missed).
+    fn hints(&mut self, viewer: &Viewer) -> Result<Option<&mut Hints>, StoreError> {
+        if !self.listening {
+            return Ok(None);
+        }
+        if self.hints.is_none() {
+            let head = self.server_head(viewer)?;
+            self.hints = Some(Hints::new(head, &mut self.conn.inbox()));
+        }
+        Ok(self.hints.as_mut())
+    }
+
+    /// Compares what the notes told with the server's list of changes (see `notes`).
+    fn check(&mut self, viewer: &Viewer) -> Result<(), StoreError> {
+        for _ in 0..CHECK_PAGES {
+            if self.hints(viewer)?.is_none() {
+                return Ok(());
+            }
+            let Some((after, started)) =
+                self.hints.as_ref().map(|h| h.checking(&self.conn.inbox()))
+            else {
+                return Ok(());
+            };
+            let rows = self.conn.run(async |c| {
+                c.query(
+                    "SELECT * FROM chat1c.api_notes($1, $2)",
+                    &[&viewer.0, &after],
+                )
+                .await
+            })?;
+            let list = rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.int(0)?,
+                        Note {
+                            group: r.int(1)?,
+                            id: r.int(2)?,
+                        },
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let complete = list.len() < NOTES_PAGE;
+            if let Some(hints) = self.hints.as_mut() {
+                hints.settle(&mut self.conn.inbox(), &list, complete, started);
+            }
+            if complete {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which of `groups` the viewer sees, from the server.
+    fn visible(&mut self, viewer: &Viewer, groups: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let rows = self.conn.run(async |c| {
+            c.query(
+                "SELECT * FROM chat1c.api_visible($1, $2)",
+                &[&viewer.0, &groups],
+            )
+            .await
+        })?;
+        rows.iter().map(|r| r.int(0)).collect()
+    }
+}
+
+impl Feed for PgStore {
+    fn head(&mut self, viewer: &Viewer) -> Result<i64, StoreError> {
+        if self.hints(viewer)?.is_none() {
+            return self.server_head(viewer);
+        }
+        let now = Instant::now();
+        let must_check = self
+            .hints
+            .as_ref()
+            .is_some_and(|h| h.must_check(&self.conn.inbox(), now));
+        if must_check {
+            self.check(viewer)?;
+        }
+        let inbox = self.conn.inbox();
+        Ok(self.hints.as_mut().map_or(0, |h| h.head(&inbox, now)))
+    }
+
+    fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
+        // Twice at most: once more after learning which groups the viewer sees.
+        for _ in 0..2 {
+            let Some(hints) = self.hints.as_ref() else {
+                break;
+            };
+            let answer = hints.answer(&self.conn.inbox(), viewer, after, up_to);
+            match answer {
+                Answer::Told(changes) => return Ok(changes),
+                Answer::Unknown(groups) => {
+                    let seen = self.visible(viewer, &groups)?;
+                    if let Some(hints) = self.hints.as_mut() {
+                        hints.learn(viewer, &groups, &seen);
+                    }
+                }
+                Answer::Ask => break,
+            }
+        }
+        self.server_changes(viewer, after, up_to)
+    }
+
     fn change_token(&mut self, viewer: &Viewer) -> Result<i64, StoreError> {
-        self.head(viewer)
+        if self.hints(viewer)?.is_none() {
+            return self.server_head(viewer);
+        }
+        // The idle poll: what the notes told is checked, and news is news.
+        self.check(viewer)?;
+        Ok(self.hints.as_ref().map_or(0, Hints::news))
+    }
+
+    fn retracted(&mut self) -> Option<i64> {
+        self.hints.as_mut()?.take_retraction()
     }
 
     fn listen(&mut self) -> Result<bool, StoreError> {
         self.conn.listen()?;
+        self.listening = true;
         Ok(true)
     }
 

@@ -33,7 +33,7 @@ start() {
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$DIR'
-max_connections = 300
+max_connections = 400
 fsync = off
 CONF
     fi

@@ -1,8 +1,9 @@
-//! Fan-out (BENCHMARKS.md section 6): one writer and N reader processes on one SQLite
-//! store, each reader a host CLI with one Chat object (every 1C client is its own
-//! process), all in one public topic. Measures the add-in's own CPU per reader per
-//! message and when the last reader got each message's event, against a floor: as
-//! many processes that only wake for each commit.
+//! Fan-out (BENCHMARKS.md section 6): one writer and N reader processes on one store
+//! (SQLite, or PostgreSQL with `--only pgfanout`), each reader a host CLI with one Chat
+//! object (every 1C client is its own process), all in one public topic. Measures the
+//! add-in's own CPU per reader per message and when the last reader got each message's
+//! event, against a floor: as many processes that only wake for each commit. On
+//! PostgreSQL also the server's CPU (the readers' backends) per message.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -10,6 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chat1c_host::{Client, Library};
+
 use serde_json::json;
 
 use crate::idle::{proc_cpu_ns, rss_kb, task_cpu_ns};
@@ -138,22 +140,50 @@ fn wake(dir: &Path) {
 
 /// 6. Fan-out: N reader processes on one SQLite store, messages one at a time.
 pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
+    let dir = tempdir("fanout");
+    let store = shared_store(lib, &dir);
+    fan_out(cfg, report, &store, None);
+}
+
+/// 6b. The same on PostgreSQL (`url`: a database of its own), with the server's CPU.
+pub fn postgres(cfg: &Cfg, report: &mut Report, url: &str) {
+    fan_out(cfg, report, url, Some(url));
+}
+
+/// The backends of the chat's connections to this database (server processes).
+fn backends(url: &str) -> Vec<u32> {
+    let out = std::process::Command::new("psql")
+        .args(["-qAt", url, "-c"])
+        .arg(
+            "SELECT pid FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'chat1c'",
+        )
+        .output()
+        .expect("run psql");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+fn fan_out(cfg: &Cfg, report: &mut Report, store: &str, pg: Option<&str>) {
     let readers = cfg.readers.unwrap_or(cfg.size(4, 50, 200));
     let messages = cfg.size(10, 100, 200);
+    let kind = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
+    let section = if pg.is_some() { "pgfanout" } else { "fanout" };
     println!(
-        "\n-- fan-out: 1 writer, {readers} reader processes (one object each) on one SQLite store, \
+        "\n-- fan-out: 1 writer, {readers} reader processes (one object each) on one {kind} store, \
          {messages} messages in a public topic, 50–350 ms apart"
     );
     // The readers themselves raise the load average (each message makes them all
     // runnable at once): what else ran is the load before they started.
     let load_before = stats::load();
-    let dir = tempdir("fanout");
-    let store = shared_store(lib, &dir);
     let users = Users::choose(&scratch_root());
     if let Some(limit) = users.describe(readers) {
-        report.note(format!("fan-out: {limit}"));
+        report.note(format!("{section}: {limit}"));
     }
-    let mut writer = Kid::spawn(&["writer", &store, "writer", ""]);
+    let mut writer = Kid::spawn(&["writer", store, "writer", ""]);
+    let writer_backends = pg.map(backends).unwrap_or_default();
     // Deep enough for every event of the run: the readers are pumped at the end only,
     // so nothing they do meanwhile disturbs the figures, and nothing is refused.
     let depth = (messages + 64).to_string();
@@ -178,10 +208,16 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
     ours.extend([writer.pid(), std::process::id()]);
     let ours_cpu = |pids: &[u32]| -> u64 { pids.iter().map(|p| proc_cpu_ns(*p)).sum() };
     let (machine0, ours0, t0) = (stats::machine_busy_ns(), ours_cpu(&ours), Instant::now());
+    // The readers' backends only: the writer's does the sends.
+    let mut server = pg.map(backends).unwrap_or_default();
+    server.retain(|pid| !writer_backends.contains(pid));
+    let (server0, writer_server0) = (ours_cpu(&server), ours_cpu(&writer_backends));
     let before = side_cpu(&pids);
     let mut sent = Vec::with_capacity(messages);
     paced(messages, || sent.push(parse_send(&writer.ask("s fanout"))));
     let by_thread = spent(&before, &side_cpu(&pids));
+    let server_ms = (ours_cpu(&server) - server0) as f64 / 1e6;
+    let writer_server_ms = (ours_cpu(&writer_backends) - writer_server0) as f64 / 1e6;
     let others = (stats::machine_busy_ns() - machine0).saturating_sub(ours_cpu(&ours) - ours0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let others_share = others as f64 / (t0.elapsed().as_nanos() as f64 * cores as f64) * 100.0;
@@ -199,8 +235,29 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
         .iter()
         .map(|(name, ms)| format!("{name} {:.4}", ms / pairs))
         .collect();
+    if pg.is_some() {
+        report.figure(
+            section,
+            &format!("PostgreSQL server CPU per message in the readers' backends, {readers} reader processes"),
+            format!(
+                "{:.3} ms ({:.4} ms per reader; {} readers' backends)",
+                server_ms / messages as f64,
+                server_ms / pairs,
+                server.len()
+            ),
+            "before NOTIFY said what changed: 0.75–0.90 ms per listening process (BENCHMARKS.md, capacity model)".into(),
+            format!("{:.0}× less per reader", 0.8 / (server_ms / pairs).max(1e-9)),
+        );
+        report.figure(
+            section,
+            &format!("PostgreSQL server CPU per message in the writer's backend, {readers} readers listening"),
+            format!("{:.3} ms", writer_server_ms / messages as f64),
+            "the send itself, and its NOTIFY to every listener".into(),
+            String::new(),
+        );
+    }
     report.figure(
-        "fanout",
+        section,
         &format!("add-in threads' CPU per reader per message, {readers} reader processes"),
         format!(
             "{per_reader:.4} ms ({:.2} ms per message for all readers; by thread: {})",
@@ -219,7 +276,7 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
     );
     let (first, last, missed) = delivery(&sent, &got);
     report.figure(
-        "fanout",
+        section,
         &format!("SendMessage called → the last of {readers} readers' event"),
         last.text(),
         format!(
@@ -236,7 +293,7 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
     let calls = Summary::of(&calls);
     let events: usize = got.iter().map(Vec::len).sum();
     report.note(format!(
-        "fan-out: {:.2} events per reader per message; {missed} of {pairs} (message, reader) \
+        "{section}: {:.2} events per reader per message; {missed} of {pairs} (message, reader) \
          pairs never announced; the writer's SendMessage took p50 {:.3} ms, p99 {:.3} ms; \
          a reader process's RSS {rss} KiB; the load average before the readers started \
          {load_before} (the readers' own wake-ups raise it); other programs used \

@@ -2,11 +2,11 @@
 //! 1C-faithful host (chat1c_host), cross-process where it matters, and is printed
 //! beside its reference, the ratio and the machine's load average at that moment.
 //!
-//!   chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg]
+//!   chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg,pgfanout]
 //!                [--pg URL] [--readers N]
 //!
 //! Each section is a module (`latency`, `polling`, `idle`, `throughput`, `scale`, `calls`,
-//! `fanout`, `pg`); child processes are this same binary with `--role ...` (see `roles`, `kid`).
+//! `fanout`, `pg`, `pgfanout`); child processes are this same binary with `--role ...` (see `roles`, `kid`).
 
 mod calls;
 mod fanout;
@@ -84,7 +84,7 @@ fn main() {
             "--pg" => cfg.pg = it.next().cloned(),
             "--readers" => cfg.readers = it.next().and_then(|n| n.parse().ok()),
             other => {
-                eprintln!("unknown argument {other}\nusage: chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg] [--pg URL] [--readers N]");
+                eprintln!("unknown argument {other}\nusage: chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg,pgfanout] [--pg URL] [--readers N]");
                 std::process::exit(2);
             }
         }
@@ -122,6 +122,9 @@ fn main() {
     }
     if cfg.wants("pg") {
         pg::run(&lib, &cfg, &mut report);
+    }
+    if cfg.wants("pgfanout") {
+        pg::fanout(&cfg, &mut report);
     }
     println!(
         "\n==== summary (markdown) — total {:.0} s ====",

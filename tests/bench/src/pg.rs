@@ -8,7 +8,7 @@ use chat1c_host::testing::pg_url_with_db;
 use chat1c_host::Library;
 
 use crate::stats::Report;
-use crate::{latency, scale, throughput, Cfg};
+use crate::{fanout, latency, scale, throughput, Cfg};
 
 /// PostgreSQL: the same latency and throughput through a PG store, with a raw INSERT floor.
 pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
@@ -29,6 +29,19 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
     psql(&url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
     latency::run(lib, cfg, report, "PostgreSQL", &url);
     throughput::postgres(lib, cfg, report, &url);
+    psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+/// 6b. Fan-out on PostgreSQL: N reader processes, each with its one connection.
+pub fn fanout(cfg: &Cfg, report: &mut Report) {
+    let Some(base) = cfg.pg.clone().or_else(start_cluster) else {
+        println!("\n-- PostgreSQL fan-out: skipped (no server)");
+        report.note("PostgreSQL fan-out: skipped, no server".into());
+        return;
+    };
+    let db = format!("chat1c_fanout_{}", std::process::id());
+    psql(&base, &format!("CREATE DATABASE {db}"));
+    fanout::postgres(cfg, report, &pg_url_with_db(&base, &db));
     psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
 }
 

@@ -268,8 +268,18 @@ fn measure(
         // one in none.
         let term = word(rng.below(WORDS)).replace('ё', "е");
         time(o, "Search", &[Value::Str(term)], &mut t[5]);
-        time(o, "Search", &[Value::Str("ordinary line".into())], &mut t[6]);
-        time(o, "Search", &[Value::Str("nowhere at all".into())], &mut t[7]);
+        time(
+            o,
+            "Search",
+            &[Value::Str("ordinary line".into())],
+            &mut t[6],
+        );
+        time(
+            o,
+            "Search",
+            &[Value::Str("nowhere at all".into())],
+            &mut t[7],
+        );
     }
     let avg_groups = group_counts.iter().sum::<usize>() as f64 / group_counts.len().max(1) as f64;
     let goal = Summary {

@@ -5,6 +5,7 @@
 //! is written once in `shape` and `schema`.
 
 mod location;
+mod notes;
 mod postgres;
 mod schema;
 mod shape;

@@ -196,3 +196,93 @@ fn a_commit_nobody_marks_still_arrives_and_wakes_by_writes_again() {
     let fin = writer.finish();
     assert_eq!(fin["violations"], json!([]), "{fin}");
 }
+
+/// The commit record a writer leaves in the ring beside the store (`<store>-feed`,
+/// src/store/sqlite/records.rs), made the way anyone who reads that source can.
+mod forger {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    use std::path::Path;
+
+    const MAGIC: u64 = 0x6368_6174_3163_7276;
+
+    fn mix(x: u64) -> u64 {
+        let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Writes a record saying revision `rev` was message `id` in `group`.
+    pub fn record(store: &Path, rev: i64, id: i64, group: i64) {
+        let meta = std::fs::metadata(store).unwrap();
+        let born = meta
+            .created()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        let tag = mix(meta.dev() ^ mix(meta.ino() ^ mix(born.as_nanos() as u64)));
+        let check = mix(tag ^ MAGIC ^ mix(rev as u64 ^ mix(id as u64 ^ mix(group as u64))));
+        let mut slot = Vec::new();
+        for field in [rev as u64, id as u64, group as u64, check] {
+            slot.extend(field.to_le_bytes());
+        }
+        let mut ring = store.as_os_str().to_owned();
+        ring.push("-feed");
+        let file = std::fs::OpenOptions::new().write(true).open(ring).unwrap();
+        file.write_all_at(&slot, (rev.rem_euclid(1024) * 32) as u64)
+            .unwrap();
+    }
+}
+
+/// Whoever may write the store may write its commit records. Records for the next
+/// revisions that name a conversation the reader is not in, with a commit mark, do not
+/// make the reader pass over the real change that takes one of those revisions: it is
+/// announced well before the slow poll.
+#[cfg(unix)]
+#[test]
+fn forged_commit_records_hide_no_message() {
+    let lib = library();
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let (mut reader, mut writer) = reader_and_writer(&lib, &store);
+    let first = ok(writer.call("SendMessage", json!(["deal", "reader", "hello"])));
+    let group = group_id(&mut reader, "deal");
+    let (mut rev, mut seen) = (0, BTreeMap::new());
+    let mut expected: BTreeMap<i64, String> = [(first, "hello".to_string())].into();
+    until_seen(&mut reader, group, &mut rev, &mut seen, &expected).expect("the first message");
+    let secret = ok(writer.call(
+        "SendMessage",
+        json!(["secret", "Carl", "not for the reader"]),
+    ));
+    let look = other_program(&store);
+    let carl: i64 = look
+        .query_row(
+            "SELECT group_id FROM chat_register WHERE id = ?1",
+            [secret],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for forged in [1, 50] {
+        std::thread::sleep(Duration::from_millis(300));
+        reader.events().pump();
+        let head: i64 = look
+            .query_row("SELECT max(rev) FROM chat_register", [], |r| r.get(0))
+            .unwrap();
+        for r in head + 1..=head + forged {
+            forger::record(&store.path, r, secret + r, carl);
+        }
+        let _ = std::fs::File::open(store.dir.path()); // a commit mark
+        std::thread::sleep(Duration::from_millis(300));
+        let text = format!("after {forged} forged records");
+        let id = ok(writer.call("SendMessage", json!(["deal", "reader", text])));
+        expected.insert(id, text);
+        let took = until_seen(&mut reader, group, &mut rev, &mut seen, &expected);
+        assert!(
+            took.is_some(),
+            "message {id} announced despite {forged} forged records: {seen:?}"
+        );
+        println!("{forged} forged records: the real message arrived in {took:?}");
+    }
+    let fin = writer.finish();
+    assert_eq!(fin["violations"], json!([]), "{fin}");
+}

@@ -19,8 +19,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Row, Statement};
 
 use super::config::{rustls_config, Tls};
-use super::notes::Inbox;
 use super::{CHANNEL, CONNECT_TIMEOUT, OPERATION_TIMEOUT};
+use crate::store::notes::Inbox;
 use crate::store::StoreError;
 
 const STATEMENT_TIMEOUT_MS: u32 = 10_000;

@@ -10,7 +10,6 @@
 
 mod config;
 mod conn;
-mod notes;
 mod provision;
 mod schema;
 
@@ -23,8 +22,8 @@ use super::{
 };
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
+use crate::store::notes::{Answer, Hints, Note};
 use conn::{map_err, Connection, PgResult};
-use notes::{Answer, Hints, Note};
 
 pub use config::{is_postgres, shown};
 pub use provision::provision;

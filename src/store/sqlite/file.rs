@@ -84,10 +84,11 @@ fn check_shared_dir(_dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Refuses a symbolic link at the store's path or at one of its journal files: the
-/// add-in would create or write whatever file it points to (another user's, say).
+/// Refuses a symbolic link at the store's path or at one of its journal files or its
+/// commit records: the add-in would create or write whatever file it points to
+/// (another user's, say).
 pub fn refuse_links(path: &Path) -> Result<(), StoreError> {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
+    for suffix in ["", "-wal", "-shm", "-journal", "-feed"] {
         let mut name = path.as_os_str().to_os_string();
         name.push(suffix);
         let candidate = Path::new(&name);

@@ -4,11 +4,12 @@
 
 mod change;
 mod file;
+mod records;
 mod schema;
 mod sql;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 
@@ -19,7 +20,9 @@ use super::{
 };
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage};
+use crate::store::notes::{Answer, Hints, Inbox, Note};
 use file::FileId;
+use records::{Record, Records};
 
 #[cfg(test)]
 pub(super) use schema::HISTORY;
@@ -41,7 +44,33 @@ pub struct SqliteStore {
     identity: Option<FileId>,
     /// The user key of the user this store was opened for (methods only).
     me: String,
+    /// Where this process records its commits for the other processes (None: not
+    /// yet opened, or the store is on a network share); opened at the first change.
+    records: Option<Option<Records>>,
+    /// A watcher's: the records it read and what it told from them.
+    notes: Option<Notes>,
+    /// The round's read transaction: wanted by `begin_round`, begun at the first
+    /// query (a round answered from the records reads nothing).
+    round: Round,
+    network: bool,
 }
+
+/// The watcher side of the records (see `store/notes.rs`).
+struct Notes {
+    ring: Option<Records>,
+    inbox: Inbox,
+    hints: Hints,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Round {
+    Off,
+    Wanted,
+    Open,
+}
+
+/// Rows of the register after a revision one check reads at most.
+const CHECK_ROWS: usize = 1000;
 
 fn map_err(e: rusqlite::Error) -> StoreError {
     match &e {
@@ -129,6 +158,10 @@ impl SqliteStore {
             identity: file::file_id(path),
             path: path.to_path_buf(),
             me: String::new(),
+            records: if network { Some(None) } else { None },
+            notes: None,
+            round: Round::Off,
+            network,
         })
     }
 
@@ -219,7 +252,9 @@ impl Store for SqliteStore {
 
     fn send(&mut self, m: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed {
         let row = SendRow::new(m, period)?;
-        self.write(|tx| change::send(tx, m, &row, file))
+        let change = self.write(|tx| change::send(tx, m, &row, file))?;
+        self.record(&change);
+        Ok(change)
     }
 
     fn file(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
@@ -267,12 +302,18 @@ impl Store for SqliteStore {
 
     fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed {
         let me = self.me.clone();
-        self.write(|tx| change::edit(tx, &me, id, text, at))
+        let change = self.write(|tx| change::edit(tx, &me, id, text, at))?;
+        self.record(&change);
+        Ok(change)
     }
 
     fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError> {
         let me = self.me.clone();
-        self.write(|tx| change::delete(tx, &me, id))
+        let change = self.write(|tx| change::delete(tx, &me, id))?;
+        if let Some(c) = &change {
+            self.record(c);
+        }
+        Ok(change)
     }
 
     fn updates(&mut self, group: i64, after: i64, limit: i64) -> Messages {
@@ -296,17 +337,44 @@ impl Store for SqliteStore {
     }
 }
 
-impl Feed for SqliteStore {
-    fn head(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
-        self.still_there()?;
+impl SqliteStore {
+    /// Records a committed change for the watchers of other processes.
+    fn record(&mut self, c: &Change) {
+        let path = &self.path;
+        let ring = self
+            .records
+            .get_or_insert_with(|| Records::for_writing(path));
+        if let Some(ring) = ring {
+            ring.write(&Record {
+                rev: c.rev,
+                id: c.id,
+                group: c.group,
+            });
+        }
+    }
+
+    /// Begins the round's read transaction if `begin_round` wants one and it has not
+    /// begun yet.
+    fn in_round(&mut self) {
+        if self.round == Round::Wanted {
+            let _ = self
+                .conn
+                .prepare_cached("BEGIN")
+                .and_then(|mut s| s.execute([]));
+            self.round = Round::Open;
+        }
+    }
+
+    fn store_head(&mut self) -> Result<i64, StoreError> {
+        self.in_round();
         self.conn
             .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(map_err)
     }
 
-    fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
-        // No check of the file here: `head` made it for the round.
+    fn store_changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
+        self.in_round();
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -331,6 +399,163 @@ impl Feed for SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
     }
 
+    /// The watcher's notes, started at the store's head on first use; None where
+    /// nothing records commits (a network share).
+    fn notes(&mut self) -> Result<Option<&mut Notes>, StoreError> {
+        if self.network {
+            return Ok(None);
+        }
+        if self.notes.is_none() {
+            let head = self.store_head()?;
+            let mut inbox = Inbox::default();
+            let hints = Hints::new(head, &mut inbox);
+            self.notes = Some(Notes {
+                ring: None,
+                inbox,
+                hints,
+            });
+        }
+        Ok(self.notes.as_mut())
+    }
+
+    /// Takes every record after the last checked revision: new ones, and again the
+    /// ones told but not yet checked (a record rewritten since is contested).
+    fn read_records(&mut self) {
+        // Only before the round's snapshot begins: a revision told from a record must
+        // be visible to every query of the round that follows.
+        if self.round == Round::Open {
+            return;
+        }
+        let path = &self.path;
+        let Some(notes) = self.notes.as_mut() else {
+            return;
+        };
+        if notes.ring.is_none() {
+            notes.ring = Records::for_reading(path);
+        }
+        let Some(ring) = &notes.ring else {
+            return;
+        };
+        let mut found = Vec::new();
+        ring.read_after(notes.hints.checking(&notes.inbox).0, &mut found);
+        for r in found {
+            notes.inbox.record(
+                r.rev,
+                Note {
+                    group: r.group,
+                    id: r.id,
+                },
+            );
+        }
+    }
+
+    /// Compares what the records told with the register (see `store/notes.rs`).
+    fn check(&mut self) -> Result<(), StoreError> {
+        let Some((after, started)) = self.notes.as_ref().map(|n| n.hints.checking(&n.inbox)) else {
+            return Ok(());
+        };
+        self.in_round();
+        let list = self
+            .conn
+            .prepare_cached(
+                "SELECT rev, group_id, id FROM chat_register WHERE rev > ?1 ORDER BY rev LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![after, CHECK_ROWS as i64], |r| {
+                    Ok((
+                        r.get(0)?,
+                        Note {
+                            group: r.get(1)?,
+                            id: r.get(2)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<(i64, Note)>, _>>()
+            })
+            .map_err(map_err)?;
+        if let Some(n) = self.notes.as_mut() {
+            let complete = list.len() < CHECK_ROWS;
+            n.hints.settle(&mut n.inbox, &list, complete, started);
+        }
+        Ok(())
+    }
+
+    /// Which of `groups` the viewer sees.
+    fn visible_groups(&mut self, viewer: &Viewer, groups: &[i64]) -> Result<Vec<i64>, StoreError> {
+        self.in_round();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT is_public = 1 OR EXISTS(SELECT 1 FROM chat_members
+                                                  WHERE user_key = ?1 AND group_id = g.id)
+                   FROM chat_groups g WHERE id = ?2",
+            )
+            .map_err(map_err)?;
+        let mut seen = Vec::new();
+        for g in groups {
+            let visible: Option<bool> = stmt
+                .query_row(params![viewer.0, g], |r| r.get(0))
+                .optional()
+                .map_err(map_err)?;
+            if visible == Some(true) {
+                seen.push(*g);
+            }
+        }
+        Ok(seen)
+    }
+}
+
+impl Feed for SqliteStore {
+    fn head(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
+        self.still_there()?;
+        if self.notes()?.is_none() {
+            return self.store_head();
+        }
+        self.read_records();
+        let now = Instant::now();
+        let must_check = self
+            .notes
+            .as_ref()
+            .is_some_and(|n| n.hints.must_check(&n.inbox, now));
+        if must_check {
+            self.check()?;
+        }
+        let (told, head) = match self.notes.as_mut() {
+            Some(n) => (n.hints.told(), n.hints.head(&n.inbox, now)),
+            None => return self.store_head(),
+        };
+        if head > told {
+            return Ok(head);
+        }
+        // Nothing recorded: a commit without a record (an older release, a writer that
+        // could not open the ring) or none yet. The store says.
+        if self.store_head()? != head {
+            self.check()?;
+        }
+        Ok(self.notes.as_ref().map_or(head, |n| n.hints.told()))
+    }
+
+    fn changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
+        // Twice at most: once more after learning which groups the viewer sees.
+        for _ in 0..2 {
+            let Some(n) = self.notes.as_ref() else {
+                break;
+            };
+            match n.hints.answer(&n.inbox, viewer, after, up_to) {
+                Answer::Told(changes) => return Ok(changes),
+                Answer::Unknown(groups) => {
+                    let seen = self.visible_groups(viewer, &groups)?;
+                    if let Some(n) = self.notes.as_mut() {
+                        n.hints.learn(viewer, &groups, &seen);
+                    }
+                }
+                Answer::Ask => break,
+            }
+        }
+        // No check of the file here: `head` made it for the round.
+        self.store_changes(viewer, after, up_to)
+    }
+
     fn change_token(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
         self.still_there()?;
         self.conn
@@ -338,21 +563,24 @@ impl Feed for SqliteStore {
             .map_err(map_err)
     }
 
-    /// One read transaction for the round's queries, instead of one each.
+    fn retracted(&mut self) -> Option<i64> {
+        self.notes.as_mut()?.hints.take_retraction()
+    }
+
+    /// One read transaction for the round's queries, instead of one each; begun at
+    /// the first query, so a round the records answer reads nothing.
     fn begin_round(&mut self) {
-        let _ = self
-            .conn
-            .prepare_cached("BEGIN")
-            .and_then(|mut s| s.execute([]));
+        self.round = Round::Wanted;
     }
 
     fn end_round(&mut self) {
-        if !self.conn.is_autocommit() {
+        if self.round == Round::Open && !self.conn.is_autocommit() {
             let _ = self
                 .conn
                 .prepare_cached("COMMIT")
                 .and_then(|mut s| s.execute([]));
         }
+        self.round = Round::Off;
     }
 }
 
@@ -553,8 +781,18 @@ mod tests {
             SqliteStore::open(d.path().join("chat.sqlite").to_str().unwrap()).unwrap();
         feed.begin_round();
         let head = feed.head(&nobody()).unwrap();
+        let first = feed.changes(&nobody(), 0, head).unwrap();
         let later = send(&mut s, "a", "x", "", "2");
-        assert_eq!(feed.head(&nobody()).unwrap(), head, "one snapshot");
+        assert_eq!(
+            feed.head(&nobody()).unwrap(),
+            head,
+            "no record is read once the round's snapshot began"
+        );
+        assert_eq!(
+            feed.changes(&nobody(), 0, later.rev).unwrap(),
+            first,
+            "one snapshot"
+        );
         feed.end_round();
         // A round left open would pin the WAL: no checkpoint could ever complete.
         let busy: i64 = s
@@ -563,6 +801,53 @@ mod tests {
             .unwrap();
         assert_eq!(busy, 0, "the round's read lock is released");
         assert_eq!(feed.head(&nobody()).unwrap(), later.rev);
+    }
+
+    /// Once the watcher knows whether its user sees a group, a round about a recorded
+    /// commit in it reads nothing from the store (the round's snapshot never begins).
+    #[cfg(unix)]
+    #[test]
+    fn a_round_the_records_answer_reads_nothing() {
+        let (d, mut s) = store();
+        let (mut feed, _) =
+            SqliteStore::open(d.path().join("chat.sqlite").to_str().unwrap()).unwrap();
+        let bob = Viewer(crate::chat::user_key("bob"));
+        let round = |feed: &mut SqliteStore, after: i64| {
+            feed.begin_round();
+            let head = feed.head(&bob).unwrap();
+            let changes = feed.changes(&bob, after, head).unwrap();
+            let read = feed.round == Round::Open;
+            feed.end_round();
+            (head, changes, read)
+        };
+        let (start, _, _) = round(&mut feed, 0);
+        let first = send(&mut s, "a", "pub", "", "1");
+        let (head, changes, read) = round(&mut feed, start);
+        assert_eq!(head, first.rev);
+        assert_eq!(changes.len(), 1);
+        assert!(read, "a group met for the first time is looked up");
+        let private = send(&mut s, "a", "x", "c", "not for bob");
+        let second = send(&mut s, "a", "pub", "", "2");
+        let (head, changes, read) = round(&mut feed, first.rev);
+        assert_eq!(head, second.rev);
+        assert!(read, "the private group is met for the first time");
+        assert_eq!(
+            changes,
+            vec![GroupChanges {
+                group: second.group,
+                last_id: second.id,
+                last_rev: second.rev,
+                count: 1
+            }]
+        );
+        let third = send(&mut s, "a", "pub", "", "3");
+        send(&mut s, "a", "x", "c", "still not for bob");
+        let (head, changes, read) = round(&mut feed, second.rev);
+        assert_eq!(head, third.rev + 1);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].last_id, third.id);
+        assert!(!read, "answered from the records alone");
+        assert_ne!(private.group, second.group);
     }
 
     #[test]

@@ -1,18 +1,21 @@
-//! Wake-ups that say what changed. Every change NOTIFYs `rev:group:id`
-//! (`v5_notes.sql`); revisions are store-wide and contiguous (writers take the change
-//! lock), so a watcher that holds a note for every revision of a range knows which
-//! groups changed without asking the server, and asks only which of the groups it has
-//! not met yet its users see. The server's work per message then grows with the
-//! groups' audiences, not with every listening process.
+//! Notes: what a store's writers say about each change (revision, group, message),
+//! so a watcher learns which conversation changed without a query. On PostgreSQL the
+//! NOTIFY of each change carries `rev:group:id` (`v5_notes.sql`); on SQLite writers
+//! record each commit in a ring beside the store (`sqlite/records.rs`). Revisions
+//! are store-wide and contiguous (writers take the change lock), so a watcher that
+//! holds a note for every revision of a range knows which groups changed, and asks
+//! the store only which of the groups it has not met yet its users see. The work per
+//! message then grows with the groups' audiences, not with every watching process.
 //!
-//! Anyone who may connect can NOTIFY the channel, so notes are hints. A forged note
-//! for the next revision, naming a group the user cannot see, would make the watcher
-//! pass over the real change. Defence: the watcher checks what it told against the
-//! server (`api_notes`) when two notes for one revision differ (the real one always
-//! follows a forgery), after every new connection (a forger may end the session before
-//! the real note arrives), and at least every [`CHECK_EVERY`] while anything is
-//! unchecked; on a difference it retracts ([`Hints::take_retraction`]): the watcher
-//! scans again, from the server, from below the first revision told wrongly.
+//! Anyone who can connect can NOTIFY the channel, and anyone who can write a SQLite
+//! store can write its ring, so notes are hints. A forged note for the next revision,
+//! naming a group the user cannot see, would make the watcher pass over the real
+//! change. Defence: the watcher checks what it told against the store (the list of
+//! changes after a revision) when two notes for one revision differ (the real one
+//! always follows a forgery), after every new connection (a forger may end the
+//! session before the real note arrives), and at least every [`CHECK_EVERY`] while
+//! anything is unchecked; on a difference it retracts ([`Hints::take_retraction`]):
+//! the watcher scans again, from the store, from below the first revision told wrongly.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -62,10 +65,14 @@ pub struct Inbox {
 impl Inbox {
     /// Takes one NOTIFY's payload.
     pub fn receive(&mut self, payload: &str) {
-        let Some((rev, note)) = parse(payload) else {
-            self.unexplained = true;
-            return;
-        };
+        match parse(payload) {
+            Some((rev, note)) => self.record(rev, note),
+            None => self.unexplained = true,
+        }
+    }
+
+    /// Takes what a writer said about revision `rev`.
+    pub fn record(&mut self, rev: i64, note: Note) {
         if rev <= self.floor || rev > self.floor + WINDOW {
             return;
         }
@@ -282,6 +289,11 @@ impl Hints {
         for g in asked {
             known.insert(*g, seen.contains(g));
         }
+    }
+
+    /// The newest revision told so far.
+    pub fn told(&self) -> i64 {
+        self.told
     }
 
     pub fn take_retraction(&mut self) -> Option<i64> {

@@ -1,5 +1,6 @@
 //! The reliability suite: hostile input, concurrency, crash safety, shutdown
-//! races, store faults, security and wake-ups under attack, all through the 1C-faithful host. Sized for CI;
+//! races, store faults, security, wake-ups under attack and the WAL's checkpoints, all
+//! through the 1C-faithful host. Sized for CI;
 //! `CHAT1C_RELIABILITY_FULL=1` runs the full sizes (8 × 2,000 messages, 10,000 hostile calls).
 //! Timing is printed, never asserted.
 
@@ -21,3 +22,5 @@ mod shutdown;
 mod util;
 #[path = "reliability/wakeups.rs"]
 mod wakeups;
+#[path = "reliability/wal.rs"]
+mod wal;

@@ -110,8 +110,10 @@ CREATE TABLE chat_files(
 CREATE INDEX chat_files_message ON chat_files(message_id);
 -- Substrings of the live text, by three-character pieces folded to one case; ё is е.
 -- A message's row is minus its id: the index reads forward about twice as fast as
--- backward, and a search wants the newest first.
-CREATE VIRTUAL TABLE chat_search USING fts5(body, content='', contentless_delete=1,
+-- backward, and a search wants the newest first. Nothing ranks results, so no sizes
+-- are kept (columnsize=0: a WAL page less per message; contentless_delete needs them,
+-- so the trigger deletes with the text it indexed).
+CREATE VIRTUAL TABLE chat_search USING fts5(body, content='', columnsize=0,
     tokenize='trigram');
 INSERT INTO chat_search(rowid, body)
     SELECT -id, replace(replace(message, 'ё', 'е'), 'Ё', 'Е') FROM chat_register WHERE deleted = 0;
@@ -120,7 +122,9 @@ CREATE TRIGGER chat_search_add AFTER INSERT ON chat_register BEGIN
         VALUES (-new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е'));
 END;
 CREATE TRIGGER chat_search_change AFTER UPDATE OF message ON chat_register BEGIN
-    DELETE FROM chat_search WHERE rowid = -old.id;
+    INSERT INTO chat_search(chat_search, rowid, body)
+        SELECT 'delete', -old.id, replace(replace(old.message, 'ё', 'е'), 'Ё', 'Е')
+         WHERE old.deleted = 0;
     INSERT INTO chat_search(rowid, body)
         SELECT -new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е') WHERE new.deleted = 0;
 END;

@@ -73,6 +73,29 @@ enum Round {
     Open,
 }
 
+/// What a write transaction returns, and the change it made, if any (recorded for the
+/// watchers of other processes).
+trait Recorded {
+    fn change(&self) -> Option<Change> {
+        None
+    }
+}
+
+impl Recorded for Change {
+    fn change(&self) -> Option<Change> {
+        Some(*self)
+    }
+}
+
+impl Recorded for Option<Change> {
+    fn change(&self) -> Option<Change> {
+        *self
+    }
+}
+
+impl Recorded for () {}
+impl Recorded for i64 {}
+
 /// Rows of the register after a revision one check reads at most.
 const CHECK_ROWS: usize = 1000;
 
@@ -188,8 +211,9 @@ impl SqliteStore {
     }
 
     /// Runs `f` in a write transaction (BEGIN IMMEDIATE: the write lock is taken first,
-    /// so a change is numbered under it).
-    fn write<T>(
+    /// so a change is numbered under it); a change it made is recorded for the other
+    /// processes before anything else (a checkpoint) happens.
+    fn write<T: Recorded>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -200,6 +224,9 @@ impl SqliteStore {
             .map_err(map_err)?;
         let value = f(&tx)?;
         tx.commit().map_err(map_err)?;
+        if let Some(change) = value.change() {
+            self.record(&change);
+        }
         self.committed();
         Ok(value)
     }
@@ -269,9 +296,7 @@ impl Store for SqliteStore {
 
     fn send(&mut self, m: &NewMessage, file: Option<&NewFile>, period: i64) -> Changed {
         let row = SendRow::new(m, period)?;
-        let change = self.write(|tx| change::send(tx, m, &row, file))?;
-        self.record(&change);
-        Ok(change)
+        self.write(|tx| change::send(tx, m, &row, file))
     }
 
     fn file(&mut self, id: i64) -> Result<Vec<u8>, StoreError> {
@@ -319,18 +344,12 @@ impl Store for SqliteStore {
 
     fn edit(&mut self, id: i64, text: &str, at: i64) -> Changed {
         let me = self.me.clone();
-        let change = self.write(|tx| change::edit(tx, &me, id, text, at))?;
-        self.record(&change);
-        Ok(change)
+        self.write(|tx| change::edit(tx, &me, id, text, at))
     }
 
     fn delete(&mut self, id: i64) -> Result<Option<Change>, StoreError> {
         let me = self.me.clone();
-        let change = self.write(|tx| change::delete(tx, &me, id))?;
-        if let Some(c) = &change {
-            self.record(c);
-        }
-        Ok(change)
+        self.write(|tx| change::delete(tx, &me, id))
     }
 
     fn updates(&mut self, group: i64, after: i64, limit: i64) -> Messages {

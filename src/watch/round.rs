@@ -49,9 +49,19 @@ impl Hint {
         self.groups.insert(c.group);
     }
 
+    /// `{"cursor":N,"rev":R,"groups":[..]}`, written directly: a hint per reader per
+    /// message is the watcher's hot path.
     fn data(&self) -> String {
-        serde_json::json!({ "cursor": self.cursor, "rev": self.rev, "groups": self.groups })
-            .to_string()
+        use std::fmt::Write;
+        let mut text = format!(
+            "{{\"cursor\":{},\"rev\":{},\"groups\":[",
+            self.cursor, self.rev
+        );
+        for (k, g) in self.groups.iter().enumerate() {
+            let _ = write!(text, "{}{g}", if k == 0 { "" } else { "," });
+        }
+        text.push_str("]}");
+        text
     }
 }
 

@@ -390,9 +390,15 @@ impl SqliteStore {
         }
     }
 
-    /// Begins the round's read transaction if `begin_round` wants one and it has not
-    /// begun yet.
-    fn in_round(&mut self) {
+    /// Before the feed's first query of a round (or a query outside one): checks that
+    /// the file is still the one opened, and begins the round's read transaction if
+    /// `begin_round` wants one. A round the records answer checks nothing: a record
+    /// is bound to the file it was made for.
+    fn in_round(&mut self) -> Result<(), StoreError> {
+        if self.round == Round::Open {
+            return Ok(());
+        }
+        self.still_there()?;
         if self.round == Round::Wanted {
             let _ = self
                 .conn
@@ -400,10 +406,11 @@ impl SqliteStore {
                 .and_then(|mut s| s.execute([]));
             self.round = Round::Open;
         }
+        Ok(())
     }
 
     fn store_head(&mut self) -> Result<i64, StoreError> {
-        self.in_round();
+        self.in_round()?;
         self.conn
             .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
@@ -411,7 +418,7 @@ impl SqliteStore {
     }
 
     fn store_changes(&mut self, viewer: &Viewer, after: i64, up_to: i64) -> Changes {
-        self.in_round();
+        self.in_round()?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -491,7 +498,7 @@ impl SqliteStore {
         let Some((after, started)) = self.notes.as_ref().map(|n| n.hints.checking(&n.inbox)) else {
             return Ok(());
         };
-        self.in_round();
+        self.in_round()?;
         let list = self
             .conn
             .prepare_cached(
@@ -519,7 +526,7 @@ impl SqliteStore {
 
     /// Which of `groups` the viewer sees.
     fn visible_groups(&mut self, viewer: &Viewer, groups: &[i64]) -> Result<Vec<i64>, StoreError> {
-        self.in_round();
+        self.in_round()?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -544,7 +551,6 @@ impl SqliteStore {
 
 impl Feed for SqliteStore {
     fn head(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
-        self.still_there()?;
         if self.notes()?.is_none() {
             return self.store_head();
         }
@@ -589,7 +595,6 @@ impl Feed for SqliteStore {
                 Answer::Ask => break,
             }
         }
-        // No check of the file here: `head` made it for the round.
         self.store_changes(viewer, after, up_to)
     }
 

@@ -96,6 +96,11 @@ fn a_store_made_by_release_0_1_upgrades_and_keeps_every_message_group_and_read_m
         }
     }
     assert_eq!(schema_version(&store), i64::from(SCHEMA_VERSION));
+    assert_eq!(
+        summary_drift(&store),
+        Vec::<String>::new(),
+        "GetGroups' summaries filled at the upgrade"
+    );
 
     // It keeps working: ids go on, read marks move, the others hear of new messages.
     let mut anna = open(&lib, &store, "Анна");

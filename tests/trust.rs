@@ -418,6 +418,69 @@ fn with_the_client_roles_credentials_psql_reads_no_chat_table() {
 }
 
 #[test]
+fn with_the_client_roles_credentials_the_summaries_are_neither_read_nor_forged() {
+    let Some(base) = server() else { return };
+    let store = TempStore::new();
+    let p = provision(&base, &store);
+    let mut anna = open_with(&p.client_url, "Анна", &ticket(SECRET, "Анна"));
+    send(&mut anna, "Зарплата", "Борис", "секретно, @Борис");
+    let mut boris = open_with(&p.client_url, "Борис", &ticket(SECRET, "Борис"));
+    let before = json(boris.call("GetGroups", &[]).unwrap());
+    assert_eq!(
+        (before[0]["unread"].clone(), before[0]["mentions"].clone()),
+        (json!(1), json!(1))
+    );
+    // Nobody's counts, last messages or read marks can be read…
+    for read in [
+        "SELECT * FROM chat1c.summary",
+        "SELECT seen, mentioned FROM chat1c.reads",
+        "SELECT marks FROM chat1c.groups",
+    ] {
+        let r = psql_as(&p.client_url, read);
+        assert!(
+            r.as_ref().is_err_and(|e| e.contains("permission denied")),
+            "{read}: {r:?}"
+        );
+    }
+    // …nor forged, nor the triggers that keep them turned off or called by hand.
+    for forge in [
+        "UPDATE chat1c.summary SET live = 100, message = 'подделка'",
+        "INSERT INTO chat1c.summary(group_id, live) VALUES (999, 5)",
+        "UPDATE chat1c.reads SET seen = 0, mentioned = 9",
+        "INSERT INTO chat1c.reads(user_key, group_id, up_to, seen) VALUES ('борис', 1, 0, -5)",
+        "UPDATE chat1c.groups SET marks = '{}'",
+        "SELECT chat1c_private.summary_add()",
+        "SELECT chat1c_private.reads_count()",
+        "ALTER TABLE chat1c.summary DISABLE TRIGGER ALL",
+        "DROP TRIGGER register_summary ON chat1c.register",
+    ] {
+        assert!(psql_as(&p.client_url, forge).is_err(), "{forge}");
+    }
+    // Eve's own session shows her own counts only: Anna's conversation is not hers.
+    let session = psql_as(
+        &p.client_url,
+        &format!(
+            "SELECT session FROM chat1c.api_open('Ева', '{}')",
+            ticket(SECRET, "Ева")
+        ),
+    )
+    .expect("Eve's own session");
+    let seen = psql_as(
+        &p.client_url,
+        &format!("SELECT count(*) FROM chat1c.api_groups('{session}')"),
+    );
+    assert_eq!(seen.as_deref(), Ok("0"));
+    assert_eq!(json(boris.call("GetGroups", &[]).unwrap()), before);
+    assert_eq!(
+        psql(
+            &p.owner_url,
+            "SELECT live || ' ' || message FROM chat1c.summary"
+        ),
+        "1 секретно, @Борис"
+    );
+}
+
+#[test]
 fn forged_expired_foreign_and_other_users_tickets_open_nothing() {
     let Some(base) = server() else { return };
     let store = TempStore::new();

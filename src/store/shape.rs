@@ -58,9 +58,18 @@ pub(super) fn message(row: &impl Columns, at: usize) -> Result<Message, StoreErr
         edited: row.opt_int(at + 6)?,
         deleted: row.flag(at + 7)?,
         reply_to: row.opt_int(at + 8)?,
-        mentions: serde_json::from_str(&row.text(at + 9)?).unwrap_or_default(),
-        files: serde_json::from_str(&row.text(at + 10)?).unwrap_or_default(),
+        mentions: list(&row.text(at + 9)?),
+        files: list(&row.text(at + 10)?),
     })
+}
+
+/// A JSON array column; most are empty, and those need no parser.
+fn list<T: serde::de::DeserializeOwned>(json: &str) -> Vec<T> {
+    if json == "[]" {
+        Vec::new()
+    } else {
+        serde_json::from_str(json).unwrap_or_default()
+    }
 }
 
 /// The columns a group is read from, before its newest message's columns.
@@ -70,7 +79,7 @@ pub(super) const GROUP_OWN_COLUMNS: usize = 7;
 /// reads as a JSON object user key → read mark, NULL for a public topic — then its
 /// newest message's [`MESSAGE_COLUMNS`] (all NULL when the group has none).
 pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
-    let participants: Vec<String> = serde_json::from_str(&row.text(2)?).unwrap_or_default();
+    let participants: Vec<String> = list(&row.text(2)?);
     let reads = match row.opt_text(5)? {
         Some(marks) => {
             let by_key: BTreeMap<String, i64> = serde_json::from_str(&marks).unwrap_or_default();
@@ -102,6 +111,14 @@ pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
         reads,
         context: row.opt_text(6)?,
     })
+}
+
+/// GetGroups' order: newest activity first (a group with no message last), then the
+/// newer group first. Both stores read the rows unordered: sorting them here costs
+/// less than a sort in the query, which would carry every column through its sorter.
+pub(super) fn newest_first(mut groups: Vec<Group>) -> Vec<Group> {
+    groups.sort_unstable_by_key(|g| std::cmp::Reverse((g.last.as_ref().map_or(0, |m| m.id), g.id)));
+    groups
 }
 
 /// Which page of a group's messages to read.

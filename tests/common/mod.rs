@@ -263,3 +263,109 @@ pub fn follow(o: &mut Object, group: i64, rev: &mut i64, seen: &mut BTreeMap<i64
         }
     }
 }
+
+// ---- GetGroups' summaries ----
+
+/// Rows of the summaries that differ from a recomputation from the register, the
+/// mentions, the files and the read marks (empty when every trigger did its part).
+const SQLITE_DRIFT: &str = "
+SELECT 'summary of group ' || g.id FROM chat_groups g
+  LEFT JOIN chat_summary s ON s.group_id = g.id
+  LEFT JOIN chat_register r ON r.id = s.last_id
+ WHERE s.group_id IS NULL
+    OR s.live IS NOT (SELECT count(*) FROM chat_register x WHERE x.group_id = g.id AND x.deleted = 0)
+    OR s.last_id IS NOT (SELECT max(x.id) FROM chat_register x WHERE x.group_id = g.id)
+    OR (r.id IS NOT NULL AND (r.period IS NOT s.period OR r.publisher IS NOT s.publisher
+        OR r.message IS NOT s.message OR r.rev IS NOT s.rev OR r.edited IS NOT s.edited
+        OR r.deleted IS NOT s.deleted OR r.reply_to IS NOT s.reply_to
+        OR r.mentions IS NOT s.mentions
+        OR s.files IS NOT (SELECT json_group_array(json_object('id', f.id, 'name', f.name,
+                                  'size', f.size, 'type', f.type))
+                             FROM chat_files f WHERE f.message_id = r.id)))
+UNION ALL
+SELECT 'read marks of group ' || g.id FROM chat_groups g
+ WHERE (g.is_public = 1 AND g.marks IS NOT NULL)
+    OR (g.is_public = 0 AND (g.marks IS NULL
+        OR (SELECT count(*) FROM json_each(g.marks))
+           <> (SELECT count(*) FROM chat_reads rd WHERE rd.group_id = g.id)
+        OR EXISTS(SELECT 1 FROM chat_reads rd WHERE rd.group_id = g.id
+                    AND rd.up_to IS NOT (SELECT j.value FROM json_each(g.marks) j
+                                          WHERE j.key = rd.user_key))))
+UNION ALL
+SELECT 'counts of ' || rd.user_key || ' in group ' || rd.group_id FROM chat_reads rd
+ WHERE rd.seen IS NOT (SELECT count(*) FROM chat_register r
+                        WHERE r.group_id = rd.group_id AND r.deleted = 0
+                          AND (r.id <= rd.up_to OR r.publisher_key = rd.user_key))
+    OR rd.mentioned IS NOT (SELECT count(*) FROM chat_mentions m
+                             WHERE m.user_key = rd.user_key AND m.group_id = rd.group_id
+                               AND m.message_id > rd.up_to)
+UNION ALL
+SELECT 'no counts of ' || x.k || ' in group ' || x.g
+  FROM (SELECT publisher_key AS k, group_id AS g FROM chat_register
+        UNION SELECT user_key, group_id FROM chat_mentions) x
+ WHERE NOT EXISTS(SELECT 1 FROM chat_reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)";
+
+const POSTGRES_DRIFT: &str = "
+SELECT 'summary of group ' || g.id FROM chat1c.groups g
+  LEFT JOIN chat1c.summary s ON s.group_id = g.id
+  LEFT JOIN chat1c.register r ON r.id = s.last_id
+ WHERE s.group_id IS NULL
+    OR s.live <> (SELECT count(*) FROM chat1c.register x WHERE x.group_id = g.id AND NOT x.deleted)
+    OR s.last_id IS DISTINCT FROM (SELECT max(x.id) FROM chat1c.register x WHERE x.group_id = g.id)
+    OR (r.id IS NOT NULL AND
+        (r.period, r.publisher, r.message, r.rev, r.edited, r.deleted, r.reply_to, r.mentions,
+         chat1c_private.files_of(r.id))
+        IS DISTINCT FROM
+        (s.period, s.publisher, s.message, s.rev, s.edited, s.deleted, s.reply_to, s.mentions,
+         s.files))
+UNION ALL
+SELECT 'read marks of group ' || g.id FROM chat1c.groups g
+ WHERE g.marks IS DISTINCT FROM
+       (CASE WHEN g.is_public THEN NULL
+             ELSE coalesce((SELECT jsonb_object_agg(rd.user_key, rd.up_to) FROM chat1c.reads rd
+                             WHERE rd.group_id = g.id), '{}') END)
+UNION ALL
+SELECT 'counts of ' || rd.user_key || ' in group ' || rd.group_id FROM chat1c.reads rd
+ WHERE rd.seen IS DISTINCT FROM (SELECT count(*) FROM chat1c.register r
+                                  WHERE r.group_id = rd.group_id AND NOT r.deleted
+                                    AND (r.id <= rd.up_to OR r.publisher_key = rd.user_key))
+    OR rd.mentioned <> (SELECT count(*) FROM chat1c.mentions m
+                         WHERE m.user_key = rd.user_key AND m.group_id = rd.group_id
+                           AND m.message_id > rd.up_to)
+UNION ALL
+SELECT 'no counts of ' || x.k || ' in group ' || x.g
+  FROM (SELECT publisher_key AS k, group_id AS g FROM chat1c.register
+        UNION SELECT user_key, group_id FROM chat1c.mentions) x
+ WHERE NOT EXISTS(SELECT 1 FROM chat1c.reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)";
+
+/// A query's rows, one text column each.
+pub fn rows(store: &TempStore, sql: &str) -> Vec<String> {
+    if store.is_pg() {
+        let out = psql(&store.location(), sql);
+        out.lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    } else {
+        let conn = rusqlite::Connection::open(&store.path).unwrap();
+        let mut st = conn.prepare(sql).unwrap();
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+/// The rows of GetGroups' summaries (tests/summaries.rs) that differ from a
+/// recomputation from the register, the mentions, the files and the read marks: empty
+/// when every trigger did its part.
+pub fn summary_drift(store: &TempStore) -> Vec<String> {
+    rows(
+        store,
+        if store.is_pg() {
+            POSTGRES_DRIFT
+        } else {
+            SQLITE_DRIFT
+        },
+    )
+}

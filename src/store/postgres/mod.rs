@@ -168,7 +168,8 @@ impl Store for PgStore {
             c.query("SELECT * FROM chat1c.api_groups($1)", &[session])
                 .await
         })?;
-        rows.iter().map(shape::group).collect()
+        let groups = rows.iter().map(shape::group).collect::<Result<_, _>>()?;
+        Ok(shape::newest_first(groups))
     }
 
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {

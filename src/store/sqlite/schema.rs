@@ -12,6 +12,186 @@ use crate::store::StoreError;
 /// "ch1c": marks a SQLite file as a chat1c store.
 pub const APP_ID: i32 = 0x6368_3163;
 
+/// A message's files as message JSON shows them (`msg`: the SQL of its id).
+macro_rules! files_json {
+    ($($msg:tt)+) => {
+        concat!(
+            "(SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size,
+                                                  'type', f.type))
+                FROM chat_files f WHERE f.message_id = ",
+            $($msg)+,
+            ")"
+        )
+    };
+}
+pub(super) use files_json;
+
+/// A trigger's update of the newest message's files, after a file of message
+/// `$row.message_id` came or went.
+macro_rules! files_of_newest {
+    ($row:literal) => {
+        concat!(
+            "UPDATE chat_summary SET files = ",
+            files_json!(concat!($row, ".message_id")),
+            " WHERE group_id = (SELECT group_id FROM chat_register WHERE id = ",
+            $row,
+            ".message_id) AND last_id = ",
+            $row,
+            ".message_id;"
+        )
+    };
+}
+
+/// A trigger's recount of a reader's row (`new`) from the messages after the mark.
+macro_rules! recount {
+    () => {
+        "UPDATE chat_reads SET
+            seen = coalesce((SELECT s.live FROM chat_summary s WHERE s.group_id = new.group_id), 0)
+                 - (SELECT count(*) FROM chat_register r
+                     WHERE r.group_id = new.group_id AND r.id > new.up_to
+                       AND r.publisher_key <> new.user_key AND r.deleted = 0),
+            mentioned = (SELECT count(*) FROM chat_mentions m
+                          WHERE m.user_key = new.user_key AND m.group_id = new.group_id
+                            AND m.message_id > new.up_to)
+          WHERE "
+    };
+}
+
+/// GetGroups without a scan (part of schema version 5): per group its newest message
+/// and how many live messages it has; per reader, beside the read mark, how many of
+/// those are not unread for them and how many unread ones mention them. Triggers keep
+/// them on every write, whoever writes (an older release during an update too), so a
+/// call reads one row per group. Filled here for the messages already stored.
+/// `tests/summaries.rs` recomputes them from scratch after every kind of write.
+macro_rules! summaries {
+    () => {
+        concat!(
+            "
+-- One row per group. `live`: its messages that are not tombstones; then the newest
+-- message's columns as GetGroups shows them (last_id NULL: no message yet).
+CREATE TABLE chat_summary(
+    group_id INTEGER PRIMARY KEY,
+    live INTEGER NOT NULL DEFAULT 0,
+    last_id INTEGER,
+    period INTEGER,
+    publisher TEXT,
+    message TEXT,
+    rev INTEGER,
+    edited INTEGER,
+    deleted INTEGER,
+    reply_to INTEGER,
+    mentions TEXT,
+    files TEXT);
+-- A reader's counts: `seen`, the live messages that are not unread for them (up to the
+-- mark, and their own after it), so unread = live - seen; `mentioned`, the live
+-- messages after the mark that mention them. A row exists for every (user, group)
+-- where the user has posted or was mentioned, so a missing row counts nothing.
+ALTER TABLE chat_reads ADD COLUMN seen INTEGER;
+ALTER TABLE chat_reads ADD COLUMN mentioned INTEGER NOT NULL DEFAULT 0;
+-- A private group's read marks {user key: id}, for its ticks (NULL: a public topic or
+-- a discussion). Beside the group, not in its summary: a PostgreSQL MarkRead then
+-- locks the read mark and this row, a send the summary and then the sender's mark.
+ALTER TABLE chat_groups ADD COLUMN marks TEXT;
+
+INSERT INTO chat_summary(group_id) SELECT id FROM chat_groups;
+UPDATE chat_summary SET
+    live = (SELECT count(*) FROM chat_register r WHERE r.group_id = chat_summary.group_id AND r.deleted = 0),
+    last_id = (SELECT max(id) FROM chat_register r WHERE r.group_id = chat_summary.group_id);
+UPDATE chat_summary
+   SET (period, publisher, message, rev, edited, deleted, reply_to, mentions, files) =
+       (SELECT r.period, r.publisher, r.message, r.rev, r.edited, r.deleted, r.reply_to, r.mentions,
+               ",
+            files_json!("r.id"),
+            "
+          FROM chat_register r WHERE r.id = chat_summary.last_id)
+ WHERE last_id IS NOT NULL;
+UPDATE chat_groups SET marks = '{}' WHERE is_public = 0;
+
+CREATE TRIGGER chat_summary_group AFTER INSERT ON chat_groups BEGIN
+    INSERT OR IGNORE INTO chat_summary(group_id) VALUES (new.id);
+    UPDATE chat_groups SET marks = '{}' WHERE id = new.id AND is_public = 0 AND marks IS NULL;
+END;
+CREATE TRIGGER chat_summary_add AFTER INSERT ON chat_register BEGIN
+    UPDATE chat_summary SET live = live + (new.deleted = 0) WHERE group_id = new.group_id;
+    UPDATE chat_summary
+       SET last_id = new.id, period = new.period, publisher = new.publisher,
+           message = new.message, edited = new.edited, deleted = new.deleted,
+           reply_to = new.reply_to, mentions = new.mentions, files = '[]',
+           -- Read back: a writer of release 0.1.0 has its revision numbered by a trigger.
+           rev = (SELECT rev FROM chat_register WHERE id = new.id)
+     WHERE group_id = new.group_id AND coalesce(last_id, 0) < new.id;
+    -- A message is never unread for its publisher.
+    INSERT INTO chat_reads(user_key, group_id, up_to, seen)
+        VALUES (new.publisher_key, new.group_id, 0, new.deleted = 0)
+        ON CONFLICT(user_key, group_id) DO UPDATE SET seen = seen + (new.deleted = 0);
+END;
+-- An edit, a tombstone, a revision numbered late: the newest message's copy follows.
+CREATE TRIGGER chat_summary_change AFTER UPDATE ON chat_register BEGIN
+    UPDATE chat_summary
+       SET period = new.period, publisher = new.publisher, message = new.message,
+           rev = new.rev, edited = new.edited, deleted = new.deleted,
+           reply_to = new.reply_to, mentions = new.mentions
+     WHERE group_id = new.group_id AND last_id = new.id;
+END;
+-- A tombstone is not unread for anyone: it leaves the count, and the `seen` of those
+-- it was not unread for (who had read past it, and its publisher).
+CREATE TRIGGER chat_summary_tombstone AFTER UPDATE OF deleted ON chat_register
+WHEN new.deleted <> old.deleted BEGIN
+    UPDATE chat_summary SET live = live + old.deleted - new.deleted WHERE group_id = new.group_id;
+    UPDATE chat_reads SET seen = seen + old.deleted - new.deleted
+     WHERE group_id = new.group_id AND up_to >= new.id;
+    UPDATE chat_reads SET seen = seen + old.deleted - new.deleted
+     WHERE user_key = new.publisher_key AND group_id = new.group_id AND up_to < new.id;
+END;
+CREATE TRIGGER chat_summary_file_add AFTER INSERT ON chat_files BEGIN
+",
+            files_of_newest!("new"),
+            "
+END;
+CREATE TRIGGER chat_summary_file_gone AFTER DELETE ON chat_files BEGIN
+",
+            files_of_newest!("old"),
+            "
+END;
+CREATE TRIGGER chat_reads_mention AFTER INSERT ON chat_mentions BEGIN
+    INSERT INTO chat_reads(user_key, group_id, up_to, seen, mentioned)
+        VALUES (new.user_key, new.group_id, 0, 0, 1)
+        ON CONFLICT(user_key, group_id)
+        DO UPDATE SET mentioned = mentioned + (new.message_id > up_to);
+END;
+CREATE TRIGGER chat_reads_unmention AFTER DELETE ON chat_mentions BEGIN
+    UPDATE chat_reads SET mentioned = mentioned - 1
+     WHERE user_key = old.user_key AND group_id = old.group_id AND up_to < old.message_id;
+END;
+-- A read mark set without its counts (MarkRead, an older release), moved, or with its
+-- counts cleared: they are counted again from the messages after it (few: marks are
+-- set near the newest).
+CREATE TRIGGER chat_reads_new AFTER INSERT ON chat_reads BEGIN
+",
+            recount!(),
+            "new.seen IS NULL AND user_key = new.user_key AND group_id = new.group_id;
+    UPDATE chat_groups SET marks = json_patch(marks, json_object(new.user_key, new.up_to))
+     WHERE id = new.group_id AND marks IS NOT NULL;
+END;
+CREATE TRIGGER chat_reads_moved AFTER UPDATE OF up_to, seen ON chat_reads
+WHEN new.up_to <> old.up_to OR new.seen IS NULL BEGIN
+",
+            recount!(),
+            "user_key = new.user_key AND group_id = new.group_id;
+    UPDATE chat_groups SET marks = json_patch(marks, json_object(new.user_key, new.up_to))
+     WHERE id = new.group_id AND marks IS NOT NULL;
+END;
+-- The counts of the read marks already stored, and of whoever posted or was
+-- mentioned, through the triggers above (which also fill the private groups' marks).
+INSERT OR IGNORE INTO chat_reads(user_key, group_id, up_to)
+    SELECT DISTINCT publisher_key, group_id, 0 FROM chat_register
+    UNION SELECT user_key, group_id, 0 FROM chat_mentions;
+UPDATE chat_reads SET seen = NULL WHERE seen IS NULL;
+"
+        )
+    };
+}
+
 pub static HISTORY: &[Migration] = &[
     Migration {
         to: 1,
@@ -96,7 +276,8 @@ INSERT OR IGNORE INTO chat_users(user_key, shown)
     },
     Migration {
         to: 5,
-        sql: "
+        sql: concat!(
+            "
 -- Find, share, link: discussions keyed by an object, files, message search.
 ALTER TABLE chat_groups ADD COLUMN context TEXT;       -- a discussion's object; NULL otherwise
 CREATE UNIQUE INDEX chat_groups_context ON chat_groups(context);
@@ -129,6 +310,8 @@ CREATE TRIGGER chat_search_change AFTER UPDATE OF message ON chat_register BEGIN
         SELECT -new.id, replace(replace(new.message, 'ё', 'е'), 'Ё', 'Е') WHERE new.deleted = 0;
 END;
 ",
+            summaries!()
+        ),
     },
 ];
 

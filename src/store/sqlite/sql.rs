@@ -1,16 +1,17 @@
 //! The SQLite store's read queries. Messages come in the columns `shape::message`
 //! reads; groups in those `shape::group` reads.
 
+use super::schema::files_json;
 use crate::store::Page;
 
 /// A message's columns, from the register aliased `r` (a macro for `concat!`).
 macro_rules! message_columns {
     () => {
-        "r.id, r.group_id, r.period, r.publisher, r.message, r.rev, r.edited, r.deleted,
-         r.reply_to, r.mentions,
-         (SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size,
-                                              'type', f.type))
-            FROM chat_files f WHERE f.message_id = r.id)"
+        concat!(
+            "r.id, r.group_id, r.period, r.publisher, r.message, r.rev, r.edited, r.deleted,
+             r.reply_to, r.mentions, ",
+            files_json!("r.id")
+        )
     };
 }
 
@@ -57,33 +58,22 @@ pub const SEARCH: &str = concat!(
 
 /// (user key) The groups a user sees in the list: public topics, private groups they
 /// belong to, and the discussions they took part in (any discussion may be read by
-/// id, but only those are listed).
-pub const GROUPS: &str = concat!(
-    "WITH visible(id, topic, participants, is_public, context) AS (
-        SELECT id, topic, participants, 1, NULL FROM chat_groups
+/// id, but only those are listed). Per group its row (with its members' read marks),
+/// its row of `chat_summary` (the count and the newest message) and the user's row of
+/// `chat_reads`: nothing is counted here. Unordered: `shape::newest_first` sorts them.
+pub const GROUPS: &str = "
+    WITH visible(id, topic, participants, is_public, context, marks) AS (
+        SELECT id, topic, participants, 1, NULL, NULL FROM chat_groups
          WHERE is_public = 1 AND context IS NULL
         UNION ALL
-        SELECT g.id, g.topic, g.participants, g.is_public, g.context
+        SELECT g.id, g.topic, g.participants, g.is_public, g.context, g.marks
           FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-         WHERE m.user_key = ?1 AND (g.is_public = 0 OR g.context IS NOT NULL)),
-     -- The newest message of each group (one seek in chat_register_group) and the
-     -- user's read mark, materialized so they are not evaluated again.
-     newest(id, topic, participants, is_public, context, last_id, up_to) AS MATERIALIZED (
-        SELECT v.id, v.topic, v.participants, v.is_public, v.context,
-               (SELECT max(c.id) FROM chat_register c WHERE c.group_id = v.id),
-               coalesce((SELECT up_to FROM chat_reads WHERE user_key = ?1 AND group_id = v.id), 0)
-          FROM visible v)
-     SELECT v.id, v.topic, v.participants,
-            (SELECT count(*) FROM chat_register c
-              WHERE c.group_id = v.id AND c.publisher_key <> ?1 AND c.deleted = 0
-                AND c.id > v.up_to),
-            (SELECT count(*) FROM chat_mentions mm
-              WHERE mm.user_key = ?1 AND mm.group_id = v.id AND mm.message_id > v.up_to),
-            CASE WHEN v.is_public THEN NULL
-                 ELSE (SELECT json_group_object(rd.user_key, rd.up_to)
-                         FROM chat_reads rd WHERE rd.group_id = v.id) END,
-            v.context, ",
-    message_columns!(),
-    " FROM newest v LEFT JOIN chat_register r ON r.id = v.last_id
-      ORDER BY coalesce(v.last_id, 0) DESC, v.id DESC"
-);
+         WHERE m.user_key = ?1 AND (g.is_public = 0 OR g.context IS NOT NULL))
+    SELECT v.id, v.topic, v.participants,
+           max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0),
+           CASE WHEN v.is_public THEN NULL ELSE coalesce(v.marks, '{}') END, v.context,
+           s.last_id, v.id, s.period, s.publisher, s.message, s.rev, s.edited, s.deleted,
+           s.reply_to, s.mentions, s.files
+      FROM visible v
+      LEFT JOIN chat_summary s ON s.group_id = v.id
+      LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id";

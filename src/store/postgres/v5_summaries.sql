@@ -1,0 +1,235 @@
+-- GetGroups without a scan (schema version 5, after v5_find.sql): per group its newest
+-- message and how many live messages it has; per reader, beside the read mark, how
+-- many of those are not unread for them and how many unread ones mention them; per
+-- private group its members' read marks. Triggers keep them on every write, whoever
+-- writes (an older release during an update too), as the owner (SECURITY DEFINER): a
+-- client can neither read nor write them, only call api_groups. Filled here for the
+-- messages already stored. tests/summaries.rs recomputes them from scratch.
+--
+-- Locks, always in this order, so no two writers wait on each other in a cycle: a
+-- group's summary, then read marks, then the group's row (its `marks`). A send, an
+-- edit or a delete takes the summary first; MarkRead never takes it.
+
+-- One row per group. `live`: its messages that are not tombstones; then the newest
+-- message's columns as api_groups shows them (last_id NULL: no message yet).
+CREATE TABLE chat1c.summary(
+    group_id BIGINT PRIMARY KEY,
+    live BIGINT NOT NULL DEFAULT 0,
+    last_id BIGINT,
+    period BIGINT,
+    publisher TEXT,
+    message TEXT,
+    rev BIGINT,
+    edited BIGINT,
+    deleted BOOLEAN,
+    reply_to BIGINT,
+    mentions TEXT,
+    files TEXT);
+-- A reader's counts: `seen`, the live messages that are not unread for them (up to the
+-- mark, and their own after it), so unread = live - seen; `mentioned`, the live
+-- messages after the mark that mention them. A row exists for every (user, group)
+-- where the user has posted or was mentioned, so a missing row counts nothing.
+ALTER TABLE chat1c.reads ADD COLUMN seen BIGINT;
+ALTER TABLE chat1c.reads ADD COLUMN mentioned BIGINT NOT NULL DEFAULT 0;
+-- A private group's read marks {user key: id}, for its ticks (NULL: a public topic or
+-- a discussion).
+ALTER TABLE chat1c.groups ADD COLUMN marks JSONB;
+
+INSERT INTO chat1c.summary(group_id) SELECT id FROM chat1c.groups;
+UPDATE chat1c.summary s SET live = c.live, last_id = c.last_id
+  FROM (SELECT r.group_id, count(*) FILTER (WHERE NOT r.deleted) AS live, max(r.id) AS last_id
+          FROM chat1c.register r GROUP BY r.group_id) c
+ WHERE c.group_id = s.group_id;
+UPDATE chat1c.summary s
+   SET period = r.period, publisher = r.publisher, message = r.message, rev = r.rev,
+       edited = r.edited, deleted = r.deleted, reply_to = r.reply_to, mentions = r.mentions,
+       files = chat1c_private.files_of(r.id)
+  FROM chat1c.register r WHERE r.id = s.last_id;
+
+-- ---- the triggers that keep them ----
+
+CREATE FUNCTION chat1c_private.group_marks() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.marks := CASE WHEN NEW.is_public THEN NULL ELSE coalesce(NEW.marks, '{}') END;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER groups_marks BEFORE INSERT ON chat1c.groups
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.group_marks();
+
+CREATE FUNCTION chat1c_private.summary_group() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO chat1c.summary(group_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER groups_summary AFTER INSERT ON chat1c.groups
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.summary_group();
+
+-- A new message: the count, the newest message's copy, and the publisher's `seen`
+-- (a message is never unread for its publisher).
+CREATE FUNCTION chat1c_private.summary_add() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d INTEGER := CASE WHEN NEW.deleted THEN 0 ELSE 1 END;
+BEGIN
+    UPDATE chat1c.summary s
+       SET live = s.live + d, last_id = NEW.id, period = NEW.period, publisher = NEW.publisher,
+           message = NEW.message, rev = NEW.rev, edited = NEW.edited, deleted = NEW.deleted,
+           reply_to = NEW.reply_to, mentions = NEW.mentions, files = '[]'
+     WHERE s.group_id = NEW.group_id AND coalesce(s.last_id, 0) < NEW.id;
+    IF NOT FOUND THEN
+        UPDATE chat1c.summary s SET live = s.live + d WHERE s.group_id = NEW.group_id;
+    END IF;
+    INSERT INTO chat1c.reads AS rd(user_key, group_id, up_to, seen)
+         VALUES (NEW.publisher_key, NEW.group_id, 0, d)
+    ON CONFLICT (user_key, group_id) DO UPDATE SET seen = rd.seen + d;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER register_summary AFTER INSERT ON chat1c.register
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.summary_add();
+
+-- An edit, a tombstone: the newest message's copy follows; a tombstone leaves the
+-- count and the `seen` of those it was not unread for (who had read past it, and
+-- its publisher).
+CREATE FUNCTION chat1c_private.summary_change() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    d INTEGER := (CASE WHEN OLD.deleted THEN 1 ELSE 0 END) - (CASE WHEN NEW.deleted THEN 1 ELSE 0 END);
+BEGIN
+    UPDATE chat1c.summary s
+       SET live = s.live + d,
+           period = CASE WHEN s.last_id = NEW.id THEN NEW.period ELSE s.period END,
+           publisher = CASE WHEN s.last_id = NEW.id THEN NEW.publisher ELSE s.publisher END,
+           message = CASE WHEN s.last_id = NEW.id THEN NEW.message ELSE s.message END,
+           rev = CASE WHEN s.last_id = NEW.id THEN NEW.rev ELSE s.rev END,
+           edited = CASE WHEN s.last_id = NEW.id THEN NEW.edited ELSE s.edited END,
+           deleted = CASE WHEN s.last_id = NEW.id THEN NEW.deleted ELSE s.deleted END,
+           reply_to = CASE WHEN s.last_id = NEW.id THEN NEW.reply_to ELSE s.reply_to END,
+           mentions = CASE WHEN s.last_id = NEW.id THEN NEW.mentions ELSE s.mentions END
+     WHERE s.group_id = NEW.group_id AND (d <> 0 OR s.last_id = NEW.id);
+    IF d <> 0 THEN
+        UPDATE chat1c.reads rd SET seen = rd.seen + d
+         WHERE rd.group_id = NEW.group_id AND rd.up_to >= NEW.id;
+        UPDATE chat1c.reads rd SET seen = rd.seen + d
+         WHERE rd.user_key = NEW.publisher_key AND rd.group_id = NEW.group_id
+           AND rd.up_to < NEW.id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER register_summary_change AFTER UPDATE ON chat1c.register
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.summary_change();
+
+-- The newest message's files.
+CREATE FUNCTION chat1c_private.summary_files() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    msg BIGINT := CASE WHEN TG_OP = 'DELETE' THEN OLD.message_id ELSE NEW.message_id END;
+BEGIN
+    UPDATE chat1c.summary s SET files = chat1c_private.files_of(msg)
+     WHERE s.group_id = (SELECT r.group_id FROM chat1c.register r WHERE r.id = msg)
+       AND s.last_id = msg;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER files_summary AFTER INSERT OR DELETE ON chat1c.files
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.summary_files();
+
+-- A mention made or taken back (an edit, a tombstone): the mentioned user's count.
+CREATE FUNCTION chat1c_private.reads_mentions() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO chat1c.reads AS rd(user_key, group_id, up_to, seen, mentioned)
+             VALUES (NEW.user_key, NEW.group_id, 0, 0, 1)
+        ON CONFLICT (user_key, group_id)
+        DO UPDATE SET mentioned = rd.mentioned + CASE WHEN NEW.message_id > rd.up_to THEN 1 ELSE 0 END;
+    ELSE
+        UPDATE chat1c.reads rd SET mentioned = rd.mentioned - 1
+         WHERE rd.user_key = OLD.user_key AND rd.group_id = OLD.group_id
+           AND rd.up_to < OLD.message_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER mentions_reads AFTER INSERT OR DELETE ON chat1c.mentions
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.reads_mentions();
+
+-- A read mark set without its counts (MarkRead, an older release), moved, or with its
+-- counts cleared: they are counted again from the messages after it (few: marks are
+-- set near the newest), in one statement, so in one snapshot.
+CREATE FUNCTION chat1c_private.reads_count() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.seen IS NULL OR (TG_OP = 'UPDATE' AND NEW.up_to <> OLD.up_to) THEN
+        SELECT coalesce((SELECT s.live FROM chat1c.summary s WHERE s.group_id = NEW.group_id), 0)
+               - (SELECT count(*) FROM chat1c.register r
+                   WHERE r.group_id = NEW.group_id AND r.id > NEW.up_to
+                     AND r.publisher_key <> NEW.user_key AND NOT r.deleted),
+               (SELECT count(*) FROM chat1c.mentions m
+                 WHERE m.user_key = NEW.user_key AND m.group_id = NEW.group_id
+                   AND m.message_id > NEW.up_to)
+          INTO NEW.seen, NEW.mentioned;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER reads_count BEFORE INSERT OR UPDATE ON chat1c.reads
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.reads_count();
+
+-- The private group's ticks follow its members' read marks.
+CREATE FUNCTION chat1c_private.reads_marks() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.up_to <> OLD.up_to THEN
+        UPDATE chat1c.groups g SET marks = g.marks || jsonb_build_object(NEW.user_key, NEW.up_to)
+         WHERE g.id = NEW.group_id AND g.marks IS NOT NULL;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER reads_marks AFTER INSERT OR UPDATE OF up_to ON chat1c.reads
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.reads_marks();
+
+-- The counts of the read marks already stored, and of whoever posted or was
+-- mentioned, through the triggers above; then the private groups' marks.
+INSERT INTO chat1c.reads(user_key, group_id, up_to)
+    SELECT r.publisher_key, r.group_id, 0 FROM chat1c.register r
+    UNION SELECT m.user_key, m.group_id, 0 FROM chat1c.mentions m
+    ON CONFLICT DO NOTHING;
+UPDATE chat1c.reads SET seen = NULL WHERE seen IS NULL;
+UPDATE chat1c.groups g
+   SET marks = coalesce((SELECT jsonb_object_agg(rd.user_key, rd.up_to) FROM chat1c.reads rd
+                          WHERE rd.group_id = g.id), '{}')
+ WHERE NOT g.is_public;
+
+-- ---- the chat's API ----
+
+-- Per visible group its row (with the members' read marks), its summary and the
+-- user's read mark: nothing is counted here. Unordered: the add-in sorts them.
+CREATE OR REPLACE FUNCTION chat1c.api_groups(session TEXT)
+RETURNS TABLE(g_id BIGINT, g_topic TEXT, g_participants TEXT, g_unread BIGINT, g_mentions BIGINT,
+              g_reads TEXT, g_context TEXT, r_id BIGINT, r_group_id BIGINT, r_period BIGINT,
+              r_publisher TEXT, r_message TEXT, r_rev BIGINT, r_edited BIGINT, r_deleted BOOLEAN,
+              r_reply_to BIGINT, r_mentions TEXT, r_files TEXT)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    me TEXT := chat1c_private.viewer(session);
+BEGIN
+    RETURN QUERY
+    -- Public topics, the private groups the user belongs to, and the discussions they
+    -- took part in (any discussion may be read by id, but only those are listed).
+    WITH visible AS (
+        SELECT g.id, g.topic, g.participants, g.is_public, g.context, NULL::JSONB AS marks
+          FROM chat1c.groups g
+         WHERE g.is_public AND g.context IS NULL
+        UNION ALL
+        SELECT g.id, g.topic, g.participants, g.is_public, g.context, g.marks
+          FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
+         WHERE m.user_key = me AND (NOT g.is_public OR g.context IS NOT NULL))
+    SELECT v.id, v.topic, v.participants,
+           greatest(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0),
+           CASE WHEN v.is_public THEN NULL ELSE coalesce(v.marks, '{}')::TEXT END,
+           v.context,
+           s.last_id, v.id, s.period, s.publisher, s.message, s.rev, s.edited, s.deleted,
+           s.reply_to, s.mentions, s.files
+      FROM visible v
+      LEFT JOIN chat1c.summary s ON s.group_id = v.id
+      LEFT JOIN chat1c.reads rd ON rd.user_key = me AND rd.group_id = v.id;
+END $$;

@@ -5,6 +5,8 @@
 
 mod common;
 
+sqlite_helper!();
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

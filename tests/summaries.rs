@@ -6,6 +6,8 @@
 
 mod common;
 
+sqlite_helper!();
+
 use std::collections::BTreeMap;
 
 use common::*;
@@ -315,4 +317,56 @@ fn many_messages_and_marks_from_two_processes_stay_counted() {
         "40 messages, marks and deletes",
     );
     other.finish();
+}
+
+/// Runs SQL on the store as its owner, from another process (see [`rows`]).
+fn exec(store: &TempStore, sql: &str) {
+    if store.is_pg() {
+        psql(&store.location(), sql);
+    } else {
+        sqlite_in_another_process(&store.path, sql, true);
+    }
+}
+
+#[test]
+fn a_writer_of_release_0_1_is_counted_too() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    let mut bob = open(&lib, &store, "Bob");
+    send(&mut ann, "Deal", "Bob", "first");
+    let g = group_id(&mut ann, "Deal");
+    // As release 0.1.0 wrote during an update: no revision, nothing but the register
+    // row and its own read mark.
+    let (register, reads, greatest) = if store.is_pg() {
+        ("chat1c.register", "chat1c.reads", "GREATEST")
+    } else {
+        ("chat_register", "chat_reads", "max")
+    };
+    exec(
+        &store,
+        &format!(
+            "INSERT INTO {register}(group_id, period, publisher, publisher_key, participants, topic, message)
+                  VALUES ({g}, 0, 'Bob', 'bob', '[\"Bob\",\"Ann\"]', 'Deal', 'from an old writer');
+             INSERT INTO {register}(group_id, period, publisher, publisher_key, participants, topic, message)
+                  VALUES ({g}, 0, 'Carl', 'carl', '[]', 'Old news', 'made by an old writer');"
+        ),
+    );
+    check(
+        &store,
+        &mut [("Ann", &mut ann), ("Bob", &mut bob)],
+        "an old writer's messages",
+    );
+    exec(
+        &store,
+        &format!(
+            "INSERT INTO {reads}(user_key, group_id, up_to) VALUES ('ann', {g}, 1000000)
+             ON CONFLICT(user_key, group_id) DO UPDATE SET up_to = {greatest}({reads}.up_to, excluded.up_to)"
+        ),
+    );
+    check(
+        &store,
+        &mut [("Ann", &mut ann), ("Bob", &mut bob)],
+        "an old writer's read mark",
+    );
 }

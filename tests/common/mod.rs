@@ -338,22 +338,77 @@ SELECT 'no counts of ' || x.k || ' in group ' || x.g
         UNION SELECT user_key, group_id FROM chat1c.mentions) x
  WHERE NOT EXISTS(SELECT 1 FROM chat1c.reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)";
 
-/// A query's rows, one text column each.
+/// A query's rows, one text column each, read by another process: a second SQLite
+/// library in this process would take the add-in's open connections for none, and on
+/// closing checkpoint and unlink the WAL under them.
 pub fn rows(store: &TempStore, sql: &str) -> Vec<String> {
-    if store.is_pg() {
-        let out = psql(&store.location(), sql);
-        out.lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
+    let out = if store.is_pg() {
+        psql(&store.location(), sql)
     } else {
-        let conn = rusqlite::Connection::open(&store.path).unwrap();
-        let mut st = conn.prepare(sql).unwrap();
-        st.query_map([], |r| r.get::<_, String>(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    }
+        sqlite_in_another_process(&store.path, sql, false)
+    };
+    out.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Runs SQL on a SQLite file in a child process, this test binary again running only
+/// its `sqlite_helper` test (made by [`sqlite_helper!`]): the first column of each
+/// row, one a line; `script`: statements, committed.
+pub fn sqlite_in_another_process(path: &Path, sql: &str, script: bool) -> String {
+    let out = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "sqlite_helper",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("CHAT1C_SQLITE_HELPER_DB", path)
+        .env("CHAT1C_SQLITE_HELPER_SQL", sql)
+        .env("CHAT1C_SQLITE_HELPER_SCRIPT", if script { "1" } else { "" })
+        .output()
+        .expect("run the SQLite helper");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("sqlite helper done"),
+        "{sql}: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        // The harness may print "test sqlite_helper ... " first on the same line.
+        .filter_map(|l| l.split_once("sqlite row\t").map(|(_, row)| row))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The test [`sqlite_in_another_process`] runs in a child process; nothing otherwise.
+#[macro_export]
+macro_rules! sqlite_helper {
+    () => {
+        #[test]
+        fn sqlite_helper() {
+            let Some(db) = std::env::var_os("CHAT1C_SQLITE_HELPER_DB") else {
+                return;
+            };
+            let sql = std::env::var("CHAT1C_SQLITE_HELPER_SQL").unwrap();
+            let conn = rusqlite::Connection::open(db).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .unwrap();
+            if std::env::var("CHAT1C_SQLITE_HELPER_SCRIPT").is_ok_and(|s| !s.is_empty()) {
+                conn.execute_batch(&sql).unwrap();
+            } else {
+                let mut st = conn.prepare(&sql).unwrap();
+                let mut rows = st.query([]).unwrap();
+                while let Some(r) = rows.next().unwrap() {
+                    println!("sqlite row\t{}", r.get::<_, String>(0).unwrap());
+                }
+            }
+            println!("sqlite helper done");
+        }
+    };
 }
 
 /// The rows of GetGroups' summaries (tests/summaries.rs) that differ from a

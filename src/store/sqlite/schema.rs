@@ -117,8 +117,9 @@ CREATE TRIGGER chat_summary_add AFTER INSERT ON chat_register BEGIN
        SET last_id = new.id, period = new.period, publisher = new.publisher,
            message = new.message, edited = new.edited, deleted = new.deleted,
            reply_to = new.reply_to, mentions = new.mentions, files = '[]',
-           -- Read back: a writer of release 0.1.0 has its revision numbered by a trigger.
-           rev = (SELECT rev FROM chat_register WHERE id = new.id)
+           -- A writer of release 0.1.0 has its revision numbered by a trigger.
+           rev = CASE WHEN new.rev <> 0 THEN new.rev
+                      ELSE (SELECT rev FROM chat_register WHERE id = new.id) END
      WHERE group_id = new.group_id AND coalesce(last_id, 0) < new.id;
     -- A message is never unread for its publisher.
     INSERT INTO chat_reads(user_key, group_id, up_to, seen)

@@ -409,17 +409,20 @@ pub fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
             "chat1c.register",
             "id, group_id, period, publisher, publisher_key, participants, topic, message",
         ),
-        // Staged: the triggers made a row for every publisher already.
-        (
-            "chat_reads",
-            "public.bench_reads",
-            "user_key, group_id, up_to",
-        ),
+        ("chat_reads", "chat1c.reads", "user_key, group_id, up_to"),
     ];
-    crate::pg::psql(
-        url,
-        "CREATE UNLOGGED TABLE public.bench_reads(user_key TEXT, group_id BIGINT, up_to BIGINT)",
-    );
+    // Loaded with the triggers that keep GetGroups' summaries off, then counted once.
+    let triggers = [
+        ("chat1c.register", "register_summary"),
+        ("chat1c.reads", "reads_count"),
+        ("chat1c.reads", "reads_marks"),
+    ];
+    for (table, trigger) in triggers {
+        crate::pg::psql(
+            url,
+            &format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}"),
+        );
+    }
     for (from, to, cols) in tables {
         let csv = dir.join(format!("{from}.csv"));
         write_csv(&c, &format!("SELECT {cols} FROM {from}"), &csv);
@@ -428,12 +431,15 @@ pub fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
             &format!("\\copy {to}({cols}) FROM '{}' CSV", csv.display()),
         );
     }
-    crate::pg::psql(
-        url,
-        "INSERT INTO chat1c.reads(user_key, group_id, up_to) SELECT * FROM public.bench_reads
-             ON CONFLICT (user_key, group_id) DO UPDATE SET up_to = excluded.up_to;
-         DROP TABLE public.bench_reads",
-    );
+    for (table, trigger) in triggers {
+        crate::pg::psql(
+            url,
+            &format!("ALTER TABLE {table} ENABLE TRIGGER {trigger}"),
+        );
+    }
+    crate::pg::psql(url, "SELECT chat1c_private.count_afresh()");
+    // As autovacuum would leave it after a load (count_afresh rewrote every read mark).
+    crate::pg::psql(url, "VACUUM");
     crate::pg::psql(
         url,
         "SELECT setval(pg_get_serial_sequence('chat1c.groups', 'id'), (SELECT max(id) FROM chat1c.groups)); \

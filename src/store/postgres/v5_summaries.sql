@@ -148,33 +148,35 @@ CREATE TRIGGER mentions_reads AFTER INSERT OR DELETE ON chat1c.mentions
 CREATE FUNCTION chat1c_private.reads_count() RETURNS TRIGGER
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NEW.seen IS NULL OR (TG_OP = 'UPDATE' AND NEW.up_to <> OLD.up_to) THEN
-        SELECT coalesce((SELECT s.live FROM chat1c.summary s WHERE s.group_id = NEW.group_id), 0)
-               - (SELECT count(*) FROM chat1c.register r
-                   WHERE r.group_id = NEW.group_id AND r.id > NEW.up_to
-                     AND r.publisher_key <> NEW.user_key AND NOT r.deleted),
-               (SELECT count(*) FROM chat1c.mentions m
-                 WHERE m.user_key = NEW.user_key AND m.group_id = NEW.group_id
-                   AND m.message_id > NEW.up_to)
-          INTO NEW.seen, NEW.mentioned;
-    END IF;
+    SELECT coalesce((SELECT s.live FROM chat1c.summary s WHERE s.group_id = NEW.group_id), 0)
+           - (SELECT count(*) FROM chat1c.register r
+               WHERE r.group_id = NEW.group_id AND r.id > NEW.up_to
+                 AND r.publisher_key <> NEW.user_key AND NOT r.deleted),
+           (SELECT count(*) FROM chat1c.mentions m
+             WHERE m.user_key = NEW.user_key AND m.group_id = NEW.group_id
+               AND m.message_id > NEW.up_to)
+      INTO NEW.seen, NEW.mentioned;
     RETURN NEW;
 END $$;
-CREATE TRIGGER reads_count BEFORE INSERT OR UPDATE ON chat1c.reads
-    FOR EACH ROW EXECUTE FUNCTION chat1c_private.reads_count();
+-- The conditions in WHEN: a send's `seen + 1` calls no function at all.
+CREATE TRIGGER reads_count BEFORE INSERT ON chat1c.reads
+    FOR EACH ROW WHEN (NEW.seen IS NULL) EXECUTE FUNCTION chat1c_private.reads_count();
+CREATE TRIGGER reads_recount BEFORE UPDATE ON chat1c.reads
+    FOR EACH ROW WHEN (NEW.seen IS NULL OR NEW.up_to <> OLD.up_to)
+    EXECUTE FUNCTION chat1c_private.reads_count();
 
 -- The private group's ticks follow its members' read marks.
 CREATE FUNCTION chat1c_private.reads_marks() RETURNS TRIGGER
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF TG_OP = 'INSERT' OR NEW.up_to <> OLD.up_to THEN
-        UPDATE chat1c.groups g SET marks = g.marks || jsonb_build_object(NEW.user_key, NEW.up_to)
-         WHERE g.id = NEW.group_id AND g.marks IS NOT NULL;
-    END IF;
+    UPDATE chat1c.groups g SET marks = g.marks || jsonb_build_object(NEW.user_key, NEW.up_to)
+     WHERE g.id = NEW.group_id AND g.marks IS NOT NULL;
     RETURN NULL;
 END $$;
-CREATE TRIGGER reads_marks AFTER INSERT OR UPDATE OF up_to ON chat1c.reads
+CREATE TRIGGER reads_marks AFTER INSERT ON chat1c.reads
     FOR EACH ROW EXECUTE FUNCTION chat1c_private.reads_marks();
+CREATE TRIGGER reads_marks_moved AFTER UPDATE OF up_to ON chat1c.reads
+    FOR EACH ROW WHEN (NEW.up_to <> OLD.up_to) EXECUTE FUNCTION chat1c_private.reads_marks();
 
 -- Everything counted afresh from the register, the mentions, the files and the read
 -- marks: here for the messages already stored, and by whoever loads messages in bulk

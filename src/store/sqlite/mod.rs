@@ -1269,14 +1269,16 @@ mod tests {
 
     #[test]
     fn a_burst_of_sends_cannot_grow_the_wal_for_ever() {
-        // ~45 KB of WAL per send: 1,000 sends left in the WAL would be ~45 MB. However
-        // the checkpoint thread fares, the sender checkpoints after 300.
+        // ~55 KB of WAL per send (with GetGroups' summaries: the group's summary and
+        // the sender's read count are two pages more): 1,000 sends left in the WAL
+        // would be ~55 MB. However the checkpoint thread fares, the sender checkpoints
+        // after 300.
         let (d, mut s) = store();
         for i in 0..1_000 {
             send(&mut s, "a", "t", "", &format!("message {i}"));
         }
         let wal = std::fs::metadata(d.path().join("chat.sqlite-wal")).map_or(0, |m| m.len());
-        assert!(wal < 20_000_000, "WAL {wal} bytes");
+        assert!(wal < 30_000_000, "WAL {wal} bytes");
     }
 
     #[test]

@@ -416,6 +416,8 @@ pub fn postgres(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
         ("chat1c.register", "register_summary"),
         ("chat1c.reads", "reads_count"),
         ("chat1c.reads", "reads_marks"),
+        ("chat1c.reads", "reads_recount"),
+        ("chat1c.reads", "reads_marks_moved"),
     ];
     for (table, trigger) in triggers {
         crate::pg::psql(

@@ -77,7 +77,7 @@ postgres_tests() {
     # exported so the restart test and the final stop use the same one.
     export CHAT1C_PG_DIR=${CHAT1C_PG_DIR:-$(mktemp -d /tmp/chat1c-pg.XXXXXX)}
     url=$(bash tests/pg/cluster.sh start) || return 1
-    CHAT1C_TEST_PG=$url cargo test -q --test contract --test push --test live --test find --test schema --test trust --test postgres 2>&1
+    CHAT1C_TEST_PG=$url cargo test -q --test contract --test push --test live --test find --test schema --test trust --test postgres --test summaries 2>&1
 }
 
 bsl_tests() {

@@ -85,11 +85,10 @@ pub const API_SQL: &str = include_str!("v3_api.sql");
 /// Messages that live: the API made anew for edits, tombstones, replies, mentions (4).
 pub const LIVE_SQL: &str = include_str!("v4_live.sql");
 /// Find, share, link: discussions, files, message search; wake-ups that say what
-/// changed; writes without re-planning; GetGroups' summaries (5).
+/// changed; GetGroups' summaries (5).
 pub const FIND_SQL: &str = concat!(
     include_str!("v5_find.sql"),
     include_str!("v5_notes.sql"),
-    include_str!("v5_writes.sql"),
     include_str!("v5_summaries.sql")
 );
 

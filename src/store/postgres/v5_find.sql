@@ -57,46 +57,8 @@ $$;
 
 -- ---- the chat's API, made anew ----
 
+-- api_groups is made anew from the summaries (v5_summaries.sql, same step).
 DROP FUNCTION chat1c.api_groups(TEXT);
-CREATE FUNCTION chat1c.api_groups(session TEXT)
-RETURNS TABLE(g_id BIGINT, g_topic TEXT, g_participants TEXT, g_unread BIGINT, g_mentions BIGINT,
-              g_reads TEXT, g_context TEXT, r_id BIGINT, r_group_id BIGINT, r_period BIGINT,
-              r_publisher TEXT, r_message TEXT, r_rev BIGINT, r_edited BIGINT, r_deleted BOOLEAN,
-              r_reply_to BIGINT, r_mentions TEXT, r_files TEXT)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    me TEXT := chat1c_private.viewer(session);
-BEGIN
-    RETURN QUERY
-    -- Public topics, the private groups the user belongs to, and the discussions they
-    -- took part in (any discussion may be read by id, but only those are listed).
-    WITH visible AS (
-        SELECT g.id, g.topic, g.participants, g.is_public, g.context FROM chat1c.groups g
-         WHERE g.is_public AND g.context IS NULL
-        UNION ALL
-        SELECT g.id, g.topic, g.participants, g.is_public, g.context
-          FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
-         WHERE m.user_key = me AND (NOT g.is_public OR g.context IS NOT NULL))
-    SELECT v.id, v.topic, v.participants,
-           (SELECT count(*) FROM chat1c.register c
-             WHERE c.group_id = v.id AND c.publisher_key <> me AND NOT c.deleted
-               AND c.id > coalesce(rd.up_to, 0)),
-           (SELECT count(*) FROM chat1c.mentions mm
-             WHERE mm.user_key = me AND mm.group_id = v.id AND mm.message_id > coalesce(rd.up_to, 0)),
-           CASE WHEN v.is_public THEN NULL
-                ELSE (SELECT coalesce(json_object_agg(x.user_key, x.up_to), '{}'::JSON)::TEXT
-                        FROM chat1c.reads x WHERE x.group_id = v.id) END,
-           v.context,
-           r.id, r.group_id, r.period, r.publisher, r.message, r.rev, r.edited, r.deleted,
-           r.reply_to, r.mentions, CASE WHEN r.id IS NULL THEN NULL ELSE chat1c_private.files_of(r.id) END
-      FROM visible v
-      LEFT JOIN chat1c.reads rd ON rd.user_key = me AND rd.group_id = v.id
-      -- The newest message of each group: one backward seek in register_group.
-      LEFT JOIN LATERAL (
-           SELECT * FROM chat1c.register x
-            WHERE x.group_id = v.id ORDER BY x.id DESC LIMIT 1) r ON true
-     ORDER BY coalesce(r.id, 0) DESC, v.id DESC;
-END $$;
 
 DROP FUNCTION chat1c.api_messages(TEXT, BIGINT, INTEGER, BIGINT, BIGINT);
 -- kind: 0 the newest, 1 after `bound`, 2 before `bound`, 3 changed after revision

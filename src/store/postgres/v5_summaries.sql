@@ -212,7 +212,7 @@ SELECT chat1c_private.count_afresh();
 
 -- Per visible group its row (with the members' read marks), its summary and the
 -- user's read mark: nothing is counted here. Unordered: the add-in sorts them.
-CREATE OR REPLACE FUNCTION chat1c.api_groups(session TEXT)
+CREATE FUNCTION chat1c.api_groups(session TEXT)
 RETURNS TABLE(g_id BIGINT, g_topic TEXT, g_participants TEXT, g_unread BIGINT, g_mentions BIGINT,
               g_reads TEXT, g_context TEXT, r_id BIGINT, r_group_id BIGINT, r_period BIGINT,
               r_publisher TEXT, r_message TEXT, r_rev BIGINT, r_edited BIGINT, r_deleted BOOLEAN,

@@ -11,7 +11,8 @@ const METHODS: &[(&str, &str, usize, bool)] = &[
     ("Open", "Открыть", 3, false),
     ("Close", "Закрыть", 0, false),
     ("FillChat", "ЗаполнитьЧат", 1, true),
-    ("GetGroups", "ПолучитьГруппы", 0, true),
+    ("GetGroups", "ПолучитьГруппы", 1, true),
+    ("GetUnread", "ПолучитьНепрочитанные", 0, true),
     ("GetMessages", "ПолучитьСообщения", 3, true),
     ("GetHistory", "ПолучитьИсторию", 3, true),
     ("SendMessage", "ОтправитьСообщение", 4, true),
@@ -284,6 +285,116 @@ fn paging_and_limits() {
             .unwrap(),
     );
     assert_eq!(ids(&older), sent[40..50].to_vec());
+}
+
+fn group_ids(groups: &serde_json::Value) -> Vec<i64> {
+    groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_short_group_list_and_the_unread_totals() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    let mut bob = open(&lib, &store, "Bob");
+    let mut eve = open(&lib, &store, "Eve");
+    send(&mut ann, "One", "Bob", "to Bob");
+    send(&mut bob, "One", "Ann", "back to Ann");
+    send(&mut eve, "News", "", "hello @Ann");
+    send(&mut bob, "Two", "Ann", "second");
+    send(&mut bob, "Two", "Ann", "third");
+    // Eve's private talk with Carl is newer than everything Ann sees, and mentions her:
+    // it must neither take a place in her list nor count in her totals.
+    for n in 0..5 {
+        send(&mut eve, "Secret", "Carl", &format!("@Ann {n}"));
+    }
+
+    let all = json(ann.call("GetGroups", &[]).unwrap());
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
+    let all_ids = group_ids(&all);
+    for limit in [1, 2] {
+        let short = json(ann.call("GetGroups", &[i(limit)]).unwrap());
+        assert_eq!(
+            short,
+            json!(all.as_array().unwrap()[..limit as usize]),
+            "GetGroups({limit}) is the newest {limit} of the whole list, as they are there"
+        );
+    }
+    for whole in [0, 3, 1_000_000] {
+        let list = json(ann.call("GetGroups", &[i(whole)]).unwrap());
+        assert_eq!(
+            group_ids(&list),
+            all_ids,
+            "GetGroups({whole}) lists them all"
+        );
+    }
+    fails(&mut ann, "GetGroups", &[i(-1)], "out of range");
+    fails(&mut ann, "GetGroups", &[s("ten")], "Limit");
+
+    // A message in the oldest group moves it to the front of the short list.
+    let oldest = *all_ids.last().unwrap();
+    send(&mut bob, "One", "Ann", "news in One");
+    let first = json(ann.call("GetGroups", &[i(1)]).unwrap());
+    assert_eq!(group_ids(&first), vec![oldest]);
+
+    // Unread: "One" 2 (Bob's two), "News" 1 with a mention, "Two" 2.
+    let unread = json(ann.call("GetUnread", &[]).unwrap());
+    assert_eq!(unread, json!({"unread": 5, "mentions": 1, "groups": 3}));
+    let all = json(ann.call("GetGroups", &[]).unwrap());
+    let sum = |key: &str| -> i64 {
+        let list = all.as_array().unwrap();
+        list.iter().map(|g| g[key].as_i64().unwrap()).sum()
+    };
+    assert_eq!(
+        (sum("unread"), sum("mentions")),
+        (5, 1),
+        "the totals are the list's sums: {all}"
+    );
+    let news = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["topic"] == "News");
+    let news = news.unwrap();
+    let upto = news["last"]["id"].as_i64().unwrap();
+    ann.call(
+        "MarkRead",
+        &[i(news["id"].as_i64().unwrap() as i32), i(upto as i32)],
+    )
+    .unwrap();
+    let unread = json(ann.call("ПолучитьНепрочитанные", &[]).unwrap());
+    assert_eq!(unread, json!({"unread": 4, "mentions": 0, "groups": 2}));
+    // Carl sees his own: five unread messages in one group, no mention of him.
+    let mut carl = open(&lib, &store, "Carl");
+    let unread = json(carl.call("GetUnread", &[]).unwrap());
+    assert_eq!(unread, json!({"unread": 6, "mentions": 0, "groups": 2}));
+}
+
+/// The state FillChat writes into its page.
+fn page_state(html: &str) -> serde_json::Value {
+    let start = html.find("window.CHAT1C_STATE = ").expect("the state") + 22;
+    let end = start + html[start..].find(";</script>").expect("its end");
+    json(Value::Str(html[start..end].to_string()))
+}
+
+#[test]
+fn fill_chat_lists_the_newest_fifty_groups_and_says_so() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    for n in 0..55 {
+        send(&mut ann, &format!("Topic {n}"), "", "hello");
+    }
+    let state = page_state(&text(ann.call("FillChat", &[]).unwrap()));
+    assert_eq!(state["groupsLimit"], 50);
+    let listed = group_ids(&state["groups"]);
+    let newest = group_ids(&json(ann.call("GetGroups", &[i(50)]).unwrap()));
+    assert_eq!(listed, newest, "the page starts with GetGroups(50)");
 }
 
 #[test]

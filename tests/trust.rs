@@ -406,8 +406,17 @@ fn with_the_client_roles_credentials_psql_reads_no_chat_table() {
         assert!(psql_as(&p.client_url, write).is_err(), "{write}");
     }
     // The API without a session or a ticket gives nothing.
-    let r = psql_as(&p.client_url, "SELECT * FROM chat1c.api_groups('guessed')");
-    assert!(r.is_err_and(|e| e.contains("session ended")));
+    for call in [
+        "SELECT * FROM chat1c.api_groups('guessed')",
+        "SELECT * FROM chat1c.api_groups('guessed', 5)",
+        "SELECT * FROM chat1c.api_unread('guessed')",
+        // The helper that lists a user's groups belongs to the owner's functions only.
+        "SELECT * FROM chat1c_private.visible_groups('анна')",
+    ] {
+        let r = psql_as(&p.client_url, call);
+        let refused = |e: &String| e.contains("session ended") || e.contains("permission denied");
+        assert!(r.is_err_and(|e| refused(&e)), "{call}");
+    }
     let r = psql_as(&p.client_url, "SELECT * FROM chat1c.api_open('Анна', '')");
     assert!(r.is_err_and(|e| e.contains("requires a ticket")));
     // The owner still sees it: the data is there.

@@ -105,21 +105,31 @@ pub fn fill_chat(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
         // The one conversation must be one the user can see.
         s.store.messages(g, Page::Newest, 1).map_err(|e| s.err(e))?;
     }
-    let groups = s.store.groups().map_err(|e| s.err(e))?;
+    let groups_limit = limits::GROUPS_FIRST;
+    let groups = s.store.groups(Some(groups_limit)).map_err(|e| s.err(e))?;
     let groups_json =
         serde_json::to_string(&groups).map_err(|e| ChatError::Internal(e.to_string()))?;
     Ok(Ret::Str(page::render(&page::PageState {
         user: &s.user,
         lang,
         groups_json: &groups_json,
+        groups_limit,
         group,
     })))
 }
 
-pub fn get_groups(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
+/// GetGroups(Limit): the Limit most recently active groups; 0 (the default): all.
+pub fn get_groups(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let s = c.session()?;
-    let groups = s.store.groups().map_err(|e| s.err(e))?;
+    let limit = Some(a.integer(0, 0)?).filter(|&n| n > 0);
+    let groups = s.store.groups(limit).map_err(|e| s.err(e))?;
     json(&groups)
+}
+
+pub fn get_unread(c: &mut Chat, _a: &Args) -> Result<Ret, ChatError> {
+    let s = c.session()?;
+    let unread = s.store.unread().map_err(|e| s.err(e))?;
+    json(&unread)
 }
 
 /// A page of messages; `make` makes the page from its bound argument.

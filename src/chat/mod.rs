@@ -29,6 +29,9 @@ pub mod limits {
     pub const PARTICIPANTS_ARG_MAX_CHARS: usize = 20_000;
     /// Largest Limit accepted by GetMessages and GetHistory; larger values are capped.
     pub const PAGE_MAX: i64 = 1_000;
+    /// Groups FillChat puts in the page's list; the page asks for more as the user
+    /// scrolls (GetGroups with a larger Limit).
+    pub const GROUPS_FIRST: i64 = 50;
     /// Characters in a store location.
     pub const STORE_MAX_CHARS: usize = 4_096;
     /// The shortest text Search looks for (substrings are found by three-letter pieces).
@@ -90,6 +93,17 @@ pub struct Group {
     pub reads: Option<BTreeMap<String, i64>>,
     /// The object a discussion is about (OpenDiscussion's Context), None otherwise.
     pub context: Option<String>,
+}
+
+/// What is unread for a user over every group they see (GetUnread).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Unread {
+    /// Unread messages.
+    pub unread: i64,
+    /// Unread messages that mention the user.
+    pub mentions: i64,
+    /// Groups with an unread message.
+    pub groups: i64,
 }
 
 /// Input rejected by the domain rules, before anything is written.

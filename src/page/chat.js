@@ -26,7 +26,8 @@
  * header links to the object. "files": images (png, jpeg, gif, webp, bmp) up to 2 MB are shown
  * inline, other files and larger images as a card with name and size.
  *
- * The page state (FillChat): window.CHAT1C_STATE = {"user", "lang", "groups", "group"}.
+ * The page state (FillChat): window.CHAT1C_STATE = {"user", "lang", "groups", "groupsLimit",
+ * "group"}; "groupsLimit" as in chatSetGroups.
  * "group" N (FillChat(Group)): that conversation only, no list, opened at once (its "open"
  * is queued at the first paint); text goes to it by id ("post"); a conversation GetGroups
  * does not list (a discussion the user has not written in) is shown all the same.
@@ -34,8 +35,13 @@
  * 1C -> page: functions on window (Элементы[<the field>].Документ.defaultView.<name>(...)).
  * Each accepts JSON as a string (or an already parsed value) and returns true, or
  * false after showing an error when the input is unusable.
- *   chatSetGroups(groupsJson)        replace the groups list (GetGroups JSON array): badges for
- *                                    unread messages and mentions, read ticks from "reads"
+ *   chatSetGroups(groupsJson, limit) replace the groups list (GetGroups JSON array): badges for
+ *                                    unread messages and mentions, read ticks from "reads".
+ *                                    limit: the Limit it was asked with (GetGroups(limit));
+ *                                    0 or omitted: the whole list. A list as long as its limit
+ *                                    ends with "more conversations" (the "groups" action), and
+ *                                    the open conversation stays even when the list no longer
+ *                                    holds it
  *   chatAddMessages(messagesJson)    merge messages (any groups, any order; GetUpdates, GetMessages,
  *                                    the answer to "quote"). By id: a message held already is
  *                                    replaced only by one with a higher "rev" (edits and
@@ -165,12 +171,16 @@
  *        then GetFile(id) written where the user chose
  *   {"action":"people"} -> chatSetPeople(the infobase users); asked once, when "new
  *           conversation" is first shown or "@" is first typed in a public topic
+ *   {"action":"groups","limit":N} -> chatSetGroups(GetGroups(N), N), and N is the limit of
+ *        every later GetGroups for this page: "more conversations" was clicked (N grows by
+ *        50), or the list is filtered while it is not whole (N = 0: all)
  *   {"action":"read",  "group":N, "upTo":N}  -> MarkRead(group, upTo)
  *   {"action":"link",  "url":S}   http(s)://..., e1cib/... or e1c://... only (a link in a
  *        message, a discussion's header) -> ПерейтиПоНавигационнойСсылке(url); the form checks
  *        the prefix again and opens nothing else
  * On any other failure the form calls chatShowError(ОписаниеОшибки()) without a seq.
- * Events: on ВнешнееСобытие "NewMessages" the form calls chatSetGroups(GetGroups()) and pulls
+ * Events: on ВнешнееСобытие "NewMessages" the form calls chatSetGroups(GetGroups(limit), limit)
+ * (limit: FillChat's 50, or the last "groups" action's) and pulls
  * every group of the hint that it lists or has loaded (discussions are public: every chat
  * hears of them).
  */
@@ -180,7 +190,7 @@
   var STRINGS = {
     en: {
       title: 'Chat', you: 'You', newConversation: 'New conversation', search: 'Search chats and messages',
-      noGroups: 'No conversations yet', noMatch: 'Nothing found',
+      noGroups: 'No conversations yet', noMatch: 'Nothing found', moreGroups: 'More conversations',
       selectConv: 'Select a conversation or start a new one', loadOlder: 'Load older messages',
       loading: 'Loading\u2026', noMessages: 'No messages yet. Say hello!',
       typeMessage: 'Write a message\u2026', send: 'Send (Enter)', back: 'Back', topic: 'Topic',
@@ -213,6 +223,7 @@
       title: '\u0427\u0430\u0442', you: '\u0412\u044b', newConversation: '\u041d\u043e\u0432\u044b\u0439 \u0440\u0430\u0437\u0433\u043e\u0432\u043e\u0440',
       search: '\u041f\u043e\u0438\u0441\u043a \u043f\u043e \u0431\u0435\u0441\u0435\u0434\u0430\u043c \u0438 \u0441\u043e\u043e\u0431\u0449\u0435\u043d\u0438\u044f\u043c', noGroups: '\u0420\u0430\u0437\u0433\u043e\u0432\u043e\u0440\u043e\u0432 \u043f\u043e\u043a\u0430 \u043d\u0435\u0442',
       noMatch: '\u041d\u0438\u0447\u0435\u0433\u043e \u043d\u0435 \u043d\u0430\u0439\u0434\u0435\u043d\u043e',
+      moreGroups: '\u0415\u0449\u0451 \u0440\u0430\u0437\u0433\u043e\u0432\u043e\u0440\u044b',
       selectConv: '\u0412\u044b\u0431\u0435\u0440\u0438\u0442\u0435 \u0440\u0430\u0437\u0433\u043e\u0432\u043e\u0440 \u0438\u043b\u0438 \u043d\u0430\u0447\u043d\u0438\u0442\u0435 \u043d\u043e\u0432\u044b\u0439',
       loadOlder: '\u041f\u043e\u043a\u0430\u0437\u0430\u0442\u044c \u0431\u043e\u043b\u0435\u0435 \u0440\u0430\u043d\u043d\u0438\u0435',
       loading: '\u0417\u0430\u0433\u0440\u0443\u0437\u043a\u0430\u2026',
@@ -290,8 +301,13 @@
   // What may be opened from a message: web links and 1C's navigation links, nothing else.
   var OPENABLE = /^(https?:\/\/|e1cib\/|e1c:\/\/)/i;
 
+  // The list grows by this many conversations at a time ("more conversations").
+  var GROUPS_MORE = 50;
+
   var S = {
     user: '', lang: 'en', groups: [], byId: {}, convs: {}, current: null,
+    // The Limit the list was asked with (0: whole) and the larger one asked for since.
+    groupsLimit: 0, groupsAsked: 0,
     mode: 'none', filter: '', queue: [], notifyTimer: 0, readSent: {}, drafts: {},
     pending: [], pendingSeq: 0, pendingNew: null, newBelow: 0, errorTimer: 0,
     // Infobase users for "new conversation": null until 1C answers the "people" action.
@@ -664,6 +680,11 @@
       li.appendChild(body);
       frag.appendChild(li);
     });
+    if (listIsShort()) {
+      var more = node('li', 'group-more', t(S.groupsAsked ? 'loading' : 'moreGroups'));
+      more.setAttribute('data-more', '1');
+      frag.appendChild(more);
+    }
     el.groups.textContent = '';
     el.groups.appendChild(frag);
     el.groupsEmpty.textContent = shown ? '' : (S.groups.length ? t('noMatch') : t('noGroups'));
@@ -671,7 +692,21 @@
     el.groupsEmpty.hidden = shown > 0 || (S.search !== null && S.groups.length > 0);
   }
 
-  function setGroups(arr) {
+  // The list holds only the newest groups: there may be more in the store.
+  function listIsShort() {
+    return S.groupsLimit > 0 && S.groups.length >= S.groupsLimit;
+  }
+
+  // Asks 1C for a longer list (0: the whole one), once per size.
+  // S.groupsAsked: 0 nothing asked, -1 the whole list asked, N a list of N asked.
+  function askGroups(limit) {
+    if (S.groupsAsked === -1) return;
+    if (limit > 0 && limit <= Math.max(S.groupsAsked, S.groupsLimit)) return;
+    S.groupsAsked = limit > 0 ? limit : -1;
+    queue({ action: 'groups', limit: limit > 0 ? limit : 0 });
+  }
+
+  function setGroups(arr, limit) {
     var list = [];
     var byId = {};
     arr.forEach(function (raw) {
@@ -679,8 +714,13 @@
       if (g && !byId[g.id]) { list.push(g); byId[g.id] = g; }
     });
     var before = S.byId[S.current];
+    // A short list may leave out the open conversation: it stays shown.
+    if (before && !byId[before.id] && !S.extra[before.id]) S.extra[before.id] = before;
     S.groups = list;
     S.byId = byId;
+    S.groupsLimit = limit > 0 ? limit : 0;
+    // The answer to what was asked (or a longer one) has come.
+    if (S.groupsLimit === 0 || (S.groupsAsked > 0 && S.groupsAsked <= S.groupsLimit)) S.groupsAsked = 0;
     // The page may know newer messages than the store answer that raced with them.
     list.forEach(function (g) {
       var c = S.convs[g.id];
@@ -2204,7 +2244,11 @@
     return n;
   }
 
-  window.chatSetGroups = guard(function (json) { setGroups(asArray(json)); });
+  window.chatSetGroups = guard(function (json, limit) {
+    setGroups(asArray(json), isId(limit) ? limit : 0);
+    // Filtering a list that is not whole: the whole one is needed to find by name.
+    if (S.filter && listIsShort()) askGroups(0);
+  });
   window.chatAddMessages = guard(function (json) { addMessages(asArray(json)); });
   window.chatPrependMessages = guard(function (groupId, json, hasMore, seq) {
     prependMessages(toId(groupId), asArray(json), hasMore, seq);
@@ -2284,11 +2328,17 @@
   }
 
   el.groups.addEventListener('click', function (e) {
+    if (up(e.target, el.groups, hasAttr('data-more'))) {
+      askGroups(S.groupsLimit + GROUPS_MORE);
+      renderGroups();
+      return;
+    }
     var n = up(e.target, el.groups, hasAttr('data-id'));
     if (n) openGroup(Number(n.getAttribute('data-id')));
   });
   el.filter.addEventListener('input', function () {
     S.filter = trimText(el.filter.value);
+    if (S.filter && listIsShort()) askGroups(0);
     renderGroups();
     scheduleSearch(false);
   });
@@ -2490,7 +2540,7 @@
   // FillChat(Group): that conversation only, opened at once (it asks 1C for its messages).
   S.single = isId(init.group) && init.group > 0 ? init.group : null;
   applyLang();
-  setGroups(Array.isArray(init.groups) ? init.groups : []);
+  setGroups(Array.isArray(init.groups) ? init.groups : [], isId(init.groupsLimit) ? init.groupsLimit : 0);
   setMode('none', false);
   if (S.single !== null) {
     if (!S.byId[S.single]) addExtra(S.single, '');

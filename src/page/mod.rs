@@ -18,6 +18,8 @@ pub struct PageState<'a> {
     pub lang: &'a str,
     /// The GetGroups JSON array; treated as untrusted (re-parsed, never pasted).
     pub groups_json: &'a str,
+    /// The Limit the groups were listed with (0: all of them): the page offers more.
+    pub groups_limit: i64,
     /// FillChat(Group): the one conversation the page shows, without the list.
     pub group: Option<i64>,
 }
@@ -38,7 +40,7 @@ pub fn render(state: &PageState) -> String {
             "LANG" => lang.to_string(),
             "CSS" => CSS.to_string(),
             "JS" => JS.to_string(),
-            "STATE" => state_json(state.user, lang, state.groups_json, state.group),
+            "STATE" => state_json(state, lang),
             // Not a slot: keep the text as it is.
             _ => rest[start..start + len + 2].to_string(),
         };
@@ -60,12 +62,18 @@ fn normalize_lang(lang: &str) -> &'static str {
 
 /// The initial state as a JS-safe JSON literal. Groups that are not a JSON array
 /// become `[]`: a broken store answer must not break the page.
-fn state_json(user: &str, lang: &str, groups_json: &str, group: Option<i64>) -> String {
-    let groups = match serde_json::from_str::<Value>(groups_json) {
+fn state_json(state: &PageState, lang: &str) -> String {
+    let groups = match serde_json::from_str::<Value>(state.groups_json) {
         Ok(v @ Value::Array(_)) => v,
         _ => Value::Array(Vec::new()),
     };
-    let state = serde_json::json!({ "user": user, "lang": lang, "groups": groups, "group": group });
+    let state = serde_json::json!({
+        "user": state.user,
+        "lang": lang,
+        "groups": groups,
+        "groupsLimit": state.groups_limit,
+        "group": state.group,
+    });
     escape_for_script(&state.to_string())
 }
 
@@ -97,6 +105,7 @@ mod tests {
             user: "u",
             lang: "en",
             groups_json: "[]",
+            groups_limit: 50,
             group: Some(42),
         });
         assert!(
@@ -114,6 +123,7 @@ mod tests {
             user,
             lang,
             groups_json: groups,
+            groups_limit: 0,
             group: None,
         })
     }

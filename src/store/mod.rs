@@ -14,7 +14,7 @@ mod sqlite;
 use std::time::Duration;
 
 use crate::chat::files::NewFile;
-use crate::chat::{Group, Message, NewMessage};
+use crate::chat::{Group, Message, NewMessage, Unread};
 
 pub use location::{default_location, is_network_path};
 pub use postgres::{is_postgres, provision, PgStore};
@@ -125,8 +125,10 @@ pub type Changed = Result<Change, StoreError>;
 pub trait Store: Send {
     /// The location in use, as shown in the `Store` property (no secrets).
     fn location(&self) -> &str;
-    /// Groups visible to the user, newest activity first.
-    fn groups(&mut self) -> Result<Vec<Group>, StoreError>;
+    /// Groups visible to the user, newest activity first: the `limit` newest (None: all).
+    fn groups(&mut self, limit: Option<i64>) -> Result<Vec<Group>, StoreError>;
+    /// The user's unread messages and mentions summed over every group they see.
+    fn unread(&mut self) -> Result<Unread, StoreError>;
     /// One page of a group's messages, ascending by id.
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages;
     /// Writes one message from the user (and its group when new), with its file, in

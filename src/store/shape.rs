@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::StoreError;
-use crate::chat::{user_key, Group, Message, NewMessage};
+use crate::chat::{user_key, Group, Message, NewMessage, Unread};
 
 /// A result row of either backend, read by position.
 pub(super) trait Columns {
@@ -116,6 +116,15 @@ pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
 /// GetGroups' order: newest activity first (a group with no message last), then the
 /// newer group first. Both stores read the rows unordered: sorting them here costs
 /// less than a sort in the query, which would carry every column through its sorter.
+/// GetUnread's one row: unread, mentions, groups with unread.
+pub(super) fn unread(row: &impl Columns) -> Result<Unread, StoreError> {
+    Ok(Unread {
+        unread: row.int(0)?,
+        mentions: row.int(1)?,
+        groups: row.int(2)?,
+    })
+}
+
 pub(super) fn newest_first(mut groups: Vec<Group>) -> Vec<Group> {
     groups.sort_unstable_by_key(|g| std::cmp::Reverse((g.last.as_ref().map_or(0, |m| m.id), g.id)));
     groups

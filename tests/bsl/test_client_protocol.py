@@ -44,6 +44,7 @@ import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = 50        # РазмерСтраницы()
+LISTED = 50      # БеседВСписке()
 MAX_PAGES = 20   # ЗабратьГруппу: страниц за один раз
 FOUND = 50       # НайтиНеБольше()
 FILE_MAX = 26214400       # НаибольшийФайл()
@@ -205,8 +206,9 @@ class FakePage:
     def chatSetPeople(self, js):
         self.people = json.loads(js)
 
-    def chatSetGroups(self, js):
+    def chatSetGroups(self, js, limit=0):
         self.groups = json.loads(js)
+        self.groups_limit = limit
 
     def merge(self, m):
         held = self.messages.setdefault(m["group"], {}).get(m["id"])
@@ -382,12 +384,22 @@ class ChatObject:
 
     host = None
     closed = False
+    start = 0        # Состояние.Начало
+    start_rev = 0    # Состояние.НачалоВерсий
 
     def remember_cursors(self, groups_json):                  # ЗапомнитьКурсоры
         for g in json.loads(groups_json):
             if g["last"] is not None:                         # СдвинутьКурсорНаПоследнее
                 self.cursors[g["id"]] = g["last"]["id"]
                 self.revs[g["id"]] = g["last"].get("rev") or 0
+                self.start = max(self.start, g["last"]["id"])
+                self.start_rev = max(self.start_rev, g["last"].get("rev") or 0)
+
+    def cursor(self, group):                                  # КурсорГруппы
+        return self.cursors.get(group, self.start)
+
+    def rev_of(self, group):                                  # ВерсияГруппы
+        return self.revs.get(group, self.start_rev)
 
     @staticmethod
     def shift(cursors, group, messages, field):               # Сдвинуть
@@ -407,14 +419,14 @@ class ChatObject:
 
     def newer_than_cursor(self, groups):                      # ГруппыНовееКурсора
         return [g["id"] for g in groups if g["last"] is not None
-                and (g["last"]["id"] > self.cursors.get(g["id"], 0)
-                     or (g["last"].get("rev") or 0) > self.revs.get(g["id"], 0))]
+                and (g["last"]["id"] > self.cursor(g["id"])
+                     or (g["last"].get("rev") or 0) > self.rev_of(g["id"]))]
 
     def pull_updates(self, group, window):                    # ЗабратьИзменения
         if window is None:
             return
         for _ in range(MAX_PAGES):
-            js = self.host.call("GetUpdates", group, self.revs.get(group, 0), PAGE)
+            js = self.host.call("GetUpdates", group, self.rev_of(group), PAGE)
             msgs = json.loads(js)
             if not msgs:
                 break
@@ -425,7 +437,7 @@ class ChatObject:
                 break
 
     def pull_group(self, group, collected):                   # ЗабратьГруппу (оповещения)
-        after = self.cursors.get(group, 0)
+        after = self.cursor(group)
         for _ in range(MAX_PAGES):
             msgs = json.loads(self.host.call("GetMessages", group, after, PAGE))
             if not msgs:
@@ -460,6 +472,7 @@ class ChatForm(ChatObject):
         self.warning = ""  # Состояние.Предупреждение
         self.open_group = None  # Состояние.ОткрытьГруппу
         self.discussion = None  # Состояние.Обсуждение: the group id of the one discussion shown
+        self.groups_limit = LISTED  # Состояние.ЛимитБесед
         self.obj = object_description(*discuss) if discuss else obj  # Состояние.Объект
         if discuss and self.obj is None:  # ПодключитьОбсуждение of an object not written yet
             self.field = CLIENT.nstr("ТекстОбъектНеЗаписан")
@@ -475,7 +488,7 @@ class ChatForm(ChatObject):
         chosen = default_store(self.session) if store is None else store
         try:
             self.host.call("Open", chosen, user)
-            groups_json = self.host.call("GetGroups")
+            groups_json = self.host.call("GetGroups", self.groups_limit)
             if discuss:   # the same link is the same group; a new title renames it
                 self.discussion = self.host.call("OpenDiscussion", self.obj["link"], self.obj["title"])
                 self.html = self.host.call("FillChat", self.discussion)
@@ -489,7 +502,7 @@ class ChatForm(ChatObject):
         if store is None:
             self.warning = store_warning(chosen)
         self.remember_cursors(groups_json)
-        self.page.chatSetGroups(groups_json)  # FillChat's injected state
+        self.page.chatSetGroups(groups_json, self.groups_limit)  # FillChat's injected state
         self.session.forms.append(self)
 
     opened = False
@@ -502,8 +515,8 @@ class ChatForm(ChatObject):
         self.field = text
 
     def pull_new(self, groups=None):                          # ЗабратьНовые
-        groups_json = self.host.call("GetGroups")
-        self.page.chatSetGroups(groups_json)
+        groups_json = self.host.call("GetGroups", self.groups_limit)
+        self.page.chatSetGroups(groups_json, self.groups_limit)
         groups = self.groups_to_pull(groups, json.loads(groups_json))
         d = self.discussion   # not listed for whoever has not written in it
         if d is not None and d in self.revs and d not in groups:
@@ -565,7 +578,7 @@ class ChatForm(ChatObject):
     def open_pending_group(self):                             # ОткрытьОтложеннуюБеседу
         if self.open_group is None or not self.is_open():
             return
-        self.page.chatSetGroups(self.host.call("GetGroups"))
+        self.page.chatSetGroups(self.host.call("GetGroups", self.groups_limit), self.groups_limit)
         if self.page.chatOpenGroup(self.open_group):
             self.open_group = None
 
@@ -682,6 +695,9 @@ class ChatForm(ChatObject):
             self.host.call("MarkRead", a["group"], a["upTo"])
             if self.session.notifier is not None:            # ОбновитьНепрочитанные
                 self.session.notifier.refresh_unread()
+        elif kind == "groups":                                # "more conversations", or a filter
+            self.groups_limit = max(a.get("limit") or 0, 0)
+            self.page.chatSetGroups(self.host.call("GetGroups", self.groups_limit), self.groups_limit)
         elif kind == "people":
             self.page.chatSetPeople(json.dumps(self.session.users))
         elif kind == "image":
@@ -722,9 +738,10 @@ class Notifier(ChatObject):
             self.closed = True
             return
         self.host.call("Open", store, user)
-        groups = json.loads(self.host.call("GetGroups"))
+        groups = json.loads(self.host.call("GetGroups", 1))  # the newest: Начало
+        unread = json.loads(self.host.call("GetUnread"))
         self.remember_cursors(json.dumps(groups))
-        self.show_unread(groups)
+        self.show_unread(unread)
 
     def external_event(self, source, event, data):            # ОбработкаВнешнегоСобытия
         if not is_chat_event(source, event) or self.closed:
@@ -741,8 +758,8 @@ class Notifier(ChatObject):
         return events
 
     def notify_new(self, groups):                             # ОповеститьОНовых
-        listed = json.loads(self.host.call("GetGroups"))
-        self.show_unread(listed)
+        listed = json.loads(self.host.call("GetGroups", LISTED))
+        self.show_unread(json.loads(self.host.call("GetUnread")))
         groups = self.groups_to_pull(groups, listed)
         by_id = {g["id"]: g for g in listed}
         on_screen = self.session.chat_on_screen
@@ -769,8 +786,8 @@ class Notifier(ChatObject):
             title += " (%d)" % len(important)
         self.session.shown.append((title, last["group"], first_words(last["text"])))
 
-    def show_unread(self, groups):                            # ПоказатьНепрочитанные
-        total = sum(g["unread"] for g in groups)
+    def show_unread(self, unread):                            # ПоказатьНепрочитанные
+        total = unread["unread"]
         changed = total != self.unread
         self.unread = total
         title = self.session.title
@@ -785,7 +802,7 @@ class Notifier(ChatObject):
 
     def refresh_unread(self):                                 # ОбновитьНепрочитанные
         if not self.closed:
-            self.show_unread(json.loads(self.host.call("GetGroups")))
+            self.show_unread(json.loads(self.host.call("GetUnread")))
 
     def click(self, index, store):                            # ОткрытьЧатПоНажатию -> ОткрытьЧат
         group = self.session.shown[index][1]
@@ -1068,6 +1085,33 @@ class ClientProtocolTest(unittest.TestCase):
                   "participants": json.dumps(["Иванов", "Петров"]), "text": "еще одно"}])
         self.assertTrue(pump_until(n, lambda: n.unread == 3))
         self.assertEqual(len(session.shown), 2)
+
+    def test_a_user_with_more_groups_than_the_list_shows(self):
+        # 60 groups: the form lists the newest 50 (as FillChat), "more conversations" asks
+        # for 50 more; the notifier counts every group's unread messages and announces only
+        # what came after it connected, also in a group the list did not hold.
+        session = Session(app_title="УТ")
+        a = self.form("Иванов")
+        for n in range(60):
+            a.host.call("SendMessage", "Тема %d" % n, json.dumps(["Петров"]), "первое %d" % n)
+        old = json.loads(a.host.call("GetGroups"))[-1]["id"]   # "Тема 0", the oldest
+        b = self.form("Петров")
+        self.assertEqual((len(b.page.groups), b.page.groups_limit), (LISTED, LISTED))
+        self.assertNotIn(old, [g["id"] for g in b.page.groups])
+        b.click([{"action": "groups", "limit": LISTED + 50}])
+        self.assertEqual((len(b.page.groups), b.page.groups_limit), (60, LISTED + 50))
+        self.assertEqual(b.groups_limit, LISTED + 50, "later lists keep the new limit")
+        n = self.notifier("Петров", session)
+        self.assertEqual(n.unread, 60, "the count covers the groups beyond the list")
+        self.assertEqual(session.title, "(60) УТ")
+        a.host.call("SendMessage", "Тема 0", json.dumps(["Петров"]), "второе в старой")
+        self.assertTrue(pump_until(n, lambda: len(session.shown) == 1))
+        self.assertEqual(session.shown[0][0], "Иванов — Тема 0",
+                         "one message announced, not the group's whole page: %r" % session.shown)
+        self.assertTrue(pump_until(n, lambda: n.unread == 61))
+        # The form got it too (the group is now the newest), with the limit asked for.
+        self.assertTrue(pump_until(b, lambda: b.page.groups and b.page.groups[0]["id"] == old))
+        self.assertEqual(b.page.groups_limit, LISTED + 50)
 
     def test_store_is_chosen_on_the_client(self):
         base = os.path.join(self.dir, "База Торговли")

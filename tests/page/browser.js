@@ -1463,6 +1463,57 @@ async function phaseSingle(page) {
   eq('and the input posts into it by id', ofType(await take(page), 'post').map((a) => [a.group, a.text]), [[1, 'Yes']]);
 }
 
+// A short list (GetGroups with a Limit): "more conversations" asks for 50 more once, the
+// open conversation stays when a short list leaves it out, filtering a short list asks
+// for the whole one, and a list without a limit is whole.
+async function phaseGroupsList(page) {
+  const src = getHtml({ user: D.ME, lang: 'en', seeds: [], groups: [] });
+  await page.load(src.html, { width: 1000, height: 640 });
+  await take(page);
+  const now = Date.now();
+  // Group n's last message has id 10000 - n: group 1 is the newest.
+  const all = [];
+  for (let n = 1; n <= 120; n++) {
+    all.push(D.liveGroup(n, 'Topic ' + n, [D.ME, D.BORIS], 0, 0, D.live(10000 - n, n, now - n * D.MIN, D.BORIS, 'm' + n), {}));
+  }
+  const more = () => page.eval(function () {
+    const n = document.querySelector('#groups .group-more');
+    return n ? n.textContent : null;
+  });
+  eq('a short list: chatSetGroups(json, 50) returns true', await bridge(page, 'chatSetGroups', JSON.stringify(all.slice(0, 50)), 50), true);
+  eq('its 50 groups, newest first', (await groupIds(page)).length, 50);
+  eq('then "more conversations"', await more(), 'More conversations');
+  await page.click('#groups .group-more');
+  eq('a click asks for 50 more', ofType(await take(page), 'groups'), [{ action: 'groups', limit: 100 }]);
+  eq('while it comes: loading', await more(), 'Loading\u2026');
+  await page.click('#groups .group-more');
+  eq('a second click asks nothing again', ofType(await take(page), 'groups'), []);
+  // An event's list with the old limit (it raced with the request) keeps the request open.
+  await bridge(page, 'chatSetGroups', JSON.stringify(all.slice(0, 50)), 50);
+  eq('a list of the old size: still loading', await more(), 'Loading\u2026');
+  await bridge(page, 'chatSetGroups', JSON.stringify(all.slice(0, 75)), 100);
+  eq('75 of at most 100: the whole list, no "more"', [(await groupIds(page)).length, await more()], [75, null]);
+  await page.click('.group[data-id="70"]');
+  await take(page);
+  // Newer activity pushes group 70 out of a short list: it stays open and shown.
+  const pushed = all.slice(0, 69).concat(all.slice(70, 100)).concat([all[100]]);
+  await bridge(page, 'chatSetGroups', JSON.stringify(pushed), 100);
+  eq('the open conversation stays when the list leaves it out', await text(page, '#conv-topic'), 'Topic 70');
+  eq('the list is short again: "more"', await more(), 'More conversations');
+  await setFilter(page, 'Topic 11');
+  eq('filtering a short list asks for the whole list', ofType(await take(page), 'groups'), [{ action: 'groups', limit: 0 }]);
+  await setFilter(page, 'Topic 117');
+  eq('once', ofType(await take(page), 'groups'), []);
+  await bridge(page, 'chatSetGroups', JSON.stringify(all), 0);
+  eq('the whole list finds what the short one did not hold', await groupIds(page), [117]);
+  await setFilter(page, '');
+  eq('a whole list has no "more"', await more(), null);
+  await bridge(page, 'chatSetGroups', JSON.stringify(all.slice(0, 60)));
+  eq('chatSetGroups without a limit: a whole list', [(await groupIds(page)).length, await more()], [60, null]);
+  await noProblems(page, 'groups list');
+}
+
+
 // A small, realistic chat for the README screenshot.
 async function phaseScreenshot(page) {
   const now = new Date();
@@ -1519,7 +1570,7 @@ async function runEngine(name) {
   console.log('engine: ' + name + ' ' + page.version);
   try {
     for (const phase of [phaseRenderXss, phaseRussian, phaseScenario, phaseOnError, phasePeople, phaseLive, phaseSearch,
-      phaseFiles, phaseLinks, phaseSingle, phaseScreenshot]) {
+      phaseFiles, phaseLinks, phaseSingle, phaseGroupsList, phaseScreenshot]) {
       try {
         await phase(page);
       } catch (e) {

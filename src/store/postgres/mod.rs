@@ -21,7 +21,7 @@ use super::{
     Viewer, WatchPlan,
 };
 use crate::chat::files::NewFile;
-use crate::chat::{Group, NewMessage};
+use crate::chat::{Group, NewMessage, Unread};
 use crate::store::notes::{Answer, Hints, Note};
 use conn::{map_err, Connection, PgResult};
 
@@ -162,14 +162,26 @@ impl Store for PgStore {
         &self.location
     }
 
-    fn groups(&mut self) -> Result<Vec<Group>, StoreError> {
+    fn groups(&mut self, limit: Option<i64>) -> Result<Vec<Group>, StoreError> {
         let session = &self.session;
         let rows = self.conn.run(async |c| {
-            c.query("SELECT * FROM chat1c.api_groups($1)", &[session])
-                .await
+            c.query(
+                "SELECT * FROM chat1c.api_groups($1, $2)",
+                &[session, &limit],
+            )
+            .await
         })?;
         let groups = rows.iter().map(shape::group).collect::<Result<_, _>>()?;
         Ok(shape::newest_first(groups))
+    }
+
+    fn unread(&mut self) -> Result<Unread, StoreError> {
+        let session = &self.session;
+        let row = self.conn.run(async |c| {
+            c.query_one("SELECT * FROM chat1c.api_unread($1)", &[session])
+                .await
+        })?;
+        shape::unread(&row)
     }
 
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {

@@ -210,9 +210,22 @@ SELECT chat1c_private.count_afresh();
 
 -- ---- the chat's API ----
 
--- Per visible group its row (with the members' read marks), its summary and the
--- user's read mark: nothing is counted here. Unordered: the add-in sorts them.
-CREATE FUNCTION chat1c.api_groups(session TEXT)
+-- The groups a user sees: public topics, the private groups they belong to, and the
+-- discussions they took part in (any discussion may be read by id, but only those are
+-- listed). No SET clause, so the planner inlines it into its callers (which pin theirs).
+CREATE FUNCTION chat1c_private.visible_groups(me TEXT) RETURNS SETOF BIGINT
+LANGUAGE sql STABLE AS $$
+    SELECT g.id FROM chat1c.groups g WHERE g.is_public AND g.context IS NULL
+    UNION ALL
+    SELECT g.id FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
+     WHERE m.user_key = me AND (NOT g.is_public OR g.context IS NOT NULL)
+$$;
+
+-- The `lim` most recently active visible groups (NULL: all): per group its row (with the
+-- members' read marks), its summary and the user's read mark; nothing is counted here.
+-- The newest are chosen from the summaries' ids alone, so a short list reads the other
+-- columns of the groups it returns only. Unordered: the add-in sorts them.
+CREATE FUNCTION chat1c.api_groups(session TEXT, lim BIGINT DEFAULT NULL)
 RETURNS TABLE(g_id BIGINT, g_topic TEXT, g_participants TEXT, g_unread BIGINT, g_mentions BIGINT,
               g_reads TEXT, g_context TEXT, r_id BIGINT, r_group_id BIGINT, r_period BIGINT,
               r_publisher TEXT, r_message TEXT, r_rev BIGINT, r_edited BIGINT, r_deleted BOOLEAN,
@@ -222,23 +235,35 @@ DECLARE
     me TEXT := chat1c_private.viewer(session);
 BEGIN
     RETURN QUERY
-    -- Public topics, the private groups the user belongs to, and the discussions they
-    -- took part in (any discussion may be read by id, but only those are listed).
-    WITH visible AS (
-        SELECT g.id, g.topic, g.participants, g.is_public, g.context, NULL::JSONB AS marks
-          FROM chat1c.groups g
-         WHERE g.is_public AND g.context IS NULL
-        UNION ALL
-        SELECT g.id, g.topic, g.participants, g.is_public, g.context, g.marks
-          FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
-         WHERE m.user_key = me AND (NOT g.is_public OR g.context IS NOT NULL))
-    SELECT v.id, v.topic, v.participants,
+    WITH shown AS (
+        SELECT v.id FROM chat1c_private.visible_groups(me) v(id)
+          LEFT JOIN chat1c.summary s ON s.group_id = v.id
+         ORDER BY coalesce(s.last_id, 0) DESC, v.id DESC LIMIT lim)
+    SELECT g.id, g.topic, g.participants,
            greatest(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0),
-           CASE WHEN v.is_public THEN NULL ELSE coalesce(v.marks, '{}')::TEXT END,
-           v.context,
-           s.last_id, v.id, s.period, s.publisher, s.message, s.rev, s.edited, s.deleted,
+           CASE WHEN g.is_public THEN NULL ELSE coalesce(g.marks, '{}')::TEXT END,
+           g.context,
+           s.last_id, g.id, s.period, s.publisher, s.message, s.rev, s.edited, s.deleted,
            s.reply_to, s.mentions, s.files
-      FROM visible v
+      FROM shown v
+      JOIN chat1c.groups g ON g.id = v.id
       LEFT JOIN chat1c.summary s ON s.group_id = v.id
       LEFT JOIN chat1c.reads rd ON rd.user_key = me AND rd.group_id = v.id;
+END $$;
+
+-- GetUnread: the user's unread messages and mentions over every visible group, and how
+-- many groups have unread messages. One row, nothing per group returned.
+CREATE FUNCTION chat1c.api_unread(session TEXT)
+RETURNS TABLE(unread BIGINT, mentions BIGINT, groups BIGINT)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    me TEXT := chat1c_private.viewer(session);
+BEGIN
+    RETURN QUERY
+    SELECT coalesce(sum(u), 0)::BIGINT, coalesce(sum(m), 0)::BIGINT, count(*) FILTER (WHERE u > 0)
+      FROM (SELECT greatest(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0) AS u,
+                   coalesce(rd.mentioned, 0) AS m
+              FROM chat1c_private.visible_groups(me) v(id)
+              LEFT JOIN chat1c.summary s ON s.group_id = v.id
+              LEFT JOIN chat1c.reads rd ON rd.user_key = me AND rd.group_id = v.id) t;
 END $$;

@@ -20,7 +20,7 @@ use super::{
     StoreError, Viewer, WatchPlan,
 };
 use crate::chat::files::NewFile;
-use crate::chat::{Group, NewMessage};
+use crate::chat::{Group, NewMessage, Unread};
 use crate::store::notes::{Answer, Hints, Inbox, Note};
 use checkpoint::Checkpoints;
 use file::FileId;
@@ -276,15 +276,28 @@ impl Store for SqliteStore {
         &self.location
     }
 
-    fn groups(&mut self) -> Result<Vec<Group>, StoreError> {
+    fn groups(&mut self, limit: Option<i64>) -> Result<Vec<Group>, StoreError> {
         self.still_there()?;
         let mut stmt = self.conn.prepare_cached(sql::GROUPS).map_err(map_err)?;
-        let mut rows = stmt.query(params![self.me]).map_err(map_err)?;
+        // SQLite's LIMIT -1: no limit.
+        let mut rows = stmt
+            .query(params![self.me, limit.unwrap_or(-1)])
+            .map_err(map_err)?;
         let mut groups = Vec::new();
         while let Some(row) = rows.next().map_err(map_err)? {
             groups.push(shape::group(row)?);
         }
         Ok(shape::newest_first(groups))
+    }
+
+    fn unread(&mut self) -> Result<Unread, StoreError> {
+        self.still_there()?;
+        let mut stmt = self.conn.prepare_cached(sql::UNREAD).map_err(map_err)?;
+        let mut rows = stmt.query(params![self.me]).map_err(map_err)?;
+        match rows.next().map_err(map_err)? {
+            Some(row) => shape::unread(row),
+            None => Ok(Unread::default()),
+        }
     }
 
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {
@@ -735,7 +748,7 @@ mod tests {
         // scan of everyone's marks (GetGroups once took 40 ms at 1 M messages so).
         let (_d, s) = store();
         let me = "ann";
-        let groups = full_scans(&s, sql::GROUPS, &[&me]);
+        let groups = full_scans(&s, sql::GROUPS, &[&me, &-1]);
         assert_eq!(groups, Vec::<String>::new(), "GetGroups");
         for page in [Page::Newest, Page::After(1), Page::Before(9)] {
             assert!(full_scans(&s, sql::page(page), &[&1, &0, &50]).is_empty());
@@ -743,18 +756,27 @@ mod tests {
         assert!(full_scans(&s, sql::UPDATES, &[&1, &0, &50]).is_empty());
         let search = full_scans(&s, sql::SEARCH, &[&"\"abc\"", &me, &0, &50]);
         assert_eq!(search, Vec::<String>::new(), "Search");
-        // GetGroups counts nothing: per group one summary row and one read mark.
-        let groups = plan(&s, sql::GROUPS, &[&me]);
-        for table in [
-            "chat_register",
-            "chat_mentions",
-            "chat_files",
-            "TEMP B-TREE",
-        ] {
-            assert!(
-                groups.iter().all(|d| !d.contains(table)),
-                "GetGroups reads {table}: {groups:?}"
-            );
+        assert!(full_scans(&s, sql::UNREAD, &[&me]).is_empty(), "GetUnread");
+        // GetGroups and GetUnread count nothing: per group one summary row and one read
+        // mark. GetGroups sorts the visible groups' ids once to pick the newest (a
+        // top-N sorter with a Limit); nothing else is sorted or kept aside.
+        let limit = 50;
+        let calls: [(&str, &str, &[&dyn rusqlite::ToSql]); 2] = [
+            ("GetGroups", sql::GROUPS, &[&me, &limit]),
+            ("GetUnread", sql::UNREAD, &[&me]),
+        ];
+        for (name, query, args) in calls {
+            let steps = plan(&s, query, args);
+            for table in [
+                "chat_register",
+                "chat_mentions",
+                "chat_files",
+                "TEMP B-TREE",
+            ] {
+                let sorts = usize::from(name == "GetGroups" && table == "TEMP B-TREE");
+                let found = steps.iter().filter(|d| d.contains(table)).count();
+                assert_eq!(found, sorts, "{name} reads {table}: {steps:?}");
+            }
         }
         // Every statement of the triggers that keep the summaries reads by index too:
         // they run on every send, edit, delete and MarkRead.
@@ -820,13 +842,13 @@ mod tests {
         let public = send(&mut s, "Carl", "News", "", "4");
 
         let carl: Vec<i64> = as_(&mut s, "carl")
-            .groups()
+            .groups(None)
             .unwrap()
             .iter()
             .map(|g| g.id)
             .collect();
         assert_eq!(carl, vec![public.group, other.group]);
-        let ann = as_(&mut s, "ann").groups().unwrap();
+        let ann = as_(&mut s, "ann").groups(None).unwrap();
         assert_eq!(
             ann.iter().map(|g| g.id).collect::<Vec<_>>(),
             vec![public.group, other.group, a.group]
@@ -836,7 +858,7 @@ mod tests {
         assert_eq!(deal.last.as_ref().unwrap().id, b.id);
         assert_eq!(deal.participants, vec!["Bob", "Ann"]);
         assert!(as_(&mut s, "dave")
-            .groups()
+            .groups(None)
             .unwrap()
             .iter()
             .all(|g| g.id == public.group));
@@ -857,7 +879,7 @@ mod tests {
         as_(&mut s, "ann").mark_read(a.group, b.id).unwrap();
         as_(&mut s, "ann").mark_read(a.group, 0).unwrap();
         let deal = as_(&mut s, "ann")
-            .groups()
+            .groups(None)
             .unwrap()
             .into_iter()
             .find(|g| g.id == a.group)
@@ -871,7 +893,7 @@ mod tests {
         let ids: Vec<i64> = (0..25)
             .map(|i| send(&mut s, "a", "t", "", &format!("m{i}")).id)
             .collect();
-        let g = as_(&mut s, "a").groups().unwrap()[0].id;
+        let g = as_(&mut s, "a").groups(None).unwrap()[0].id;
         let newest = as_(&mut s, "a").messages(g, Page::Newest, 10).unwrap();
         assert_eq!(
             newest.iter().map(|m| m.id).collect::<Vec<_>>(),
@@ -1027,7 +1049,7 @@ mod tests {
             (list[1].reply_to, list[1].mentions.clone()),
             (Some(first.id), vec!["Ann".to_string()])
         );
-        let ann = as_(&mut s, "ann").groups().unwrap();
+        let ann = as_(&mut s, "ann").groups(None).unwrap();
         assert_eq!((ann[0].unread, ann[0].mentions), (1, 1));
         // Only the publisher edits; an edit takes the next revision and re-reads mentions.
         assert_eq!(
@@ -1038,7 +1060,7 @@ mod tests {
             .edit(second.id, "no mention now", 3_000)
             .unwrap();
         assert_eq!(edited.rev, second.rev + 1);
-        let ann = as_(&mut s, "ann").groups().unwrap();
+        let ann = as_(&mut s, "ann").groups(None).unwrap();
         assert_eq!(ann[0].mentions, 0, "the edit took the mention back");
         let updates = as_(&mut s, "ann")
             .updates(first.group, second.rev, 10)
@@ -1063,7 +1085,7 @@ mod tests {
             (gone.rev, true, "")
         );
         assert_eq!(
-            as_(&mut s, "ann").groups().unwrap()[0].unread,
+            as_(&mut s, "ann").groups(None).unwrap()[0].unread,
             0,
             "a tombstone is not unread"
         );
@@ -1087,7 +1109,7 @@ mod tests {
         // Read marks of every member, for the page's read ticks.
         as_(&mut s, "bob").mark_read(first.group, first.id).unwrap();
         let reads = as_(&mut s, "ann")
-            .groups()
+            .groups(None)
             .unwrap()
             .into_iter()
             .find(|g| g.id == first.group)
@@ -1115,7 +1137,7 @@ mod tests {
             .messages(m.group, Page::After(m.id - 1), 1)
             .unwrap();
         assert_eq!(got[0].mentions, vec!["Иванов Иван", "Анна"]);
-        assert_eq!(as_(&mut s, "анна").groups().unwrap()[0].mentions, 1);
+        assert_eq!(as_(&mut s, "анна").groups(None).unwrap()[0].mentions, 1);
     }
 
     #[test]
@@ -1223,7 +1245,7 @@ mod tests {
         let news = send(&mut s, "Ann", "Счет № 1", "", "a public topic");
         assert_ne!(news.group, g);
         assert!(as_(&mut s, "bob")
-            .groups()
+            .groups(None)
             .unwrap()
             .iter()
             .all(|x| x.id != g));
@@ -1232,7 +1254,7 @@ mod tests {
         as_(&mut s, "bob").send(&post, None, 3).unwrap();
         for (user, listed) in [("bob", true), ("ann", true), ("carl", false)] {
             let found = as_(&mut s, user)
-                .groups()
+                .groups(None)
                 .unwrap()
                 .into_iter()
                 .find(|x| x.id == g);

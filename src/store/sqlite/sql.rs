@@ -56,24 +56,50 @@ pub const SEARCH: &str = concat!(
       ORDER BY s.rowid LIMIT ?4"
 );
 
-/// (user key) The groups a user sees in the list: public topics, private groups they
-/// belong to, and the discussions they took part in (any discussion may be read by
-/// id, but only those are listed). Per group its row (with its members' read marks),
-/// its row of `chat_summary` (the count and the newest message) and the user's row of
-/// `chat_reads`: nothing is counted here. Unordered: `shape::newest_first` sorts them.
-pub const GROUPS: &str = "
-    WITH visible(id, topic, participants, is_public, context, marks) AS (
-        SELECT id, topic, participants, 1, NULL, NULL FROM chat_groups
-         WHERE is_public = 1 AND context IS NULL
-        UNION ALL
-        SELECT g.id, g.topic, g.participants, g.is_public, g.context, g.marks
-          FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
-         WHERE m.user_key = ?1 AND (g.is_public = 0 OR g.context IS NOT NULL))
-    SELECT v.id, v.topic, v.participants,
+/// The groups the user (?1) sees in the list, as `visible(id)`: public topics, the
+/// private groups they belong to, and the discussions they took part in (any discussion
+/// may be read by id, but only those are listed). A macro for `concat!`.
+macro_rules! visible_groups {
+    () => {
+        "WITH visible(id) AS (
+            SELECT id FROM chat_groups WHERE is_public = 1 AND context IS NULL
+            UNION ALL
+            SELECT g.id FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
+             WHERE m.user_key = ?1 AND (g.is_public = 0 OR g.context IS NOT NULL))"
+    };
+}
+
+/// The ?2 most recently active visible groups (-1: all), in the columns `shape::group`
+/// reads: per group its row (with its members' read marks), its row of `chat_summary`
+/// (the count and the newest message) and the user's row of `chat_reads`; nothing is
+/// counted. The newest are chosen from the summaries' ids alone, so a short list reads
+/// the other columns of the groups it returns only. `shape::newest_first` orders them.
+pub const GROUPS: &str = concat!(
+    visible_groups!(),
+    ",
+    shown(id) AS (
+        SELECT v.id FROM visible v LEFT JOIN chat_summary s ON s.group_id = v.id
+         ORDER BY coalesce(s.last_id, 0) DESC, v.id DESC LIMIT ?2)
+    SELECT g.id, g.topic, g.participants,
            max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0),
-           CASE WHEN v.is_public THEN NULL ELSE coalesce(v.marks, '{}') END, v.context,
-           s.last_id, v.id, s.period, s.publisher, s.message, s.rev, s.edited, s.deleted,
+           CASE WHEN g.is_public THEN NULL ELSE coalesce(g.marks, '{}') END, g.context,
+           s.last_id, g.id, s.period, s.publisher, s.message, s.rev, s.edited, s.deleted,
            s.reply_to, s.mentions, s.files
-      FROM visible v
+      FROM shown v
+      JOIN chat_groups g ON g.id = v.id
       LEFT JOIN chat_summary s ON s.group_id = v.id
-      LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id";
+      LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id"
+);
+
+/// The user's (?1) unread messages and mentions over every visible group, and how many
+/// groups have unread messages: GetUnread, one row, nothing per group returned.
+pub const UNREAD: &str = concat!(
+    visible_groups!(),
+    "
+    SELECT coalesce(sum(u), 0), coalesce(sum(m), 0), coalesce(sum(u > 0), 0) FROM (
+        SELECT max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0) AS u,
+               coalesce(rd.mentioned, 0) AS m
+          FROM visible v
+          LEFT JOIN chat_summary s ON s.group_id = v.id
+          LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id)"
+);

@@ -18,6 +18,7 @@ fn main() {
         user: &user,
         lang: &lang,
         groups_json: &groups,
+        groups_limit: v["groupsLimit"].as_i64().unwrap_or(0),
         group: v["group"].as_i64(),
     });
     if std::io::stdout().write_all(html.as_bytes()).is_err() {

@@ -72,9 +72,16 @@ fn schema_version(store: &TempStore) -> i64 {
         .parse()
         .expect("a version")
     } else {
-        let conn = rusqlite::Connection::open(&store.path).expect("open the file");
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-            .expect("user_version")
+        // In a child process: this process's own SQLite closing the file would drop the
+        // add-in's locks on it (POSIX locks belong to the process).
+        sqlite_in_another_process(
+            &store.path,
+            "SELECT CAST(user_version AS TEXT) FROM pragma_user_version",
+            false,
+        )
+        .trim()
+        .parse()
+        .expect("user_version")
     }
 }
 

@@ -767,6 +767,11 @@ mod tests {
         ];
         for (name, query, args) in calls {
             let steps = plan(&s, query, args);
+            // Public topics by is_public, not every group without a context.
+            assert!(
+                steps.iter().any(|d| d.contains("INDEX chat_groups_public")),
+                "{name}: {steps:?}"
+            );
             for table in [
                 "chat_register",
                 "chat_mentions",

@@ -61,8 +61,10 @@ pub const SEARCH: &str = concat!(
 /// may be read by id, but only those are listed). A macro for `concat!`.
 macro_rules! visible_groups {
     () => {
+        // `+context`: not by the unique index on context, where SQLite takes IS NULL for
+        // one row (it is every group that is not a discussion), but by is_public.
         "WITH visible(id) AS (
-            SELECT id FROM chat_groups WHERE is_public = 1 AND context IS NULL
+            SELECT id FROM chat_groups WHERE is_public = 1 AND +context IS NULL
             UNION ALL
             SELECT g.id FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
              WHERE m.user_key = ?1 AND (g.is_public = 0 OR g.context IS NOT NULL))"

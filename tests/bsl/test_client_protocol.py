@@ -729,6 +729,7 @@ class Notifier(ChatObject):
         self.cursors = {}
         self.revs = {}
         self.unread = 0     # Состояние.Непрочитано
+        self.known = {}     # Состояние.Беседы
         self.prefix = ""    # Состояние.Префикс
         self.host = Host()
         session.notifier = self
@@ -758,17 +759,22 @@ class Notifier(ChatObject):
         return events
 
     def notify_new(self, groups):                             # ОповеститьОНовых
-        listed = json.loads(self.host.call("GetGroups", LISTED))
         self.show_unread(json.loads(self.host.call("GetUnread")))
-        groups = self.groups_to_pull(groups, listed)
-        by_id = {g["id"]: g for g in listed}
+        if groups is None or any(g not in self.known for g in groups):   # ЕстьНезнакомые
+            listed = json.loads(self.host.call("GetGroups", LISTED))
+            self.known.update({g["id"]: g for g in listed})  # Состояние.Беседы
+            if groups is None:
+                groups = self.newer_than_cursor(listed)
         on_screen = self.session.chat_on_screen
         for g in groups:
+            described = self.known.get(g)
+            if described is None:     # not listed: a discussion the user has no part in
+                continue
             new = []
             self.pull_group(g, new)
-            important = self.important(by_id.get(g), new)
+            important = self.important(described, new)
             if important and not on_screen:
-                self.show_notification(by_id.get(g), important)
+                self.show_notification(described, important)
 
     def important(self, group, messages):                     # ВажныеСообщения
         private = group is not None and len(group["participants"]) > 0
@@ -1109,6 +1115,11 @@ class ClientProtocolTest(unittest.TestCase):
         self.assertEqual(session.shown[0][0], "Иванов — Тема 0",
                          "one message announced, not the group's whole page: %r" % session.shown)
         self.assertTrue(pump_until(n, lambda: n.unread == 61))
+        # A second message there: the group is known, so no list is asked for.
+        calls_before = len(n.host.calls)
+        a.host.call("SendMessage", "Тема 0", json.dumps(["Петров"]), "третье в старой")
+        self.assertTrue(pump_until(n, lambda: len(session.shown) == 2))
+        self.assertEqual(sorted(set(n.host.calls[calls_before:])), ["GetMessages", "GetUnread"])
         # The form got it too (the group is now the newest), with the limit asked for.
         self.assertTrue(pump_until(b, lambda: b.page.groups and b.page.groups[0]["id"] == old))
         self.assertEqual(b.page.groups_limit, LISTED + 50)

@@ -395,6 +395,16 @@ fn fill_chat_lists_the_newest_fifty_groups_and_says_so() {
     let listed = group_ids(&state["groups"]);
     let newest = group_ids(&json(ann.call("GetGroups", &[i(50)]).unwrap()));
     assert_eq!(listed, newest, "the page starts with GetGroups(50)");
+    // One conversation (FillChat(Group)): that group, though it is not among the newest 50.
+    let all = group_ids(&json(ann.call("GetGroups", &[]).unwrap()));
+    let oldest = *all.last().unwrap();
+    assert!(!listed.contains(&oldest));
+    let state = page_state(&text(ann.call("FillChat", &[i(oldest as i32)]).unwrap()));
+    assert_eq!(group_ids(&state["groups"]), vec![oldest]);
+    assert_eq!(
+        (&state["group"], &state["groupsLimit"]),
+        (&json!(oldest), &json!(0))
+    );
 }
 
 #[test]

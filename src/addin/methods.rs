@@ -105,8 +105,21 @@ pub fn fill_chat(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
         // The one conversation must be one the user can see.
         s.store.messages(g, Page::Newest, 1).map_err(|e| s.err(e))?;
     }
-    let groups_limit = limits::GROUPS_FIRST;
-    let groups = s.store.groups(Some(groups_limit)).map_err(|e| s.err(e))?;
+    // The list: the newest groups. One conversation: that group alone, wherever it is
+    // in the list (the page shows no list then).
+    let (groups, groups_limit) = match group {
+        None => (
+            s.store.groups(Some(limits::GROUPS_FIRST)),
+            limits::GROUPS_FIRST,
+        ),
+        Some(g) => (
+            s.store
+                .groups(None)
+                .map(|all| all.into_iter().filter(|x| x.id == g).collect()),
+            0,
+        ),
+    };
+    let groups: Vec<chat::Group> = groups.map_err(|e| s.err(e))?;
     let groups_json =
         serde_json::to_string(&groups).map_err(|e| ChatError::Internal(e.to_string()))?;
     Ok(Ret::Str(page::render(&page::PageState {

@@ -287,7 +287,7 @@ impl Shared {
                     client
                 }
                 tls => {
-                    let maker = tokio_postgres_rustls::MakeRustlsConnect::new(rustls_config(tls)?);
+                    let maker = super::tls::MakeRustlsConnect::new(rustls_config(tls)?);
                     let (client, conn) = config
                         .connect(maker)
                         .await

@@ -2,7 +2,7 @@
 //! the three files one after another as one raw DEFLATE stream (133 KB → 37 KB in the binary),
 //! and their lengths in OUT_DIR/page_lens.rs. src/page/mod.rs inflates it back, byte for byte.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const FILES: [&str; 3] = ["chat.html", "chat.css", "chat.js"];
 
@@ -10,14 +10,20 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut all = Vec::new();
     let mut lens = Vec::new();
+    // The add-in's folder, or one above it: tests/page/render builds src/page/mod.rs too.
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let dir = manifest
+        .ancestors()
+        .map(|d| d.join("src/page"))
+        .find(|d| d.join(FILES[0]).is_file())
+        .expect("src/page/chat.html above the package");
     for name in FILES {
-        let path = format!("src/page/{name}");
-        println!("cargo:rerun-if-changed={path}");
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"));
+        let path = dir.join(name);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let bytes = read(&path);
         lens.push(bytes.len());
         all.extend_from_slice(&bytes);
     }
-    println!("cargo:rerun-if-changed=build.rs");
     // Level 10 is miniz's best ratio; the build compresses once, the page inflates at run time.
     let packed = miniz_oxide::deflate::compress_to_vec(&all, 10);
     let back = miniz_oxide::inflate::decompress_to_vec(&packed).expect("inflate the page");
@@ -30,4 +36,8 @@ fn main() {
         ),
     )
     .expect("write page_lens.rs");
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }

@@ -5,8 +5,7 @@
 //! fills the template's three slots and injects the initial state (user, language, groups) as
 //! JSON escaped so that no input can leave the `<script>` block. FFI-free and panic-free.
 
-use std::sync::LazyLock;
-
+use once_cell::sync::Lazy;
 use serde_json::Value;
 
 /// chat.html, chat.css and chat.js one after another, as one raw DEFLATE stream (build.rs).
@@ -15,7 +14,7 @@ include!(concat!(env!("OUT_DIR"), "/page_lens.rs"));
 
 /// The three files, inflated once per process. build.rs checked the round trip, so the
 /// empty fallback (a blank page rather than a panic) is never expected to be taken.
-static FILES: LazyLock<[String; 3]> = LazyLock::new(|| {
+static FILES: Lazy<[String; 3]> = Lazy::new(|| {
     let all = miniz_oxide::inflate::decompress_to_vec(PACKED)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())

@@ -244,6 +244,27 @@ fn every_method_works_end_to_end() {
     assert_eq!(text(ann.get("LastError").unwrap()), "");
 }
 
+/// The page ships deflated (build.rs) and is inflated at run time: what FillChat hands 1C
+/// must be src/page/ byte for byte, with only the four slots filled.
+#[test]
+fn fill_chat_serves_the_page_files_byte_for_byte() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    let html = text(ann.call("FillChat", &[]).unwrap());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/page");
+    let file = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let marker = "window.CHAT1C_STATE = ";
+    let start = html.find(marker).expect("state marker") + marker.len();
+    let end = start + html[start..].find(";</script>").expect("state end");
+    let want = file("chat.html")
+        .replace("{{LANG}}", "en")
+        .replace("{{CSS}}", &file("chat.css"))
+        .replace("{{JS}}", &file("chat.js"))
+        .replace("{{STATE}}", &html[start..end]);
+    assert!(html == want, "FillChat's page differs from src/page/");
+}
+
 #[test]
 fn paging_and_limits() {
     let lib = library();

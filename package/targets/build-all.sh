@@ -99,11 +99,19 @@ for row in "${ALL[@]}"; do
     else
         cmd=(cargo rustc "${lib_only[@]}")
     fi
-    # Linux: SQLite's and ring's C without unwind tables (-0.09 MB): no Rust callback runs under
-    # a C frame (no SQLite functions, hooks or collations), so no panic unwinds through one.
-    # Windows keeps them (x86_64 SEH walks every frame); macOS too (never run here).
+    # Linux and Windows i386: SQLite's and ring's C without unwind tables (-0.09 MB on Linux,
+    # -0.12 MB on Windows i386, which unwinds with DWARF tables like Linux): no Rust callback
+    # runs under a C frame (no SQLite functions, hooks or collations), so no panic unwinds
+    # through one. Windows x86_64 keeps them (its SEH walks every frame), macOS too (they
+    # are only 4 KB there).
+    # macOS: the C with hidden visibility (-0.03 MB): zig's linker exported SQLite's whole C
+    # API from the dylib, which kept every API function; now only the add-in's entry points.
     c_flags=()
-    [[ $triple == *linux* ]] && c_flags=("CFLAGS_${triple//-/_}=-fno-asynchronous-unwind-tables -fno-unwind-tables")
+    case $triple in
+        *linux* | i686-pc-windows-gnu)
+            c_flags=("CFLAGS_${triple//-/_}=-fno-asynchronous-unwind-tables -fno-unwind-tables") ;;
+        *darwin*) c_flags=("CFLAGS_${triple//-/_}=-fvisibility=hidden") ;;
+    esac
     if env "${c_flags[@]}" MACOSX_DEPLOYMENT_TARGET=$(macos_min "$triple") "${cmd[@]}" && [ -f "$CARGO_TARGET_DIR/$triple/release/$lib" ] &&
         cp "$CARGO_TARGET_DIR/$triple/release/$lib" "$OUT/$file" && strip_binary "$triple" "$OUT/$file"; then
         size=$(stat -c %s "$OUT/$file")

@@ -1,14 +1,31 @@
 //! The chat page that `FillChat` hands to 1C's HTML field.
 //!
-//! chat.html, chat.css and chat.js are real files embedded at build time; `render` fills
-//! the template's three slots and injects the initial state (user, language, groups) as
+//! chat.html, chat.css and chat.js are real files embedded at build time, deflated by
+//! build.rs (133 KB of text ship as 37 KB) and inflated here on the first `render`; `render`
+//! fills the template's three slots and injects the initial state (user, language, groups) as
 //! JSON escaped so that no input can leave the `<script>` block. FFI-free and panic-free.
 
+use once_cell::sync::Lazy;
 use serde_json::Value;
 
-const TEMPLATE: &str = include_str!("chat.html");
-const CSS: &str = include_str!("chat.css");
-const JS: &str = include_str!("chat.js");
+/// chat.html, chat.css and chat.js one after another, as one raw DEFLATE stream (build.rs).
+static PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/page.deflate"));
+include!(concat!(env!("OUT_DIR"), "/page_lens.rs"));
+
+/// The three files, inflated once per process. build.rs checked the round trip, so the
+/// empty fallback (a blank page rather than a panic) is never expected to be taken.
+static FILES: Lazy<[String; 3]> = Lazy::new(|| {
+    let all = miniz_oxide::inflate::decompress_to_vec(PACKED)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|all| all.len() == LENS.iter().sum::<usize>());
+    let Some(all) = all else {
+        return Default::default();
+    };
+    let (html, rest) = all.split_at(LENS[0]);
+    let (css, js) = rest.split_at(LENS[1]);
+    [html.to_string(), css.to_string(), js.to_string()]
+});
 
 /// What the first paint needs, so the page shows the chat without calling back.
 pub struct PageState<'a> {
@@ -26,11 +43,12 @@ pub struct PageState<'a> {
 
 /// Returns the whole self-contained HTML document.
 pub fn render(state: &PageState) -> String {
+    let [template, css, js] = &*FILES;
     let lang = normalize_lang(state.lang);
-    let mut out = String::with_capacity(TEMPLATE.len() + CSS.len() + JS.len() + 256);
+    let mut out = String::with_capacity(template.len() + css.len() + js.len() + 256);
     // Slots are looked up in the template only, so text inside CSS/JS/state never
     // gets mistaken for a slot.
-    let mut rest = TEMPLATE;
+    let mut rest = template.as_str();
     while let Some(start) = rest.find("{{") {
         let Some(len) = rest[start..].find("}}") else {
             break;
@@ -38,8 +56,8 @@ pub fn render(state: &PageState) -> String {
         let slot = &rest[start + 2..start + len];
         let fill = match slot {
             "LANG" => lang.to_string(),
-            "CSS" => CSS.to_string(),
-            "JS" => JS.to_string(),
+            "CSS" => css.clone(),
+            "JS" => js.clone(),
             "STATE" => state_json(state, lang),
             // Not a slot: keep the text as it is.
             _ => rest[start..start + len + 2].to_string(),
@@ -98,6 +116,18 @@ fn escape_for_script(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TEMPLATE: &str = include_str!("chat.html");
+    const CSS: &str = include_str!("chat.css");
+    const JS: &str = include_str!("chat.js");
+
+    #[test]
+    fn inflated_files_are_the_sources_byte_for_byte() {
+        let [template, css, js] = &*FILES;
+        assert!(template == TEMPLATE, "chat.html");
+        assert!(css == CSS, "chat.css");
+        assert!(js == JS, "chat.js");
+    }
 
     #[test]
     fn one_conversation_only() {

@@ -146,7 +146,10 @@ pub fn display(config: &Config) -> String {
 }
 
 pub fn rustls_config(tls: Tls) -> Result<rustls::ClientConfig, StoreError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::CryptoProvider {
+        key_provider: &NoClientKeys,
+        ..rustls::crypto::ring::default_provider()
+    });
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::CannotOpen(e.to_string()))?;
@@ -162,6 +165,20 @@ pub fn rustls_config(tls: Tls) -> Result<rustls::ClientConfig, StoreError> {
             .with_no_client_auth()
     };
     Ok(config)
+}
+
+/// chat1c presents no client certificate (`with_no_client_auth`), so it loads no private
+/// key: without ring's key loader the linker drops ring's RSA/ECDSA/Ed25519 signing.
+#[derive(Debug)]
+struct NoClientKeys;
+
+impl rustls::crypto::KeyProvider for NoClientKeys {
+    fn load_private_key(
+        &self,
+        _key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        Err(rustls::Error::General("no client certificates".into()))
+    }
 }
 
 /// libpq's `require`: the channel is encrypted, the certificate is not checked.

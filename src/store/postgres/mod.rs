@@ -12,6 +12,7 @@ mod config;
 mod conn;
 mod provision;
 mod schema;
+mod tls;
 
 use std::time::{Duration, Instant};
 

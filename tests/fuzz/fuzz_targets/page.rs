@@ -23,6 +23,7 @@ fn baseline() -> (usize, usize) {
             user: "u",
             lang: "en",
             groups_json: "[]",
+            groups_limit: 0,
             group: None,
         }))
     })
@@ -46,6 +47,7 @@ fuzz_target!(|data: &[u8]| {
             user,
             lang,
             groups_json,
+            groups_limit: 50,
             group: None,
         });
         assert_eq!(

@@ -88,11 +88,40 @@ impl Link {
     }
 }
 
+/// UTF-16 units a hint's three strings take on the stack: raising one allocates
+/// nothing (a hint per reader per message is the watcher's hot path).
+const STACK_UTF16: usize = 192;
+
+/// Writes `s` and its NUL into `buffer` from `at`; where the next string starts.
+fn put_wide(buffer: &mut [u16], at: usize, s: &str) -> usize {
+    let units = s.encode_utf16().chain(Some(0));
+    at + buffer
+        .iter_mut()
+        .skip(at)
+        .zip(units)
+        .map(|(slot, u)| *slot = u)
+        .count()
+}
+
 impl EventSink for Link {
     fn raise(&self, message: &str, data: &str) -> bool {
-        let (mut source, mut message, mut data) = (wide(SOURCE), wide(message), wide(data));
+        // A UTF-8 string has at least as many bytes as UTF-16 units.
+        let needed = SOURCE.len() + message.len() + data.len() + 3;
+        let mut stack = [0u16; STACK_UTF16];
+        let mut heap = Vec::new();
+        let buffer: &mut [u16] = if needed <= STACK_UTF16 {
+            &mut stack
+        } else {
+            heap.resize(needed, 0);
+            &mut heap
+        };
+        let message_at = put_wide(buffer, 0, SOURCE);
+        let data_at = put_wide(buffer, message_at, message);
+        put_wide(buffer, data_at, data);
+        let (source, rest) = buffer.split_at_mut(message_at);
+        let (message, data) = rest.split_at_mut(data_at - message_at);
         self.with(|raw, vt| {
-            // SAFETY: live connection; the buffers outlive the call.
+            // SAFETY: live connection; the buffers (NUL-terminated) outlive the call.
             unsafe {
                 (vt.external_event)(
                     raw,
@@ -102,5 +131,22 @@ impl EventSink for Link {
                 )
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::put_wide;
+
+    #[test]
+    fn strings_are_laid_out_one_after_another_each_with_its_nul() {
+        let mut buffer = [7u16; 12];
+        let second = put_wide(&mut buffer, 0, "Chat");
+        let third = put_wide(&mut buffer, second, "ё");
+        let end = put_wide(&mut buffer, third, "{}");
+        assert_eq!((second, third, end), (5, 7, 10));
+        let expected: Vec<u16> = "Chat\0ё\0{}\0".encode_utf16().collect();
+        assert_eq!(&buffer[..end], &expected[..]);
+        assert_eq!(put_wide(&mut buffer[..3], 0, "long"), 3, "stops at the end");
     }
 }

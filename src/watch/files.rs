@@ -67,6 +67,14 @@ mod linux {
     /// The folder itself opened and closed: a commit mark (see [`Files::mark`]).
     const MARKS: WatchMask = WatchMask::CLOSE_NOWRITE.union(WatchMask::ONLYDIR);
 
+    /// Bytes of the read buffer, and of the largest inotify event (its header and a
+    /// name of NAME_MAX bytes, NUL-terminated and padded to 16).
+    const BUFFER: usize = 4096;
+    const EVENT_MAX: usize = 16 + 256;
+    /// A read of at most this many events left room for one more: the kernel stops
+    /// a read only when the queue is empty or its next event does not fit.
+    const ROOMY_READ: usize = BUFFER / EVENT_MAX - 2;
+
     /// A write says that a commit is under way, not that it is visible: the WAL index
     /// in shared memory moves last, without a file event. So a writer of this add-in
     /// marks each commit once it is visible, by opening and closing the store's
@@ -83,7 +91,7 @@ mod linux {
         poll: Poll,
         ready: Events,
         waker: Arc<Waker>,
-        buffer: [u8; 4096],
+        buffer: [u8; BUFFER],
         dir: PathBuf,
         /// Whether writes wake this thread (until the first mark).
         writes: bool,
@@ -108,7 +116,7 @@ mod linux {
                 poll,
                 ready: Events::with_capacity(4),
                 waker: Arc::new(waker),
-                buffer: [0; 4096],
+                buffer: [0; BUFFER],
                 dir: dir.to_path_buf(),
                 writes: true,
                 unmarked: false,
@@ -164,7 +172,9 @@ mod linux {
 
         /// Waits up to `timeout` for a signal or a file event.
         pub fn wait(&mut self, rx: &Receiver<Signal>, timeout: Duration) -> Woken {
-            let deadline = Instant::now() + timeout;
+            // One clock read per wait that an event ends (the common case).
+            let mut now = Instant::now();
+            let deadline = now + timeout;
             loop {
                 // A signal is sent before the waker is poked: taken here, or the poke
                 // ends the poll below at once.
@@ -173,7 +183,6 @@ mod linux {
                     Err(TryRecvError::Disconnected) => return Woken::Stop,
                     Err(TryRecvError::Empty) => {}
                 }
-                let now = Instant::now();
                 if self.suspect.is_some_and(|due| due <= now) {
                     self.unmarked_commit();
                 }
@@ -183,6 +192,7 @@ mod linux {
                 }
                 let left = self.suspect.map_or(left, |due| left.min(due - now));
                 if self.poll.poll(&mut self.ready, Some(left)).is_err() {
+                    now = Instant::now();
                     continue; // interrupted by a signal of the OS
                 }
                 if self.ready.iter().any(|e| e.token() == FILES) {
@@ -200,6 +210,7 @@ mod linux {
                         return Woken::Written;
                     }
                 }
+                now = Instant::now();
             }
         }
 
@@ -209,7 +220,9 @@ mod linux {
         fn drain(&mut self) -> (bool, bool) {
             let (mut marked, mut written) = (false, false);
             while let Ok(events) = self.inotify.read_events(&mut self.buffer) {
+                let mut read = 0;
                 for event in events {
+                    read += 1;
                     if event.mask.contains(EventMask::Q_OVERFLOW) {
                         written = true;
                     } else if event.mask.contains(EventMask::CLOSE_NOWRITE) {
@@ -218,6 +231,12 @@ mod linux {
                     } else {
                         written |= event.name.is_some_and(|n| !is_wal_index(n));
                     }
+                }
+                // The buffer had room for one more event of any size: the queue was
+                // empty, and an event queued since ends the next wait (a read that
+                // would find nothing is a system call per wake-up saved).
+                if read <= ROOMY_READ {
+                    break;
                 }
             }
             (marked, written)

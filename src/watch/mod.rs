@@ -350,6 +350,8 @@ fn run(
 ) {
     let listening = feed.listen().unwrap_or(false);
     let mut rounds = Rounds::new();
+    // Refilled each round: the list is copied so that no event is raised under its lock.
+    let mut subscribers: Vec<Arc<Subscriber>> = Vec::new();
     loop {
         let period = rounds.period(plan.poll);
         let (mut written, mut polled) = (false, false);
@@ -357,8 +359,10 @@ fn run(
             Woken::Stop => return,
             Woken::Idle => {
                 polled = !rounds.busy();
-                let subscribers = lock(&shared.subscribers).clone();
-                if !rounds.look_when_idle(feed.as_mut(), &subscribers) {
+                subscribers.clone_from(&lock(&shared.subscribers));
+                let look = rounds.look_when_idle(feed.as_mut(), &subscribers);
+                subscribers.clear();
+                if !look {
                     continue;
                 }
                 false
@@ -378,8 +382,10 @@ fn run(
                 signal => written |= take(signal.into(), files.as_deref_mut()),
             }
         }
-        let subscribers: Vec<Arc<Subscriber>> = lock(&shared.subscribers).clone();
-        if rounds.round(feed.as_mut(), &subscribers, written) && polled {
+        subscribers.clone_from(&lock(&shared.subscribers));
+        let moved = rounds.round(feed.as_mut(), &subscribers, written);
+        subscribers.clear(); // keeps the room, lets go of who left
+        if moved && polled {
             // A commit that nothing announced: another program's, or its mark is late.
             if let Some(files) = files.as_deref_mut() {
                 files.unannounced_commit();

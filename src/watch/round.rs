@@ -5,7 +5,6 @@
 //! A hint 1C refuses (event queue full) stays owed and is offered again, refreshed,
 //! with backoff. An object is not hinted about its own changes.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,41 +38,71 @@ struct Hint {
     cursor: i64,
     /// The highest revision among the changes.
     rev: i64,
-    groups: BTreeSet<i64>,
+    /// Ascending, each once.
+    groups: Vec<i64>,
 }
 
 impl Hint {
     fn add(&mut self, c: &GroupChanges) {
         self.cursor = self.cursor.max(c.last_id);
         self.rev = self.rev.max(c.last_rev);
-        self.groups.insert(c.group);
+        if let Err(k) = self.groups.binary_search(&c.group) {
+            self.groups.insert(k, c.group);
+        }
     }
 
-    /// `{"cursor":N,"rev":R,"groups":[..]}`, written directly: a hint per reader per
-    /// message is the watcher's hot path.
+    /// `{"cursor":N,"rev":R,"groups":[..]}`, written directly (not through `fmt`,
+    /// and in one allocation): a hint per reader per message is the watcher's hot path.
     fn data(&self) -> String {
-        use std::fmt::Write;
-        let mut text = format!(
-            "{{\"cursor\":{},\"rev\":{},\"groups\":[",
-            self.cursor, self.rev
-        );
+        let mut text = String::with_capacity(40 + 21 * self.groups.len());
+        text.push_str("{\"cursor\":");
+        push_number(&mut text, self.cursor);
+        text.push_str(",\"rev\":");
+        push_number(&mut text, self.rev);
+        text.push_str(",\"groups\":[");
         for (k, g) in self.groups.iter().enumerate() {
-            let _ = write!(text, "{}{g}", if k == 0 { "" } else { "," });
+            if k > 0 {
+                text.push(',');
+            }
+            push_number(&mut text, *g);
         }
         text.push_str("]}");
         text
     }
 }
 
+/// Appends `n` in decimal.
+fn push_number(text: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        text.push('-');
+    }
+    text.extend(digits[at..].iter().map(|d| char::from(*d)));
+}
+
 /// Per-subscriber progress.
 struct Progress {
+    /// The subscriber's id.
+    id: u64,
     /// Every revision up to this one has been examined for the subscriber.
     scanned: i64,
     owed: Option<Hint>,
 }
 
 pub(super) struct Rounds {
-    progress: HashMap<u64, Progress>,
+    /// One per subscriber, in no order: a process has a few objects, and a list
+    /// searched from the front touches less memory per round than a hash map.
+    progress: Vec<Progress>,
     /// The newest revision a round has examined.
     head: i64,
     /// The feed's change token at the last look (see [`Rounds::look_when_idle`]).
@@ -89,7 +118,7 @@ pub(super) struct Rounds {
 impl Rounds {
     pub fn new() -> Rounds {
         Rounds {
-            progress: HashMap::new(),
+            progress: Vec::new(),
             head: 0,
             token: None,
             retry: RETRY_FIRST,
@@ -102,7 +131,7 @@ impl Rounds {
     }
 
     fn owed(&self) -> bool {
-        self.progress.values().any(|p| p.owed.is_some())
+        self.progress.iter().any(|p| p.owed.is_some())
     }
 
     fn settling(&self) -> bool {
@@ -190,16 +219,16 @@ impl Rounds {
             return false;
         };
         self.progress
-            .retain(|id, _| subscribers.iter().any(|s| s.id == *id));
+            .retain(|p| subscribers.iter().any(|s| s.id == p.id));
         let retracted = feed.retracted();
         if let Some(rev) = retracted {
-            for p in self.progress.values_mut() {
+            for p in &mut self.progress {
                 p.scanned = p.scanned.min(rev - 1);
             }
         }
         let newcomer = subscribers
             .iter()
-            .any(|s| !self.progress.contains_key(&s.id));
+            .any(|s| !self.progress.iter().any(|p| p.id == s.id));
         if head == self.head && !self.owed() && !self.held && !newcomer && retracted.is_none() {
             // Nothing visible yet: a fresh write restarts the settle checks.
             self.settle = if written {
@@ -215,10 +244,18 @@ impl Rounds {
         self.head = head;
         self.held = false;
         for sub in subscribers {
-            let p = self.progress.entry(sub.id).or_insert_with(|| Progress {
-                scanned: sub.start,
-                owed: None,
-            });
+            let k = match self.progress.iter().position(|p| p.id == sub.id) {
+                Some(k) => k,
+                None => {
+                    self.progress.push(Progress {
+                        id: sub.id,
+                        scanned: sub.start,
+                        owed: None,
+                    });
+                    self.progress.len() - 1
+                }
+            };
+            let p = &mut self.progress[k];
             // A change of its own that is committed (so at or below `head`) but not
             // yet recorded would be taken for someone else's: wait until it is.
             if lock(&sub.own).writing {
@@ -234,7 +271,7 @@ impl Rounds {
     fn offer(&mut self, subscribers: &[Arc<Subscriber>]) {
         let mut refused = false;
         for sub in subscribers {
-            if let Some(p) = self.progress.get_mut(&sub.id) {
+            if let Some(p) = self.progress.iter_mut().find(|p| p.id == sub.id) {
                 refused |= !offer(sub, p);
             }
         }
@@ -373,6 +410,26 @@ mod tests {
     }
 
     const ANN_BOB: Option<&[&str]> = Some(&["ann", "bob"]);
+
+    #[test]
+    fn hint_data_is_the_json_of_its_numbers() {
+        let mut hint = Hint::default();
+        for (group, id, rev) in [(20, i64::MAX, 3), (-5, 1, i64::MIN), (20, 0, 0), (0, 2, 1)] {
+            hint.add(&GroupChanges {
+                group,
+                last_id: id,
+                last_rev: rev,
+                count: 1,
+            });
+        }
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&hint.data()).unwrap(),
+            serde_json::json!({"cursor": i64::MAX, "rev": 3, "groups": [-5, 0, 20]})
+        );
+        let mut text = String::new();
+        push_number(&mut text, i64::MIN);
+        assert_eq!(text, i64::MIN.to_string());
+    }
 
     #[test]
     fn each_subscriber_gets_one_hint_with_what_it_may_see() {

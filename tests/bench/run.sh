@@ -10,7 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/../../target-bench}
-(cd ../.. && cargo build --release -q -p chat1c -p chat1c-host)
+# The add-in as the package builds it (package/targets/build-all.sh): with the rlib among
+# its crate types, `cargo build` makes the cdylib without LTO (cargo#9672): a build nobody
+# ships, and slower.
+(cd ../.. && cargo build --release -q -p chat1c-host \
+    && cargo rustc --release -q -p chat1c --lib --crate-type cdylib)
 cargo build --release -q
 export CHAT1C_LIB=$CARGO_TARGET_DIR/release/libchat1c.so
 export CHAT1C_HOST_CLI=$CARGO_TARGET_DIR/release/chat1c-host

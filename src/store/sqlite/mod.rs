@@ -64,6 +64,10 @@ struct Notes {
     ring: Option<Records>,
     inbox: Inbox,
     hints: Hints,
+    /// The records the last read found since the last check (a round re-reads them
+    /// all, and only a changed one is news), and a buffer for the next read.
+    read: Vec<Record>,
+    reading: Vec<Record>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -470,6 +474,8 @@ impl SqliteStore {
                 ring: None,
                 inbox,
                 hints,
+                read: Vec::new(),
+                reading: Vec::new(),
             });
         }
         Ok(self.notes.as_mut())
@@ -493,9 +499,18 @@ impl SqliteStore {
         let Some(ring) = &notes.ring else {
             return;
         };
-        let mut found = Vec::new();
+        let mut found = std::mem::take(&mut notes.reading);
+        found.clear();
         ring.read_after(notes.hints.checking(&notes.inbox).0, &mut found);
-        for r in found {
+        // What the last read found and recorded, unchanged, is no news: recording it
+        // again changes nothing (a check forgets what was read: see `check`).
+        let same = notes
+            .read
+            .iter()
+            .zip(&found)
+            .take_while(|(a, b)| a == b)
+            .count();
+        for r in &found[same..] {
             notes.inbox.record(
                 r.rev,
                 Note {
@@ -504,6 +519,7 @@ impl SqliteStore {
                 },
             );
         }
+        notes.reading = std::mem::replace(&mut notes.read, found);
     }
 
     /// Compares what the records told with the register (see `store/notes.rs`).
@@ -533,6 +549,9 @@ impl SqliteStore {
         if let Some(n) = self.notes.as_mut() {
             let complete = list.len() < CHECK_ROWS;
             n.hints.settle(&mut n.inbox, &list, complete, started);
+            // The notes changed and the revision read after may have moved: the next
+            // read records everything it finds, as the first did.
+            n.read.clear();
         }
         Ok(())
     }

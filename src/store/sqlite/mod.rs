@@ -632,8 +632,11 @@ impl Feed for SqliteStore {
 
     fn change_token(&mut self, _viewer: &Viewer) -> Result<i64, StoreError> {
         self.still_there()?;
+        // Cached: the slow poll asks this every 10 s in every idle process, and a
+        // statement prepared afresh each time was most of that wake-up's work.
         self.conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(map_err)
     }
 

@@ -173,7 +173,8 @@
  *           conversation" is first shown or "@" is first typed in a public topic
  *   {"action":"groups","limit":N} -> chatSetGroups(GetGroups(N), N), and N is the limit of
  *        every later GetGroups for this page: "more conversations" was clicked (N grows by
- *        50), or the list is filtered while it is not whole (N = 0: all)
+ *        50), or the list is filtered while it is not whole (N = 0: all), or that filter is
+ *        cleared (N: the limit before it; asked once, N may be smaller than the last)
  *   {"action":"read",  "group":N, "upTo":N}  -> MarkRead(group, upTo)
  *   {"action":"link",  "url":S}   http(s)://..., e1cib/... or e1c://... only (a link in a
  *        message, a discussion's header) -> ПерейтиПоНавигационнойСсылке(url); the form checks
@@ -306,8 +307,10 @@
 
   var S = {
     user: '', lang: 'en', groups: [], byId: {}, convs: {}, current: null,
-    // The Limit the list was asked with (0: whole) and the larger one asked for since.
-    groupsLimit: 0, groupsAsked: 0,
+    // The Limit the list was asked with (0: whole) and the larger one asked for since;
+    // groupsShort: the limit before a filter asked for the whole list, asked again when the
+    // filter is cleared (0: none to go back to).
+    groupsLimit: 0, groupsAsked: 0, groupsShort: 0,
     mode: 'none', filter: '', queue: [], notifyTimer: 0, readSent: {}, drafts: {},
     pending: [], pendingSeq: 0, pendingNew: null, newBelow: 0, errorTimer: 0,
     // Infobase users for "new conversation": null until 1C answers the "people" action.
@@ -704,6 +707,26 @@
     if (limit > 0 && limit <= Math.max(S.groupsAsked, S.groupsLimit)) return;
     S.groupsAsked = limit > 0 ? limit : -1;
     queue({ action: 'groups', limit: limit > 0 ? limit : 0 });
+  }
+
+  // Filtering a list that is not whole: the whole one is needed to find by name. The short
+  // limit (with a "more" still on its way) is remembered for when the filter is cleared.
+  function askWholeForFilter() {
+    if (!S.filter || !listIsShort() || S.groupsAsked === -1) return;
+    S.groupsShort = Math.max(S.groupsLimit, S.groupsAsked);
+    askGroups(0);
+  }
+
+  // The filter is cleared: the short list again, or 1C would reload the whole list on every
+  // event until the form closes. Once per clear (groupsShort is spent); answers then come in
+  // order (whole, then short), and the open conversation stays through S.extra.
+  function askShortAgain() {
+    if (S.filter || !S.groupsShort) return;
+    var limit = S.groupsShort;
+    S.groupsShort = 0;
+    // No longer waiting for a longer list: "more" works once the short one comes.
+    S.groupsAsked = 0;
+    queue({ action: 'groups', limit: limit });
   }
 
   function setGroups(arr, limit) {
@@ -2246,8 +2269,7 @@
 
   window.chatSetGroups = guard(function (json, limit) {
     setGroups(asArray(json), isId(limit) ? limit : 0);
-    // Filtering a list that is not whole: the whole one is needed to find by name.
-    if (S.filter && listIsShort()) askGroups(0);
+    askWholeForFilter();
   });
   window.chatAddMessages = guard(function (json) { addMessages(asArray(json)); });
   window.chatPrependMessages = guard(function (groupId, json, hasMore, seq) {
@@ -2338,7 +2360,8 @@
   });
   el.filter.addEventListener('input', function () {
     S.filter = trimText(el.filter.value);
-    if (S.filter && listIsShort()) askGroups(0);
+    askWholeForFilter();
+    askShortAgain();
     renderGroups();
     scheduleSearch(false);
   });
@@ -2349,6 +2372,7 @@
     } else if (e.keyCode === 27 && el.filter.value) {
       el.filter.value = '';
       S.filter = '';
+      askShortAgain();
       renderGroups();
       scheduleSearch(false);
     }

@@ -695,7 +695,7 @@ class ChatForm(ChatObject):
             self.host.call("MarkRead", a["group"], a["upTo"])
             if self.session.notifier is not None:            # ОбновитьНепрочитанные
                 self.session.notifier.refresh_unread()
-        elif kind == "groups":                                # "more conversations", or a filter
+        elif kind == "groups":                                # "more conversations", a filter, or it cleared
             self.groups_limit = max(a.get("limit") or 0, 0)
             self.page.chatSetGroups(self.host.call("GetGroups", self.groups_limit), self.groups_limit)
         elif kind == "people":
@@ -1123,6 +1123,24 @@ class ClientProtocolTest(unittest.TestCase):
         # The form got it too (the group is now the newest), with the limit asked for.
         self.assertTrue(pump_until(b, lambda: b.page.groups and b.page.groups[0]["id"] == old))
         self.assertEqual(b.page.groups_limit, LISTED + 50)
+
+    def test_a_cleared_filter_brings_the_short_list_back(self):
+        # The page's filter asks for the whole list (limit 0); cleared, it asks for the limit
+        # it had before, smaller: later events reload the short list again, not the whole one
+        # until the form closes.
+        a = self.form("Иванов")
+        for n in range(60):
+            a.host.call("SendMessage", "Тема %d" % n, json.dumps(["Петров"]), "первое %d" % n)
+        old = json.loads(a.host.call("GetGroups"))[-1]["id"]   # "Тема 0", the oldest
+        b = self.form("Петров")
+        b.click([{"action": "groups", "limit": 0}])
+        self.assertEqual((len(b.page.groups), b.page.groups_limit, b.groups_limit), (60, 0, 0))
+        b.click([{"action": "groups", "limit": LISTED}])
+        self.assertEqual((len(b.page.groups), b.page.groups_limit, b.groups_limit), (LISTED, LISTED, LISTED))
+        a.host.call("SendMessage", "Тема 0", json.dumps(["Петров"]), "второе в старой")
+        self.assertTrue(pump_until(b, lambda: b.page.groups and b.page.groups[0]["id"] == old))
+        self.assertEqual((len(b.page.groups), b.page.groups_limit), (LISTED, LISTED),
+                         "the event's list has the smaller limit again")
 
     def test_store_is_chosen_on_the_client(self):
         base = os.path.join(self.dir, "База Торговли")

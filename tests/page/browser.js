@@ -1471,10 +1471,10 @@ async function phaseGroupsList(page) {
   await page.load(src.html, { width: 1000, height: 640 });
   await take(page);
   const now = Date.now();
-  // Group n's last message has id 10000 - n: group 1 is the newest.
+  // Group n's last message has id 10000 - n: group 1 is the newest; every ninth has unread.
   const all = [];
   for (let n = 1; n <= 120; n++) {
-    all.push(D.liveGroup(n, 'Topic ' + n, [D.ME, D.BORIS], 0, 0, D.live(10000 - n, n, now - n * D.MIN, D.BORIS, 'm' + n), {}));
+    all.push(D.liveGroup(n, 'Topic ' + n, [D.ME, D.BORIS], n % 9 === 1 ? n : 0, 0, D.live(10000 - n, n, now - n * D.MIN, D.BORIS, 'm' + n), {}));
   }
   const more = () => page.eval(function () {
     const n = document.querySelector('#groups .group-more');
@@ -1506,10 +1506,41 @@ async function phaseGroupsList(page) {
   eq('once', ofType(await take(page), 'groups'), []);
   await bridge(page, 'chatSetGroups', JSON.stringify(all), 0);
   eq('the whole list finds what the short one did not hold', await groupIds(page), [117]);
+  const badges = () => page.eval(function () {
+    return [].map.call(document.querySelectorAll('#groups .group'), function (g) {
+      const b = g.querySelector('.badge:not(.mention)');
+      return g.getAttribute('data-id') + ':' + (b ? b.textContent : '');
+    }).join(' ');
+  });
   await setFilter(page, '');
   eq('a whole list has no "more"', await more(), null);
+  const badgesWhole = await badges();
+  // Cleared: back to the limit the list had before the search (100), or 1C would reload
+  // the whole list on every event until the form closes.
+  eq('clearing the filter asks for the short list again', ofType(await take(page), 'groups'), [{ action: 'groups', limit: 100 }]);
+  await setFilter(page, 'Topic 2');
+  await setFilter(page, '');
+  eq('typing and clearing again before it comes asks nothing', ofType(await take(page), 'groups'), []);
+  await bridge(page, 'chatSetGroups', JSON.stringify(pushed), 100);
+  eq('the short list again, with "more"', [(await groupIds(page)).length, await more()], [100, 'More conversations']);
+  eq('the open conversation stays though the short list leaves it out',
+    [await text(page, '#conv-topic'), (await groupIds(page)).indexOf(70)], ['Topic 70', -1]);
+  eq('unread badges do not change', await badges(), badgesWhole.split(' ').filter((b) => b !== '70:').slice(0, 100).join(' '));
+  // Again over the short list, cleared with Esc: one ask each way.
+  await setFilter(page, 'Topic 11');
+  await page.press('#filter', 'Escape');
+  await setFilter(page, '');
+  eq('filter then Esc: the whole list, then the short one, once', ofType(await take(page), 'groups'),
+    [{ action: 'groups', limit: 0 }, { action: 'groups', limit: 100 }]);
+  await bridge(page, 'chatSetGroups', JSON.stringify(all), 0);
+  await bridge(page, 'chatSetGroups', JSON.stringify(pushed), 100);
+  await page.click('#groups .group-more');
+  eq('"more conversations" works again', ofType(await take(page), 'groups'), [{ action: 'groups', limit: 150 }]);
   await bridge(page, 'chatSetGroups', JSON.stringify(all.slice(0, 60)));
   eq('chatSetGroups without a limit: a whole list', [(await groupIds(page)).length, await more()], [60, null]);
+  await setFilter(page, 'Topic 5');
+  await setFilter(page, '');
+  eq('a list that was not short asks nothing when filtered and cleared', ofType(await take(page), 'groups'), []);
   await noProblems(page, 'groups list');
 }
 

@@ -421,11 +421,40 @@ fn fill_chat_lists_the_newest_fifty_groups_and_says_so() {
     let oldest = *all.last().unwrap();
     assert!(!listed.contains(&oldest));
     let state = page_state(&text(ann.call("FillChat", &[i(oldest as i32)]).unwrap()));
-    assert_eq!(group_ids(&state["groups"]), vec![oldest]);
+    let whole = json(ann.call("GetGroups", &[]).unwrap());
+    let as_listed = whole.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        state["groups"],
+        json!([as_listed]),
+        "the group as GetGroups shows it"
+    );
     assert_eq!(
         (&state["group"], &state["groupsLimit"]),
         (&json!(oldest), &json!(0))
     );
+    // A discussion Ann never took part in is not listed for her, but she may open it.
+    let mut bob = open(&lib, &store, "Bob");
+    let talk = number(
+        bob.call(
+            "OpenDiscussion",
+            &[s("e1cib/data/Документ.Счет?ref=1"), s("Invoice 1")],
+        )
+        .unwrap(),
+    );
+    bob.call("PostMessage", &[i(talk as i32), s("about the invoice")])
+        .unwrap();
+    assert!(!group_ids(&json(ann.call("GetGroups", &[]).unwrap())).contains(&talk));
+    let state = page_state(&text(ann.call("FillChat", &[i(talk as i32)]).unwrap()));
+    assert_eq!(group_ids(&state["groups"]), vec![talk]);
+    assert_eq!(
+        state["groups"][0]["last"]["text"], "about the invoice",
+        "{state}"
+    );
+    // Bob and Carl's private group is not hers to open.
+    send(&mut bob, "Private", "Carl", "secret");
+    let private = group_ids(&json(bob.call("GetGroups", &[i(1)]).unwrap()))[0];
+    fails(&mut ann, "FillChat", &[i(private as i32)], "not available");
+    fails(&mut ann, "FillChat", &[i(999_999)], "not available");
 }
 
 #[test]

@@ -95,6 +95,27 @@ fn check(store: &TempStore, users: &mut [(&str, &mut Object)], step: &str) {
         let mut sorted = order.clone();
         sorted.sort_unstable_by(|a, b| b.cmp(a));
         assert_eq!(order, sorted, "newest activity first after {step}");
+        // A short list is the head of the whole list (PostgreSQL picks it by other
+        // indexes than the whole list's).
+        let ids: Vec<i64> = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_i64().unwrap())
+            .collect();
+        for limit in 1..=ids.len().min(4) {
+            let head: Vec<i64> = json(o.call("GetGroups", &[i(limit as i32)]).unwrap())
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["id"].as_i64().unwrap())
+                .collect();
+            assert_eq!(
+                head,
+                ids[..limit],
+                "{user}'s GetGroups({limit}) after {step}"
+            );
+        }
         for g in groups.as_array().unwrap() {
             let newest = json(
                 o.call(

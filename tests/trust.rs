@@ -411,7 +411,7 @@ fn with_the_client_roles_credentials_psql_reads_no_chat_table() {
         "SELECT * FROM chat1c.api_groups('guessed', 5)",
         "SELECT * FROM chat1c.api_unread('guessed')",
         // The helper that lists a user's groups belongs to the owner's functions only.
-        "SELECT * FROM chat1c_private.visible_groups('анна')",
+        "SELECT * FROM chat1c_private.visible_groups('анна', NULL)",
     ] {
         let r = psql_as(&p.client_url, call);
         let refused = |e: &String| e.contains("session ended") || e.contains("permission denied");

@@ -101,23 +101,14 @@ pub fn fill_chat(c: &mut Chat, a: &Args) -> Result<Ret, ChatError> {
     let lang = c.lang.code();
     let s = c.session()?;
     let group = Some(a.integer(0, 0)?).filter(|&g| g > 0);
-    if let Some(g) = group {
-        // The one conversation must be one the user can see.
-        s.store.messages(g, Page::Newest, 1).map_err(|e| s.err(e))?;
-    }
-    // The list: the newest groups. One conversation: that group alone, wherever it is
-    // in the list (the page shows no list then).
+    // The list: the newest groups. One conversation: that group alone, one the user may
+    // read, listed for them or not (the page shows no list then).
     let (groups, groups_limit) = match group {
         None => (
             s.store.groups(Some(limits::GROUPS_FIRST)),
             limits::GROUPS_FIRST,
         ),
-        Some(g) => (
-            s.store
-                .groups(None)
-                .map(|all| all.into_iter().filter(|x| x.id == g).collect()),
-            0,
-        ),
+        Some(g) => (s.store.group(g).map(|one| vec![one]), 0),
     };
     let groups: Vec<chat::Group> = groups.map_err(|e| s.err(e))?;
     let groups_json =

@@ -127,6 +127,8 @@ pub trait Store: Send {
     fn location(&self) -> &str;
     /// Groups visible to the user, newest activity first: the `limit` newest (None: all).
     fn groups(&mut self, limit: Option<i64>) -> Result<Vec<Group>, StoreError>;
+    /// One group the user may read (listed for them or not), as `groups` shows it.
+    fn group(&mut self, id: i64) -> Result<Group, StoreError>;
     /// The user's unread messages and mentions summed over every group they see.
     fn unread(&mut self) -> Result<Unread, StoreError>;
     /// One page of a group's messages, ascending by id.

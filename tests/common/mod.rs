@@ -336,7 +336,13 @@ UNION ALL
 SELECT 'no counts of ' || x.k || ' in group ' || x.g
   FROM (SELECT publisher_key AS k, group_id AS g FROM chat1c.register
         UNION SELECT user_key, group_id FROM chat1c.mentions) x
- WHERE NOT EXISTS(SELECT 1 FROM chat1c.reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)";
+ WHERE NOT EXISTS(SELECT 1 FROM chat1c.reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)
+UNION ALL
+SELECT 'newest id of ' || m.user_key || ' in group ' || m.group_id FROM chat1c.members m
+ WHERE m.last_id <> coalesce((SELECT max(x.id) FROM chat1c.register x WHERE x.group_id = m.group_id), 0)
+UNION ALL
+SELECT 'listed of group ' || g.id FROM chat1c.groups g JOIN chat1c.summary s ON s.group_id = g.id
+ WHERE s.listed <> (g.is_public AND g.context IS NULL)";
 
 /// A query's rows, one text column each, read by another process: a second SQLite
 /// library in this process would take the add-in's open connections for none, and on

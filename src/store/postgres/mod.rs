@@ -176,6 +176,24 @@ impl Store for PgStore {
         Ok(shape::newest_first(groups))
     }
 
+    fn group(&mut self, id: i64) -> Result<Group, StoreError> {
+        let session = &self.session;
+        let rows = in_group(
+            id,
+            self.conn.run(async |c| {
+                c.query(
+                    "SELECT * FROM chat1c.api_groups($1, NULL, $2)",
+                    &[session, &id],
+                )
+                .await
+            }),
+        )?;
+        match rows.first() {
+            Some(row) => shape::group(row),
+            None => Err(StoreError::UnknownGroup(id)),
+        }
+    }
+
     fn unread(&mut self) -> Result<Unread, StoreError> {
         let session = &self.session;
         let row = self.conn.run(async |c| {

@@ -7,8 +7,8 @@
 -- messages already stored. tests/summaries.rs recomputes them from scratch.
 --
 -- Locks, always in this order, so no two writers wait on each other in a cycle: a
--- group's summary, then read marks, then the group's row (its `marks`). A send, an
--- edit or a delete takes the summary first; MarkRead never takes it.
+-- group's summary, then its members' rows, then read marks, then the group's row (its
+-- `marks`). A send, an edit or a delete takes the summary first; MarkRead never takes it.
 
 -- One row per group. `live`: its messages that are not tombstones; then the newest
 -- message's columns as api_groups shows them (last_id NULL: no message yet).
@@ -24,7 +24,16 @@ CREATE TABLE chat1c.summary(
     deleted BOOLEAN,
     reply_to BIGINT,
     mentions TEXT,
-    files TEXT);
+    files TEXT,
+    -- A public topic (listed for everyone), so the newest of them are one index walk.
+    listed BOOLEAN NOT NULL DEFAULT false);
+CREATE INDEX summary_listed_newest ON chat1c.summary(coalesce(last_id, 0) DESC, group_id DESC)
+    WHERE listed;
+-- Per member the group's newest message id (0: none yet), so a member's newest groups
+-- are one index walk too: GetGroups(50) reads 50 rows of each, not every visible group.
+ALTER TABLE chat1c.members ADD COLUMN last_id BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX members_newest ON chat1c.members(user_key, last_id DESC, group_id DESC);
+CREATE INDEX members_group ON chat1c.members(group_id);
 -- A reader's counts: `seen`, the live messages that are not unread for them (up to the
 -- mark, and their own after it), so unread = live - seen; `mentioned`, the live
 -- messages after the mark that mention them. A row exists for every (user, group)
@@ -49,7 +58,8 @@ CREATE TRIGGER groups_marks BEFORE INSERT ON chat1c.groups
 CREATE FUNCTION chat1c_private.summary_group() RETURNS TRIGGER
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO chat1c.summary(group_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    INSERT INTO chat1c.summary(group_id, listed)
+         VALUES (NEW.id, NEW.is_public AND NEW.context IS NULL) ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
 CREATE TRIGGER groups_summary AFTER INSERT ON chat1c.groups
@@ -67,7 +77,10 @@ BEGIN
            message = NEW.message, rev = NEW.rev, edited = NEW.edited, deleted = NEW.deleted,
            reply_to = NEW.reply_to, mentions = NEW.mentions, files = '[]'
      WHERE s.group_id = NEW.group_id AND coalesce(s.last_id, 0) < NEW.id;
-    IF NOT FOUND THEN
+    IF FOUND THEN
+        UPDATE chat1c.members m SET last_id = NEW.id
+         WHERE m.group_id = NEW.group_id AND m.last_id < NEW.id;
+    ELSE
         UPDATE chat1c.summary s SET live = s.live + d WHERE s.group_id = NEW.group_id;
     END IF;
     INSERT INTO chat1c.reads AS rd(user_key, group_id, up_to, seen)
@@ -122,6 +135,17 @@ BEGIN
 END $$;
 CREATE TRIGGER files_summary AFTER INSERT OR DELETE ON chat1c.files
     FOR EACH ROW EXECUTE FUNCTION chat1c_private.summary_files();
+
+-- A member added (a new group, who takes part in a discussion): the group's newest id.
+-- Writers hold the change lock, so no message commits in between unseen.
+CREATE FUNCTION chat1c_private.member_newest() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.last_id := coalesce((SELECT s.last_id FROM chat1c.summary s WHERE s.group_id = NEW.group_id), 0);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER members_newest BEFORE INSERT ON chat1c.members
+    FOR EACH ROW EXECUTE FUNCTION chat1c_private.member_newest();
 
 -- A mention made or taken back (an edit, a tombstone): the mentioned user's count.
 CREATE FUNCTION chat1c_private.reads_mentions() RETURNS TRIGGER
@@ -196,6 +220,10 @@ LANGUAGE sql AS $$
                    FROM chat1c.register x GROUP BY x.group_id) c ON c.group_id = t.group_id
       LEFT JOIN chat1c.register r ON r.id = c.last_id
      WHERE t.group_id = s.group_id;
+    UPDATE chat1c.summary s SET listed = g.is_public AND g.context IS NULL
+      FROM chat1c.groups g WHERE g.id = s.group_id;
+    UPDATE chat1c.members m SET last_id = coalesce(s.last_id, 0)
+      FROM chat1c.summary s WHERE s.group_id = m.group_id;
     INSERT INTO chat1c.reads(user_key, group_id, up_to)
         SELECT r.publisher_key, r.group_id, 0 FROM chat1c.register r
         UNION SELECT m.user_key, m.group_id, 0 FROM chat1c.mentions m
@@ -210,22 +238,29 @@ SELECT chat1c_private.count_afresh();
 
 -- ---- the chat's API ----
 
--- The groups a user sees: public topics, the private groups they belong to, and the
--- discussions they took part in (any discussion may be read by id, but only those are
--- listed). No SET clause, so the planner inlines it into its callers (which pin theirs).
-CREATE FUNCTION chat1c_private.visible_groups(me TEXT) RETURNS SETOF BIGINT
+-- The groups a user sees, with their newest message id (0: none): public topics, the
+-- private groups they belong to, and the discussions they took part in (any discussion
+-- may be read by id, but only those are listed). With `lim`, only the newest `lim` of
+-- each kind (two index walks; the caller picks the newest `lim` of both); NULL: all.
+-- No SET clause, so the planner inlines it into its callers (which pin theirs).
+CREATE FUNCTION chat1c_private.visible_groups(me TEXT, lim BIGINT)
+RETURNS TABLE(id BIGINT, newest BIGINT)
 LANGUAGE sql STABLE AS $$
-    SELECT g.id FROM chat1c.groups g WHERE g.is_public AND g.context IS NULL
+    (SELECT s.group_id, coalesce(s.last_id, 0) FROM chat1c.summary s WHERE s.listed
+      ORDER BY coalesce(s.last_id, 0) DESC, s.group_id DESC LIMIT lim)
     UNION ALL
-    SELECT g.id FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
-     WHERE m.user_key = me AND (NOT g.is_public OR g.context IS NOT NULL)
+    (SELECT m.group_id, m.last_id FROM chat1c.members m JOIN chat1c.groups g ON g.id = m.group_id
+      WHERE m.user_key = me AND (NOT g.is_public OR g.context IS NOT NULL)
+      ORDER BY m.last_id DESC, m.group_id DESC LIMIT lim)
 $$;
 
--- The `lim` most recently active visible groups (NULL: all): per group its row (with the
+-- The `lim` most recently active visible groups (NULL: all), or the group `grp` alone
+-- when the user may read it (listed for them or not): per group its row (with the
 -- members' read marks), its summary and the user's read mark; nothing is counted here.
--- The newest are chosen from the summaries' ids alone, so a short list reads the other
--- columns of the groups it returns only. Unordered: the add-in sorts them.
-CREATE FUNCTION chat1c.api_groups(session TEXT, lim BIGINT DEFAULT NULL)
+-- The newest are picked from the ids alone (`visible_groups` with `lim`: 2 × `lim` rows
+-- read, however many groups the user sees); the other columns are read for the groups
+-- returned only. Unordered: the add-in sorts them.
+CREATE FUNCTION chat1c.api_groups(session TEXT, lim BIGINT DEFAULT NULL, grp BIGINT DEFAULT NULL)
 RETURNS TABLE(g_id BIGINT, g_topic TEXT, g_participants TEXT, g_unread BIGINT, g_mentions BIGINT,
               g_reads TEXT, g_context TEXT, r_id BIGINT, r_group_id BIGINT, r_period BIGINT,
               r_publisher TEXT, r_message TEXT, r_rev BIGINT, r_edited BIGINT, r_deleted BOOLEAN,
@@ -234,11 +269,15 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     me TEXT := chat1c_private.viewer(session);
 BEGIN
+    IF grp IS NOT NULL THEN
+        PERFORM chat1c_private.require_visible(me, grp);
+    END IF;
     RETURN QUERY
     WITH shown AS (
-        SELECT v.id FROM chat1c_private.visible_groups(me) v(id)
-          LEFT JOIN chat1c.summary s ON s.group_id = v.id
-         ORDER BY coalesce(s.last_id, 0) DESC, v.id DESC LIMIT lim)
+        SELECT grp AS id WHERE grp IS NOT NULL
+        UNION ALL
+        (SELECT v.id FROM chat1c_private.visible_groups(me, lim) v WHERE grp IS NULL
+          ORDER BY v.newest DESC, v.id DESC LIMIT lim))
     SELECT g.id, g.topic, g.participants,
            greatest(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0),
            CASE WHEN g.is_public THEN NULL ELSE coalesce(g.marks, '{}')::TEXT END,
@@ -263,7 +302,7 @@ BEGIN
     SELECT coalesce(sum(u), 0)::BIGINT, coalesce(sum(m), 0)::BIGINT, count(*) FILTER (WHERE u > 0)
       FROM (SELECT greatest(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0) AS u,
                    coalesce(rd.mentioned, 0) AS m
-              FROM chat1c_private.visible_groups(me) v(id)
+              FROM chat1c_private.visible_groups(me, NULL) v
               LEFT JOIN chat1c.summary s ON s.group_id = v.id
               LEFT JOIN chat1c.reads rd ON rd.user_key = me AND rd.group_id = v.id) t;
 END $$;

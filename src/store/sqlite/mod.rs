@@ -294,6 +294,17 @@ impl Store for SqliteStore {
         Ok(shape::newest_first(groups))
     }
 
+    fn group(&mut self, id: i64) -> Result<Group, StoreError> {
+        self.still_there()?;
+        self.visible(id)?;
+        let mut stmt = self.conn.prepare_cached(sql::GROUP).map_err(map_err)?;
+        let mut rows = stmt.query(params![self.me, id]).map_err(map_err)?;
+        match rows.next().map_err(map_err)? {
+            Some(row) => shape::group(row),
+            None => Err(StoreError::UnknownGroup(id)),
+        }
+    }
+
     fn unread(&mut self) -> Result<Unread, StoreError> {
         self.still_there()?;
         let mut stmt = self.conn.prepare_cached(sql::UNREAD).map_err(map_err)?;
@@ -772,6 +783,8 @@ mod tests {
         let me = "ann";
         let groups = full_scans(&s, sql::GROUPS, &[&me, &-1]);
         assert_eq!(groups, Vec::<String>::new(), "GetGroups");
+        let one = full_scans(&s, sql::GROUP, &[&me, &1]);
+        assert_eq!(one, Vec::<String>::new(), "FillChat(Group)");
         for page in [Page::Newest, Page::After(1), Page::Before(9)] {
             assert!(full_scans(&s, sql::page(page), &[&1, &0, &50]).is_empty());
         }

@@ -71,17 +71,12 @@ macro_rules! visible_groups {
     };
 }
 
-/// The ?2 most recently active visible groups (-1: all), in the columns `shape::group`
-/// reads: per group its row (with its members' read marks), its row of `chat_summary`
-/// (the count and the newest message) and the user's row of `chat_reads`; nothing is
-/// counted. The newest are chosen from the summaries' ids alone, so a short list reads
-/// the other columns of the groups it returns only. `shape::newest_first` orders them.
-pub const GROUPS: &str = concat!(
-    visible_groups!(),
-    ",
-    shown(id) AS (
-        SELECT v.id FROM visible v LEFT JOIN chat_summary s ON s.group_id = v.id
-         ORDER BY coalesce(s.last_id, 0) DESC, v.id DESC LIMIT ?2)
+/// The groups `shown(id)` for the user ?1, in the columns `shape::group` reads: per
+/// group its row (with its members' read marks), its row of `chat_summary` (the count
+/// and the newest message) and the user's row of `chat_reads`; nothing is counted.
+macro_rules! group_rows {
+    () => {
+        "
     SELECT g.id, g.topic, g.participants,
            max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0),
            CASE WHEN g.is_public THEN NULL ELSE coalesce(g.marks, '{}') END, g.context,
@@ -91,7 +86,24 @@ pub const GROUPS: &str = concat!(
       JOIN chat_groups g ON g.id = v.id
       LEFT JOIN chat_summary s ON s.group_id = v.id
       LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id"
+    };
+}
+
+/// The ?2 most recently active visible groups (-1: all), as `group_rows!`. The newest
+/// are chosen from the summaries' ids alone, so a short list reads the other columns of
+/// the groups it returns only. `shape::newest_first` orders them.
+pub const GROUPS: &str = concat!(
+    visible_groups!(),
+    ",
+    shown(id) AS (
+        SELECT v.id FROM visible v LEFT JOIN chat_summary s ON s.group_id = v.id
+         ORDER BY coalesce(s.last_id, 0) DESC, v.id DESC LIMIT ?2)",
+    group_rows!()
 );
+
+/// One group (?2) as `group_rows!`, whether listed for the user ?1 or not: the caller
+/// has checked that they may read it.
+pub const GROUP: &str = concat!("WITH shown(id) AS (SELECT ?2)", group_rows!());
 
 /// The user's (?1) unread messages and mentions over every visible group, and how many
 /// groups have unread messages: GetUnread, one row, nothing per group returned.

@@ -6,6 +6,8 @@
 
 mod common;
 
+sqlite_helper!();
+
 #[path = "reliability/concurrency.rs"]
 mod concurrency;
 #[path = "reliability/crash.rs"]

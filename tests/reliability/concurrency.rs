@@ -148,3 +148,62 @@ fn eight_writers_four_watchers_every_message_once_by_cursor() {
         );
     }
 }
+
+/// Senders that make the same new group at the same moment (PostgreSQL makes groups
+/// outside its change lock) all succeed, and their messages land in one group.
+#[test]
+fn senders_making_one_new_group_at_once_share_it() {
+    const SENDERS: usize = 6;
+    const ROUNDS: usize = 15;
+    let store = TempStore::new();
+    let loc = store.location();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(SENDERS));
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|w| {
+            let (loc, start) = (loc.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut c = Client::start(&[]);
+                let r = c.call("Open", json!([loc, format!("sender{w}")]));
+                assert_eq!(r["ok"], true, "{r}");
+                for round in 0..ROUNDS {
+                    // A private group of everyone, and a public topic, both new this round.
+                    let everyone: Vec<String> =
+                        (0..SENDERS).map(|k| format!("sender{k}")).collect();
+                    for (topic, who) in [
+                        (format!("race {round}"), everyone.join("; ")),
+                        (format!("open race {round}"), String::new()),
+                    ] {
+                        start.wait();
+                        let r = c.call("SendMessage", json!([topic, who, format!("{w}")]));
+                        assert_eq!(r["ok"], true, "sender{w} round {round}: {r}");
+                    }
+                }
+                let fin = c.finish();
+                assert_eq!(fin["violations"], json!([]), "{fin}");
+            })
+        })
+        .collect();
+    for s in senders {
+        s.join().expect("a sender failed");
+    }
+    let lib = library();
+    let mut o = open(&lib, &store, "sender0");
+    let groups = json(o.call("GetGroups", &[]).unwrap());
+    let mut by_topic: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for g in groups.as_array().unwrap() {
+        by_topic
+            .entry(g["topic"].as_str().unwrap().to_string())
+            .or_default()
+            .push(g["id"].as_i64().unwrap());
+    }
+    assert_eq!(by_topic.len(), 2 * ROUNDS, "{by_topic:?}");
+    for (topic, ids) in by_topic {
+        assert_eq!(ids.len(), 1, "{topic}: one group, not {ids:?}");
+        let got = json(
+            o.call("GetMessages", &[i(ids[0] as i32), i(0), i(100)])
+                .unwrap(),
+        );
+        assert_eq!(got.as_array().unwrap().len(), SENDERS, "{topic}: {got}");
+    }
+    assert_eq!(summary_drift(&store), Vec::<String>::new());
+}

@@ -243,9 +243,6 @@ BEGIN
        OR length(p_file_name) > 255 OR p_file_name ~ '[/\\[:cntrl:]]') THEN
         RAISE EXCEPTION USING ERRCODE = 'C1V08', MESSAGE = 'the file is too large or its name is not valid';
     END IF;
-    -- The change lock (the one release 0.1.0 took too): revisions commit in order, so a
-    -- watcher's cursor never skips a change that commits late with a smaller number.
-    PERFORM pg_advisory_xact_lock(206205184);
     IF p_group IS NOT NULL THEN
         SELECT g.id, g.topic, g.participants, g.context IS NOT NULL,
                CASE WHEN g.is_public THEN '{}'::TEXT[]
@@ -282,11 +279,19 @@ BEGIN
         listed := array_to_json(names)::TEXT;
         SELECT g.id INTO grp FROM chat1c.groups g WHERE g.topic = t AND g.members_key = group_key;
         IF grp IS NULL THEN
+            -- Made outside the change lock: a sender making the same group at the same
+            -- time waits here for the first to commit, then takes the group it made.
             INSERT INTO chat1c.groups AS g(topic, members_key, participants, is_public)
                  VALUES (t, group_key, listed, cardinality(keys) = 0)
+            ON CONFLICT (topic, members_key) DO NOTHING
               RETURNING g.id INTO grp;
-            INSERT INTO chat1c.members AS m(user_key, group_id)
-                 SELECT k, grp FROM unnest(keys) k ON CONFLICT DO NOTHING;
+            IF grp IS NULL THEN
+                SELECT g.id INTO grp FROM chat1c.groups g
+                 WHERE g.topic = t AND g.members_key = group_key;
+            ELSE
+                INSERT INTO chat1c.members AS m(user_key, group_id)
+                     SELECT k, grp FROM unnest(keys) k ON CONFLICT DO NOTHING;
+            END IF;
         END IF;
     END IF;
     IF p_reply_to IS NOT NULL AND NOT EXISTS(
@@ -295,6 +300,11 @@ BEGIN
     END IF;
     PERFORM chat1c_private.remember_users(names || me_shown);
     said := chat1c_private.mentions(p_text, names);
+    -- The change lock (the one release 0.1.0 took too), from the message's number to the
+    -- commit: ids and revisions commit in order, so a watcher's cursor never skips a
+    -- change that commits late with a smaller number. Taken as late as it can be, so
+    -- senders check, parse and find their group side by side.
+    PERFORM pg_advisory_xact_lock(206205184);
     INSERT INTO chat1c.register AS r(group_id, period, publisher, publisher_key, participants, topic,
                                      message, reply_to, mentions)
          VALUES (grp, p_period, me_shown, me, listed, t, p_text, p_reply_to, array_to_json(said)::TEXT)

@@ -11,7 +11,7 @@ use crate::stats::Report;
 use crate::{fanout, latency, scale, throughput, Cfg};
 
 /// PostgreSQL: the same latency and throughput through a PG store, with a raw INSERT floor.
-pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
+pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report, with_scale: bool) {
     let Some(base) = cfg.pg.clone().or_else(start_cluster) else {
         println!("\n-- PostgreSQL: skipped (no server: tests/pg/cluster.sh start failed and CHAT1C_PG_URL unset)");
         report.note("PostgreSQL: skipped, no server".into());
@@ -25,8 +25,10 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report) {
         pg_url_with_db(&strip_password(&base), &db)
     );
     // Scale first: the 8-writer run below leaves the machine loaded for a while.
-    scale::postgres(lib, cfg, report, &url);
-    psql(&url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
+    if with_scale {
+        scale::postgres(lib, cfg, report, &url);
+        psql(&url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
+    }
     latency::run(lib, cfg, report, "PostgreSQL", &url);
     throughput::postgres(lib, cfg, report, &url);
     psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));

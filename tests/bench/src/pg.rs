@@ -29,6 +29,7 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report, with_scale: bool) {
         scale::postgres(lib, cfg, report, &url);
         psql(&url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
     }
+    call_overhead(lib, cfg, report, &url);
     latency::run(lib, cfg, report, "PostgreSQL", &url);
     throughput::postgres(lib, cfg, report, &url);
     psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
@@ -86,4 +87,55 @@ fn strip_password(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// What a call through the add-in's PostgreSQL connection costs beyond the server's work:
+/// GetUnread on a near-empty store through the host, against the same API function
+/// called by a tokio-postgres client on the calling thread (one round trip).
+fn call_overhead(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
+    let n = cfg.size(200, 1_000, 5_000);
+    let mut o = crate::open(lib, url, "caller");
+    o.call("GetUnread", &[]).unwrap();
+    let mut through = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = chat1c_host::mono_ns();
+        o.call("GetUnread", &[]).unwrap();
+        through.push(chat1c_host::mono_ns() - t0);
+    }
+    o.destroy();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let direct = rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let session: String = client
+            .query_one("SELECT session FROM chat1c.api_open('caller', '')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let st = client
+            .prepare("SELECT * FROM chat1c.api_unread($1)")
+            .await
+            .unwrap();
+        let mut direct = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t0 = chat1c_host::mono_ns();
+            client.query_one(&st, &[&session]).await.unwrap();
+            direct.push(chat1c_host::mono_ns() - t0);
+        }
+        direct
+    });
+    report.add(
+        "calls",
+        "PostgreSQL: GetUnread through the host (a near-empty store)",
+        &crate::stats::Summary::of(&through),
+        Some((
+            "api_unread from tokio-postgres on the calling thread",
+            &crate::stats::Summary::of(&direct),
+        )),
+    );
 }

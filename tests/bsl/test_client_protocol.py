@@ -515,12 +515,16 @@ class ChatForm(ChatObject):
         self.field = text
 
     def pull_new(self, groups=None):                          # ЗабратьНовые
+        d = self.discussion
+        if d is not None:
+            # An object's form: one discussion, no list; another group's event costs no call.
+            # Pulled by its cursor (it may not be listed: the user has not written in it).
+            if (groups is None or d in groups) and d in self.revs:
+                self.pull_updates(d, self.page)
+            return
         groups_json = self.host.call("GetGroups", self.groups_limit)
         self.page.chatSetGroups(groups_json, self.groups_limit)
         groups = self.groups_to_pull(groups, json.loads(groups_json))
-        d = self.discussion   # not listed for whoever has not written in it
-        if d is not None and d in self.revs and d not in groups:
-            groups.append(d)
         for g in groups:
             self.pull_updates(g, self.page)
 
@@ -1469,6 +1473,11 @@ class ClientProtocolTest(unittest.TestCase):
         # The retitle renamed the one group; now that B wrote in it, it is listed for B.
         listed = {g["id"]: g for g in json.loads(b.host.call("GetGroups"))}
         self.assertEqual((listed[gid]["topic"], listed[gid]["context"]), ("Счет 12 от 01.12.2026 (исправлен)", link))
+        # An event about another conversation costs the object's forms no call at all.
+        calls_before = len(a.host.calls)
+        full.host.call("SendMessage", "Новости", "", "не про счет")
+        self.assertTrue(a.pump(800), "the object's form heard of the other conversation")
+        self.assertEqual(a.host.calls[calls_before:], [], "the object's form called on another group's event")
         # A form of the whole chat gets hints about every discussion (they are public), but
         # pulls none it neither lists nor has opened.
         full.pump(800)

@@ -79,8 +79,8 @@
  *   chatTakeFile(seq)                -> the base64 of a file the page read (a "file" action's
  *                                    seq); "" once taken or unknown. Files do not travel in
  *                                    chatTakeActions, so the queue stays small.
- *   chatSetTitle(title)              the title of the one conversation (FillChat(Group)) while
- *                                    GetGroups does not list it
+ *   chatSetTitle(title)              the title of the one conversation (FillChat(Group)), e.g.
+ *                                    the object's presentation, until a list renames it
  *   chatSetObject(link, title)       the form's object (its navigation link, e1cib/... or
  *                                    e1c://...; anything else hides it): the composer offers
  *                                    "insert a link" to it, which puts «title» link at the caret
@@ -2291,7 +2291,8 @@
   };
   window.chatSetTitle = guard(function (title) {
     S.singleTitle = String(title === undefined || title === null ? '' : title);
-    var g = S.single !== null ? S.extra[S.single] : null;
+    // Listed or not (FillChat(Group) lists it since the store reads one group).
+    var g = S.single !== null ? S.byId[S.single] : null;
     if (g) g.topic = S.singleTitle;
     if (S.mode === 'conv') renderConvHead();
   });

@@ -291,10 +291,13 @@ BEGIN
 END $$;
 
 -- GetUnread: the user's unread messages and mentions over every visible group, and how
--- many groups have unread messages. One row, nothing per group returned.
+-- many groups have unread messages. One row, nothing per group returned. The chat's
+-- summaries and read marks stay in memory; at the default random_page_cost (4, for a
+-- disk) the planner hashed every group's summary even for a user who sees 150 of
+-- 10,000: 1.49 -> 0.67 ms for such a user, 3.8 -> 3.9-4.3 ms for one who sees 1,100.
 CREATE FUNCTION chat1c.api_unread(session TEXT)
 RETURNS TABLE(unread BIGINT, mentions BIGINT, groups BIGINT)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET random_page_cost = 1.1 AS $$
 DECLARE
     me TEXT := chat1c_private.viewer(session);
 BEGIN

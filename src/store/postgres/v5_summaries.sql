@@ -137,7 +137,9 @@ CREATE TRIGGER files_summary AFTER INSERT OR DELETE ON chat1c.files
     FOR EACH ROW EXECUTE FUNCTION chat1c_private.summary_files();
 
 -- A member added (a new group, who takes part in a discussion): the group's newest id.
--- Writers hold the change lock, so no message commits in between unseen.
+-- None commits in between unseen: a new group's members come with the group, before any
+-- message can be in it (other senders wait on its unique key); a discussion's come after
+-- the sender's message, under the change lock.
 CREATE FUNCTION chat1c_private.member_newest() RETURNS TRIGGER
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

@@ -113,9 +113,6 @@ pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
     })
 }
 
-/// GetGroups' order: newest activity first (a group with no message last), then the
-/// newer group first. Both stores read the rows unordered: sorting them here costs
-/// less than a sort in the query, which would carry every column through its sorter.
 /// GetUnread's one row: unread, mentions, groups with unread.
 pub(super) fn unread(row: &impl Columns) -> Result<Unread, StoreError> {
     Ok(Unread {
@@ -125,6 +122,9 @@ pub(super) fn unread(row: &impl Columns) -> Result<Unread, StoreError> {
     })
 }
 
+/// GetGroups' order: newest activity first (a group with no message last), then the
+/// newer group first. Both stores read the rows unordered: sorting them here costs
+/// less than a sort in the query, which would carry every column through its sorter.
 pub(super) fn newest_first(mut groups: Vec<Group>) -> Vec<Group> {
     groups.sort_unstable_by_key(|g| std::cmp::Reverse((g.last.as_ref().map_or(0, |m| m.id), g.id)));
     groups

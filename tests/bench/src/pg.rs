@@ -103,15 +103,8 @@ fn call_overhead(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
         through.push(chat1c_host::mono_ns() - t0);
     }
     o.destroy();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (rt, client) = crate::roles::raw_pg_client(url);
     let direct = rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
         let session: String = client
             .query_one("SELECT session FROM chat1c.api_open('caller', '')", &[])
             .await

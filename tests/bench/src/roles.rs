@@ -209,7 +209,8 @@ fn raw_sqlite(file: &str, user: &str, participants: &str) {
     }
 }
 
-fn raw_pg(url: &str, user: &str, participants: &str) {
+/// A plain tokio-postgres client on the calling thread (the raw floors' connection).
+pub fn raw_pg_client(url: &str) -> (tokio::runtime::Runtime, tokio_postgres::Client) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -221,6 +222,11 @@ fn raw_pg(url: &str, user: &str, participants: &str) {
         tokio::spawn(conn);
         client
     });
+    (rt, client)
+}
+
+fn raw_pg(url: &str, user: &str, participants: &str) {
+    let (rt, client) = raw_pg_client(url);
     let (pjson, key) = row_parts(user, participants);
     say("ready");
     let mut seq = 0u64;

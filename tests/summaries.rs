@@ -2,7 +2,9 @@
 //! not unread and the unread mentions, per private group the read marks), kept by
 //! triggers on every write: after each kind of write, from several users and from
 //! another process, on both stores, they equal a recomputation from scratch, and
-//! GetGroups shows what the old counting queries would have shown.
+//! GetGroups shows what the old counting queries would have shown. GetUnread, asked of
+//! the same long-lived objects after every step (on PostgreSQL it adds what changed
+//! since its last call), gives the totals of that recount too.
 
 mod common;
 
@@ -86,6 +88,15 @@ fn check(store: &TempStore, users: &mut [(&str, &mut Object)], step: &str) {
             })
             .collect();
         assert_eq!(shown, expected, "{user}'s GetGroups after {step}");
+        let unread = json(o.call("GetUnread", &[]).unwrap());
+        let totals = expected.values().fold((0, 0, 0), |t, &(u, m, _)| {
+            (t.0 + u, t.1 + m, t.2 + i64::from(u > 0))
+        });
+        assert_eq!(
+            unread,
+            json!({"unread": totals.0, "mentions": totals.1, "groups": totals.2}),
+            "{user}'s GetUnread after {step}"
+        );
         let order: Vec<i64> = groups
             .as_array()
             .unwrap()
@@ -169,6 +180,12 @@ fn every_write_keeps_the_summaries_equal_to_a_recount() {
         dave.call("Open", json!([store.location(), "Dave"]))["ok"],
         true
     );
+    // Ann in a second 1C client: her read marks move there too.
+    let mut ann_elsewhere = Client::start(&[]);
+    assert_eq!(
+        ann_elsewhere.call("Open", json!([store.location(), "Ann"]))["ok"],
+        true
+    );
     macro_rules! check {
         ($step:expr) => {
             check(
@@ -211,6 +228,9 @@ fn every_write_keeps_the_summaries_equal_to_a_recount() {
     let r = dave.call("MarkRead", json!([news, n2]));
     assert_eq!(r["ok"], true, "{r}");
     check!("read marks");
+    let r = ann_elsewhere.call("MarkRead", json!([trio, t1]));
+    assert_eq!(r["ok"], true, "{r}");
+    check!("a read mark from the same user's other process");
     assert_eq!(
         reads_of(&mut bob, "Deal"),
         json!({"Bob": 0, "Ann": reply}),
@@ -291,6 +311,8 @@ fn every_write_keeps_the_summaries_equal_to_a_recount() {
     check!("a discussion read");
     let fin = dave.finish();
     assert_eq!(fin["violations"], json!([]), "{fin}");
+    let fin = ann_elsewhere.finish();
+    assert_eq!(fin["violations"], json!([]), "{fin}");
 }
 
 #[test]
@@ -338,6 +360,47 @@ fn many_messages_and_marks_from_two_processes_stay_counted() {
         "40 messages, marks and deletes",
     );
     other.finish();
+}
+
+#[test]
+fn more_changes_between_two_calls_than_get_unread_adds_one_by_one() {
+    let lib = library();
+    let store = TempStore::new();
+    let mut ann = open(&lib, &store, "Ann");
+    let mut bob = open(&lib, &store, "Bob");
+    send(&mut ann, "Room", "", "first");
+    check(&store, &mut [("Ann", &mut ann)], "the first message");
+    // 250 changes from another process while Ann's object does not ask (PostgreSQL
+    // counts afresh past 200), then a few (added one by one).
+    let mut carl = Client::start(&[]);
+    assert_eq!(
+        carl.call("Open", json!([store.location(), "Carl"]))["ok"],
+        true
+    );
+    for n in 0..250 {
+        let (topic, who) = if n % 2 == 0 {
+            ("Room", "")
+        } else {
+            ("Pair", "Ann")
+        };
+        let r = carl.call("SendMessage", json!([topic, who, format!("m{n} @Ann")]));
+        assert_eq!(r["ok"], true, "{r}");
+    }
+    check(
+        &store,
+        &mut [("Ann", &mut ann), ("Bob", &mut bob)],
+        "250 messages",
+    );
+    for n in 0..3 {
+        let r = carl.call("SendMessage", json!(["Pair", "Ann", format!("more {n}")]));
+        assert_eq!(r["ok"], true, "{r}");
+        check(
+            &store,
+            &mut [("Ann", &mut ann), ("Bob", &mut bob)],
+            "one more message",
+        );
+    }
+    carl.finish();
 }
 
 /// Runs SQL on the store as its owner, from another process (see [`rows`]).

@@ -444,6 +444,7 @@ fn with_the_client_roles_credentials_the_summaries_are_neither_read_nor_forged()
         "SELECT * FROM chat1c.summary",
         "SELECT seen, mentioned FROM chat1c.reads",
         "SELECT marks FROM chat1c.groups",
+        "SELECT * FROM chat1c.mark_moves",
     ] {
         let r = psql_as(&p.client_url, read);
         assert!(
@@ -458,6 +459,7 @@ fn with_the_client_roles_credentials_the_summaries_are_neither_read_nor_forged()
         "UPDATE chat1c.reads SET seen = 0, mentioned = 9",
         "INSERT INTO chat1c.reads(user_key, group_id, up_to, seen) VALUES ('борис', 1, 0, -5)",
         "UPDATE chat1c.groups SET marks = '{}'",
+        "UPDATE chat1c.mark_moves SET moves = 0",
         "SELECT chat1c_private.summary_add()",
         "SELECT chat1c_private.reads_count()",
         "ALTER TABLE chat1c.summary DISABLE TRIGGER ALL",
@@ -479,6 +481,17 @@ fn with_the_client_roles_credentials_the_summaries_are_neither_read_nor_forged()
         &format!("SELECT count(*) FROM chat1c.api_groups('{session}')"),
     );
     assert_eq!(seen.as_deref(), Ok("0"));
+    // Asking GetUnread's server side for every change since revision 0 (the add-in
+    // passes the revision it last counted at) names no group she does not see.
+    for since in ["0, 0", "-1, 0", "0, NULL", "NULL, NULL"] {
+        let unread = psql_as(
+            &p.client_url,
+            &format!(
+                "SELECT ids::TEXT || unread::TEXT || mentions::TEXT FROM chat1c.api_unread('{session}', {since})"
+            ),
+        );
+        assert_eq!(unread.as_deref(), Ok("{}{}{}"), "since {since}");
+    }
     assert_eq!(json(boris.call("GetGroups", &[]).unwrap()), before);
     assert_eq!(
         psql(

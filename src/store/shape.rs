@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::StoreError;
-use crate::chat::{user_key, Group, Message, NewMessage, Unread};
+use crate::chat::{user_key, Group, Message, NewMessage};
 
 /// A result row of either backend, read by position.
 pub(super) trait Columns {
@@ -110,15 +110,6 @@ pub(super) fn group(row: &impl Columns) -> Result<Group, StoreError> {
         last,
         reads,
         context: row.opt_text(6)?,
-    })
-}
-
-/// GetUnread's one row: unread, mentions, groups with unread.
-pub(super) fn unread(row: &impl Columns) -> Result<Unread, StoreError> {
-    Ok(Unread {
-        unread: row.int(0)?,
-        mentions: row.int(1)?,
-        groups: row.int(2)?,
     })
 }
 

@@ -13,6 +13,7 @@ mod conn;
 mod provision;
 mod schema;
 mod tls;
+mod unread;
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage, Unread};
 use crate::store::notes::{Answer, Hints, Note};
 use conn::{map_err, Connection, PgResult};
+use unread::UnreadCounts;
 
 pub use config::{is_postgres, shown};
 pub use provision::provision;
@@ -48,6 +50,8 @@ pub struct PgStore {
     /// A watcher's: it listens, and answers from the NOTIFYs' notes where it can.
     listening: bool,
     hints: Option<Hints>,
+    /// GetUnread's counts between calls: the server adds what changed since.
+    unread: UnreadCounts,
 }
 
 shape::columns_by!(tokio_postgres::Row, try_get);
@@ -68,6 +72,7 @@ impl PgStore {
             session: String::new(),
             listening: false,
             hints: None,
+            unread: UnreadCounts::default(),
         };
         Ok((store, plan))
     }
@@ -196,11 +201,23 @@ impl Store for PgStore {
 
     fn unread(&mut self) -> Result<Unread, StoreError> {
         let session = &self.session;
+        let (rev, moves) = self.unread.since();
         let row = self.conn.run(async |c| {
-            c.query_one("SELECT * FROM chat1c.api_unread($1)", &[session])
-                .await
+            c.query_one(
+                "SELECT * FROM chat1c.api_unread($1, $2, $3)",
+                &[session, &rev, &moves],
+            )
+            .await
         })?;
-        shape::unread(&row)
+        let get = |i| row.try_get::<_, Vec<i64>>(i).map_err(map_err);
+        self.unread.apply(unread::Answer {
+            whole: row.flag(0)?,
+            at: (row.int(1)?, row.int(2)?),
+            ids: get(3)?,
+            unread: get(4)?,
+            mentions: get(5)?,
+        })?;
+        Ok(self.unread.total())
     }
 
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {

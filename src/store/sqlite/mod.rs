@@ -310,7 +310,11 @@ impl Store for SqliteStore {
         let mut stmt = self.conn.prepare_cached(sql::UNREAD).map_err(map_err)?;
         let mut rows = stmt.query(params![self.me]).map_err(map_err)?;
         match rows.next().map_err(map_err)? {
-            Some(row) => shape::unread(row),
+            Some(row) => Ok(Unread {
+                unread: row.get(0).map_err(map_err)?,
+                mentions: row.get(1).map_err(map_err)?,
+                groups: row.get(2).map_err(map_err)?,
+            }),
             None => Ok(Unread::default()),
         }
     }

@@ -110,14 +110,27 @@ fn call_overhead(lib: &Library, cfg: &Cfg, report: &mut Report, url: &str) {
             .await
             .unwrap()
             .get(0);
+        // As the add-in asks after its first call: what changed since the revision and
+        // read-mark moves of the last answer.
+        let first = client
+            .query_one(
+                "SELECT at_rev, at_moves FROM chat1c.api_unread($1)",
+                &[&session],
+            )
+            .await
+            .unwrap();
+        let (rev, moves): (i64, i64) = (first.get(0), first.get(1));
         let st = client
-            .prepare("SELECT * FROM chat1c.api_unread($1)")
+            .prepare("SELECT * FROM chat1c.api_unread($1, $2, $3)")
             .await
             .unwrap();
         let mut direct = Vec::with_capacity(n);
         for _ in 0..n {
             let t0 = chat1c_host::mono_ns();
-            client.query_one(&st, &[&session]).await.unwrap();
+            client
+                .query_one(&st, &[&session, &rev, &moves])
+                .await
+                .unwrap();
             direct.push(chat1c_host::mono_ns() - t0);
         }
         direct

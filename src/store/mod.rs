@@ -10,6 +10,7 @@ mod postgres;
 mod schema;
 mod shape;
 mod sqlite;
+mod unread;
 
 use std::time::Duration;
 

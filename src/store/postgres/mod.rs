@@ -13,7 +13,6 @@ mod conn;
 mod provision;
 mod schema;
 mod tls;
-mod unread;
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +24,8 @@ use super::{
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage, Unread};
 use crate::store::notes::{Answer, Hints, Note};
+use crate::store::unread::{self, UnreadCounts};
 use conn::{map_err, Connection, PgResult};
-use unread::UnreadCounts;
 
 pub use config::{is_postgres, shown};
 pub use provision::provision;
@@ -201,7 +200,7 @@ impl Store for PgStore {
 
     fn unread(&mut self) -> Result<Unread, StoreError> {
         let session = &self.session;
-        let (rev, moves) = self.unread.since();
+        let (rev, moves) = self.unread.since().unzip();
         let row = self.conn.run(async |c| {
             c.query_one(
                 "SELECT * FROM chat1c.api_unread($1, $2, $3)",

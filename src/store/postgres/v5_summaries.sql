@@ -8,8 +8,8 @@
 --
 -- Locks, always in this order, so no two writers wait on each other in a cycle: a
 -- group's summary, then its members' rows, then read marks, then the group's row (its
--- `marks`), then the user's `mark_moves`. A send, an edit or a delete takes the summary
--- first; MarkRead never takes it.
+-- `marks`). A mark that moves takes its user's `mark_moves` row right after the mark.
+-- A send, an edit or a delete takes the summary first; MarkRead never takes it.
 
 -- One row per group. `live`: its messages that are not tombstones; then the newest
 -- message's columns as api_groups shows them (last_id NULL: no message yet).
@@ -205,22 +205,27 @@ CREATE TRIGGER reads_marks AFTER INSERT ON chat1c.reads
 CREATE TRIGGER reads_marks_moved AFTER UPDATE OF up_to ON chat1c.reads
     FOR EACH ROW WHEN (NEW.up_to <> OLD.up_to) EXECUTE FUNCTION chat1c_private.reads_marks();
 
--- How many times each user's read marks moved, whoever moved them: GetUnread counts
--- every group afresh when this changed since it last counted (api_unread). Taken after
--- the group's row (reads_marks fires first), and only by a mark: a send never takes it.
+-- How many times each user's read marks moved, whoever moved them (MarkRead in any of
+-- their processes, an older release's mark), and on each read mark the count at its
+-- last move: GetUnread counts again the groups whose mark moved since it last counted
+-- (api_unread). Taken by a mark only (a send never moves one), after its read mark and
+-- before the group's row (reads_marks fires after the row is written).
 CREATE TABLE chat1c.mark_moves(
     user_key TEXT PRIMARY KEY,
     moves BIGINT NOT NULL);
+ALTER TABLE chat1c.reads ADD COLUMN moved BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX reads_by_move ON chat1c.reads(user_key, moved);
 CREATE FUNCTION chat1c_private.reads_moved() RETURNS TRIGGER
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO chat1c.mark_moves AS mm(user_key, moves) VALUES (NEW.user_key, 1)
-    ON CONFLICT (user_key) DO UPDATE SET moves = mm.moves + 1;
-    RETURN NULL;
+    ON CONFLICT (user_key) DO UPDATE SET moves = mm.moves + 1
+      RETURNING mm.moves INTO NEW.moved;
+    RETURN NEW;
 END $$;
-CREATE TRIGGER reads_moved AFTER INSERT ON chat1c.reads
+CREATE TRIGGER reads_moved BEFORE INSERT ON chat1c.reads
     FOR EACH ROW WHEN (NEW.up_to > 0) EXECUTE FUNCTION chat1c_private.reads_moved();
-CREATE TRIGGER reads_moved_again AFTER UPDATE OF up_to ON chat1c.reads
+CREATE TRIGGER reads_moved_again BEFORE UPDATE ON chat1c.reads
     FOR EACH ROW WHEN (NEW.up_to <> OLD.up_to) EXECUTE FUNCTION chat1c_private.reads_moved();
 
 -- Everything counted afresh from the register, the mentions, the files and the read
@@ -316,12 +321,13 @@ END $$;
 -- were taken at (p_rev, p_moves); it asks on every chat event, and a notifier of each of
 -- a thousand users must not sum every group it sees each time. The answer gives the
 -- counts of each group the user sees that changed after p_rev (zeros too, so the caller
--- drops them: a few per event), or, with `whole`, of every visible group with something
--- unread or mentioning the user: on the first call, when the user's read marks moved
--- since (MarkRead from any of their processes, or an older release's mark), after more
--- than 200 changes, or when p_rev is not a revision this store has reached. Nothing is
--- told about a group the user does not see. Edits, tombstones, mentions and new members
--- all come with a revision in their group, so "changed" covers them.
+-- drops them: a few per event) or whose read mark moved after the user's p_moves-th
+-- move (MarkRead from any of their processes, an older release's mark); or, with
+-- `whole`, of every visible group with something unread or mentioning the user: on the
+-- first call, after more than 200 changes, or when p_rev or p_moves is beyond what this
+-- store has reached. Nothing is told about a group the user does not see. Edits,
+-- tombstones, mentions and new members all come with a revision in their group, so
+-- "changed" covers them.
 -- The chat's summaries and read marks stay in memory; at the default random_page_cost
 -- (4, for a disk) the planner hashed every group's summary even for a user who sees 150
 -- of 10,000: 1.49 -> 0.67 ms for such a user's whole count.
@@ -338,9 +344,12 @@ DECLARE
     moved BIGINT := coalesce((SELECT mm.moves FROM chat1c.mark_moves mm WHERE mm.user_key = me), 0);
     changed BIGINT[];
 BEGIN
-    IF p_rev IS NOT NULL AND p_rev <= head AND p_moves IS NOT DISTINCT FROM moved THEN
-        changed := ARRAY(SELECT r.group_id FROM chat1c.register r
-                          WHERE r.rev > p_rev ORDER BY r.rev LIMIT 201);
+    IF p_rev <= head AND p_moves <= moved THEN
+        changed := ARRAY((SELECT r.group_id FROM chat1c.register r
+                           WHERE r.rev > p_rev ORDER BY r.rev LIMIT 201)
+                         UNION ALL
+                         (SELECT rd.group_id FROM chat1c.reads rd
+                           WHERE rd.user_key = me AND rd.moved > p_moves LIMIT 201));
         IF cardinality(changed) <= 200 THEN
             RETURN QUERY
             SELECT false, head, moved, coalesce(array_agg(t.id), '{}'),

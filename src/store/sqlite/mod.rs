@@ -22,6 +22,7 @@ use super::{
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage, Unread};
 use crate::store::notes::{Answer, Hints, Inbox, Note};
+use crate::store::unread::{self, UnreadCounts};
 use checkpoint::Checkpoints;
 use file::FileId;
 use records::{Record, Records};
@@ -57,6 +58,8 @@ pub struct SqliteStore {
     network: bool,
     /// WAL mode: who checkpoints, and when (see `checkpoint.rs`).
     checkpoints: Option<Checkpoints>,
+    /// GetUnread's counts between calls: what changed since is added.
+    unread: UnreadCounts,
 }
 
 /// The watcher side of the records (see `store/notes.rs`).
@@ -199,6 +202,7 @@ impl SqliteStore {
             round: Round::Off,
             network,
             checkpoints,
+            unread: UnreadCounts::default(),
         })
     }
 
@@ -249,6 +253,71 @@ impl SqliteStore {
             list.push(shape::message(row, 0)?);
         }
         Ok(list)
+    }
+
+    /// GetUnread's answer (`store/unread.rs`): the groups changed after `since`, or
+    /// every group with something unread. In one read transaction, so the head and
+    /// the counts are one snapshot.
+    fn unread_since(&mut self, since: Option<(i64, i64)>) -> Result<unread::Answer, StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(map_err)?;
+        let head: i64 = tx
+            .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(map_err)?;
+        let moves: i64 = tx
+            .prepare_cached("SELECT moves FROM chat_mark_moves WHERE user_key = ?1")
+            .and_then(|mut s| s.query_row([&self.me], |r| r.get(0)).optional())
+            .map_err(map_err)?
+            .unwrap_or(0);
+        let mut answer = unread::Answer {
+            whole: true,
+            at: (head, moves),
+            ids: Vec::new(),
+            unread: Vec::new(),
+            mentions: Vec::new(),
+        };
+        let push = |a: &mut unread::Answer, id: i64, u: i64, m: i64| {
+            a.ids.push(id);
+            a.unread.push(u);
+            a.mentions.push(m);
+        };
+        if let Some((rev, moved)) = since.filter(|&(r, m)| r <= head && m <= moves) {
+            let most = unread::CHANGES_AT_MOST as i64 + 1;
+            let mut changed: Vec<i64> = Vec::new();
+            for (query, args) in [
+                (sql::UNREAD_CHANGED, params![rev, most]),
+                (sql::UNREAD_MARKS_MOVED, params![self.me, moved, most]),
+            ] {
+                let mut stmt = tx.prepare_cached(query).map_err(map_err)?;
+                let ids = stmt.query_map(args, |r| r.get(0)).map_err(map_err)?;
+                for id in ids {
+                    changed.push(id.map_err(map_err)?);
+                }
+            }
+            if changed.len() <= unread::CHANGES_AT_MOST {
+                changed.sort_unstable();
+                changed.dedup();
+                answer.whole = false;
+                let mut stmt = tx.prepare_cached(sql::UNREAD_OF_GROUP).map_err(map_err)?;
+                for id in changed {
+                    let counts: Option<(i64, i64)> = stmt
+                        .query_row(params![self.me, id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                        .map_err(map_err)?;
+                    if let Some((u, m)) = counts {
+                        push(&mut answer, id, u, m);
+                    }
+                }
+                return Ok(answer);
+            }
+        }
+        let mut stmt = tx.prepare_cached(sql::UNREAD).map_err(map_err)?;
+        let mut rows = stmt.query([&self.me]).map_err(map_err)?;
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let get = |i| r.get::<_, i64>(i).map_err(map_err);
+            push(&mut answer, get(0)?, get(1)?, get(2)?);
+        }
+        Ok(answer)
     }
 
     /// Fails once the file at the path is no longer the one this connection has open.
@@ -307,16 +376,9 @@ impl Store for SqliteStore {
 
     fn unread(&mut self) -> Result<Unread, StoreError> {
         self.still_there()?;
-        let mut stmt = self.conn.prepare_cached(sql::UNREAD).map_err(map_err)?;
-        let mut rows = stmt.query(params![self.me]).map_err(map_err)?;
-        match rows.next().map_err(map_err)? {
-            Some(row) => Ok(Unread {
-                unread: row.get(0).map_err(map_err)?,
-                mentions: row.get(1).map_err(map_err)?,
-                groups: row.get(2).map_err(map_err)?,
-            }),
-            None => Ok(Unread::default()),
-        }
+        let answer = self.unread_since(self.unread.since())?;
+        self.unread.apply(answer)?;
+        Ok(self.unread.total())
     }
 
     fn messages(&mut self, group: i64, page: Page, limit: i64) -> Messages {
@@ -796,6 +858,12 @@ mod tests {
         let search = full_scans(&s, sql::SEARCH, &[&"\"abc\"", &me, &0, &50]);
         assert_eq!(search, Vec::<String>::new(), "Search");
         assert!(full_scans(&s, sql::UNREAD, &[&me]).is_empty(), "GetUnread");
+        let changed = full_scans(&s, sql::UNREAD_CHANGED, &[&0, &201]);
+        assert_eq!(changed, Vec::<String>::new(), "GetUnread's changes");
+        let moved = full_scans(&s, sql::UNREAD_MARKS_MOVED, &[&me, &0, &201]);
+        assert_eq!(moved, Vec::<String>::new(), "GetUnread's moved marks");
+        let one = full_scans(&s, sql::UNREAD_OF_GROUP, &[&me, &1]);
+        assert_eq!(one, Vec::<String>::new(), "GetUnread of one group");
         // GetGroups and GetUnread count nothing: per group one summary row and one read
         // mark. GetGroups sorts the visible groups' ids once to pick the newest (a
         // top-N sorter with a Limit); nothing else is sorted or kept aside.
@@ -857,7 +925,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 8);
+        assert_eq!(n, 9);
         let marks: (i64, i64) = s
             .conn
             .query_row(

@@ -57,6 +57,16 @@ macro_rules! recount {
     };
 }
 
+/// A read mark moved (`new`): its user's count of moves goes up, and the mark keeps it.
+macro_rules! mark_moved {
+    () => {
+        "    INSERT INTO chat_mark_moves(user_key, moves) VALUES (new.user_key, 1)
+        ON CONFLICT(user_key) DO UPDATE SET moves = moves + 1;
+    UPDATE chat_reads SET moved = (SELECT moves FROM chat_mark_moves WHERE user_key = new.user_key)
+     WHERE user_key = new.user_key AND group_id = new.group_id;"
+    };
+}
+
 /// GetGroups without a scan (part of schema version 5): per group its newest message
 /// and how many live messages it has; per reader, beside the read mark, how many of
 /// those are not unread for them and how many unread ones mention them. Triggers keep
@@ -181,6 +191,25 @@ WHEN new.up_to <> old.up_to OR new.seen IS NULL BEGIN
             "user_key = new.user_key AND group_id = new.group_id;
     UPDATE chat_groups SET marks = json_patch(marks, json_object(new.user_key, new.up_to))
      WHERE id = new.group_id AND marks IS NOT NULL;
+END;
+-- How many times each user's read marks moved, whoever moved them, and on each read
+-- mark the count at its last move: GetUnread counts again the groups whose mark moved
+-- since it last counted (`store/unread.rs`).
+CREATE TABLE chat_mark_moves(
+    user_key TEXT PRIMARY KEY,
+    moves INTEGER NOT NULL);
+ALTER TABLE chat_reads ADD COLUMN moved INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX chat_reads_by_move ON chat_reads(user_key, moved);
+CREATE TRIGGER chat_reads_move_new AFTER INSERT ON chat_reads WHEN new.up_to > 0 BEGIN
+",
+            mark_moved!(),
+            "
+END;
+CREATE TRIGGER chat_reads_move AFTER UPDATE OF up_to ON chat_reads
+WHEN new.up_to <> old.up_to BEGIN
+",
+            mark_moved!(),
+            "
 END;
 -- The counts of the read marks already stored, and of whoever posted or was
 -- mentioned, through the triggers above (which also fill the private groups' marks).

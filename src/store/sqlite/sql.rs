@@ -105,15 +105,36 @@ pub const GROUPS: &str = concat!(
 /// has checked that they may read it.
 pub const GROUP: &str = concat!("WITH shown(id) AS (SELECT ?2)", group_rows!());
 
-/// The user's (?1) unread messages and mentions over every visible group, and how many
-/// groups have unread messages: GetUnread, one row, nothing per group returned.
+/// GetUnread counted afresh: per visible group of the user ?1 with something unread or
+/// mentioning them, its id, unread messages and unread mentions (`store/unread.rs`).
 pub const UNREAD: &str = concat!(
     visible_groups!(),
     "
-    SELECT coalesce(sum(u), 0), coalesce(sum(m), 0), coalesce(sum(u > 0), 0) FROM (
-        SELECT max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0) AS u,
+    SELECT id, u, m FROM (
+        SELECT v.id, max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0) AS u,
                coalesce(rd.mentioned, 0) AS m
           FROM visible v
           LEFT JOIN chat_summary s ON s.group_id = v.id
-          LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id)"
+          LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = v.id)
+     WHERE u > 0 OR m > 0"
 );
+
+/// The groups of the changes after revision ?1, at most ?2 (`unread::CHANGES_AT_MOST`
+/// + 1, so the caller sees when there are more).
+pub const UNREAD_CHANGED: &str =
+    "SELECT group_id FROM chat_register WHERE rev > ?1 ORDER BY rev LIMIT ?2";
+
+/// The groups where the user ?1's read mark moved after their ?2-th move, at most ?3.
+pub const UNREAD_MARKS_MOVED: &str =
+    "SELECT group_id FROM chat_reads WHERE user_key = ?1 AND moved > ?2 LIMIT ?3";
+
+/// GetUnread of one group ?2, when the user ?1 has it listed (as `visible_groups!`):
+/// unread messages, unread mentions; no row when they do not see it.
+pub const UNREAD_OF_GROUP: &str = "
+    SELECT max(coalesce(s.live, 0) - coalesce(rd.seen, 0), 0), coalesce(rd.mentioned, 0)
+      FROM chat_groups g
+      LEFT JOIN chat_summary s ON s.group_id = g.id
+      LEFT JOIN chat_reads rd ON rd.user_key = ?1 AND rd.group_id = g.id
+     WHERE g.id = ?2
+       AND ((g.is_public = 1 AND g.context IS NULL)
+            OR EXISTS(SELECT 1 FROM chat_members m WHERE m.user_key = ?1 AND m.group_id = g.id))";

@@ -1,13 +1,20 @@
-//! GetUnread's counts kept between calls (PostgreSQL). A notifier asks on every chat
-//! event; summing every group a user sees each time made it the server's largest cost
-//! per listener. `api_unread` answers with the counts of the groups that changed since
-//! the revision this object last counted at (or every group with something unread,
-//! `whole`), and this keeps them: per group the counts that are not zero.
+//! GetUnread's counts kept between calls, for both stores. A notifier asks on every chat
+//! event; summing every group a user sees each time was the largest cost per listener
+//! (PostgreSQL's server, a terminal server's CPU). The store answers with the counts of
+//! the groups that changed since the revision this object last counted at and of those
+//! whose read mark the user moved since (in any process; each mark keeps the number of
+//! its user's last move), or of every group with something unread (`whole`): on the
+//! first call, after more than [`CHANGES_AT_MOST`] of either, or when the revision or the
+//! moves are beyond the store's. This keeps per group the counts that are not zero.
 
 use std::collections::HashMap;
 
 use crate::chat::Unread;
 use crate::store::StoreError;
+
+/// More changes than this since the last call: count every group instead (PostgreSQL:
+/// `api_unread`, which a unit test keeps in step).
+pub const CHANGES_AT_MOST: usize = 200;
 
 /// One answer of `api_unread`.
 pub struct Answer {
@@ -30,11 +37,8 @@ pub struct UnreadCounts {
 
 impl UnreadCounts {
     /// The revision and mark moves to ask from (None: count everything).
-    pub fn since(&self) -> (Option<i64>, Option<i64>) {
-        match self.at {
-            Some((rev, moves)) => (Some(rev), Some(moves)),
-            None => (None, None),
-        }
+    pub fn since(&self) -> Option<(i64, i64)> {
+        self.at
     }
 
     /// Takes an answer in; one whose columns disagree in length is refused, and the
@@ -93,7 +97,7 @@ mod tests {
     #[test]
     fn changed_groups_replace_their_counts_and_zeros_leave() {
         let mut c = UnreadCounts::default();
-        assert_eq!(c.since(), (None, None), "the first call counts everything");
+        assert_eq!(c.since(), None, "the first call counts everything");
         c.apply(answer(true, 10, &[(1, 3, 1), (2, 0, 2), (3, 5, 0)]))
             .unwrap();
         assert_eq!(
@@ -101,7 +105,7 @@ mod tests {
             (8, 3, 2),
             "a group with only mentions is no unread group"
         );
-        assert_eq!(c.since(), (Some(10), Some(0)));
+        assert_eq!(c.since(), Some((10, 0)));
         c.apply(answer(false, 12, &[(1, 0, 0), (4, 1, 1)])).unwrap();
         assert_eq!(
             totals(&c),
@@ -118,13 +122,21 @@ mod tests {
     }
 
     #[test]
+    fn postgresql_counts_afresh_past_the_same_number_of_changes() {
+        let sql = include_str!("postgres/v5_summaries.sql");
+        let f = &sql[sql.find("CREATE FUNCTION chat1c.api_unread").unwrap()..];
+        assert!(f.contains(&format!("LIMIT {}", CHANGES_AT_MOST + 1)));
+        assert!(f.contains(&format!("cardinality(changed) <= {CHANGES_AT_MOST}")));
+    }
+
+    #[test]
     fn an_answer_whose_columns_disagree_is_refused_and_the_next_call_counts_afresh() {
         let mut c = UnreadCounts::default();
         c.apply(answer(true, 10, &[(1, 3, 1)])).unwrap();
         let mut bad = answer(false, 11, &[(2, 1, 0)]);
         bad.mentions.clear();
         assert!(c.apply(bad).is_err());
-        assert_eq!(c.since(), (None, None));
+        assert_eq!(c.since(), None);
         assert_eq!(totals(&c), (3, 1, 1));
     }
 }

@@ -303,7 +303,13 @@ UNION ALL
 SELECT 'no counts of ' || x.k || ' in group ' || x.g
   FROM (SELECT publisher_key AS k, group_id AS g FROM chat_register
         UNION SELECT user_key, group_id FROM chat_mentions) x
- WHERE NOT EXISTS(SELECT 1 FROM chat_reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)";
+ WHERE NOT EXISTS(SELECT 1 FROM chat_reads rd WHERE rd.user_key = x.k AND rd.group_id = x.g)
+UNION ALL
+SELECT 'newest id of ' || m.user_key || ' in group ' || m.group_id FROM chat_members m
+ WHERE m.last_id <> coalesce((SELECT max(x.id) FROM chat_register x WHERE x.group_id = m.group_id), 0)
+UNION ALL
+SELECT 'listed of group ' || g.id FROM chat_groups g JOIN chat_summary s ON s.group_id = g.id
+ WHERE s.listed <> (g.is_public = 1 AND g.context IS NULL)";
 
 const POSTGRES_DRIFT: &str = "
 SELECT 'summary of group ' || g.id FROM chat1c.groups g

@@ -777,6 +777,9 @@ mod tests {
                     && !d.contains("VIRTUAL TABLE")
                     && d != "SCAN CONSTANT ROW"
                     && !d.starts_with("SCAN v") // the CTE rows, one per visible group
+                    // GetGroups' two index walks, read back (at most twice its limit)
+                    && !d.starts_with("SCAN (subquery-")
+                    && d != "SCAN newest"
             })
             .collect()
     }
@@ -865,20 +868,42 @@ mod tests {
         let one = full_scans(&s, sql::UNREAD_OF_GROUP, &[&me, &1]);
         assert_eq!(one, Vec::<String>::new(), "GetUnread of one group");
         // GetGroups and GetUnread count nothing: per group one summary row and one read
-        // mark. GetGroups sorts the visible groups' ids once to pick the newest (a
-        // top-N sorter with a Limit); nothing else is sorted or kept aside.
+        // mark. GetGroups picks the newest by two index walks in the list's order and
+        // sorts only what they return (50 + 50 ids, a top-N sorter); GetUnread finds
+        // the public topics by is_public, not every group without a context. Nothing
+        // else is sorted or kept aside.
         let limit = 50;
-        let calls: [(&str, &str, &[&dyn rusqlite::ToSql]); 2] = [
-            ("GetGroups", sql::GROUPS, &[&me, &limit]),
-            ("GetUnread", sql::UNREAD, &[&me]),
+        type Call<'a> = (
+            &'a str,
+            &'a str,
+            &'a [&'a dyn rusqlite::ToSql],
+            &'a [&'a str],
+        );
+        let calls: [Call; 2] = [
+            (
+                "GetGroups",
+                sql::GROUPS,
+                &[&me, &limit],
+                &[
+                    "INDEX chat_summary_listed_newest",
+                    "INDEX chat_members_newest",
+                ],
+            ),
+            (
+                "GetUnread",
+                sql::UNREAD,
+                &[&me],
+                &["INDEX chat_groups_public"],
+            ),
         ];
-        for (name, query, args) in calls {
+        for (name, query, args, indexes) in calls {
             let steps = plan(&s, query, args);
-            // Public topics by is_public, not every group without a context.
-            assert!(
-                steps.iter().any(|d| d.contains("INDEX chat_groups_public")),
-                "{name}: {steps:?}"
-            );
+            for index in indexes {
+                assert!(
+                    steps.iter().any(|d| d.contains(index)),
+                    "{name} by {index}: {steps:?}"
+                );
+            }
             for table in [
                 "chat_register",
                 "chat_mentions",
@@ -925,7 +950,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(n, 9);
+        assert_eq!(n, 12);
         let marks: (i64, i64) = s
             .conn
             .query_row(

@@ -91,7 +91,16 @@ CREATE TABLE chat_summary(
     deleted INTEGER,
     reply_to INTEGER,
     mentions TEXT,
-    files TEXT);
+    files TEXT,
+    -- A public topic (listed for everyone), so the newest of them are one index walk.
+    listed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX chat_summary_listed_newest ON chat_summary(coalesce(last_id, 0) DESC, group_id DESC)
+    WHERE listed;
+-- Per member the group's newest message id (0: none yet), so a member's newest groups
+-- are one index walk too: GetGroups(50) reads 50 rows of each, not every visible group.
+ALTER TABLE chat_members ADD COLUMN last_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX chat_members_newest ON chat_members(user_key, last_id DESC, group_id DESC);
+CREATE INDEX chat_members_group ON chat_members(group_id);
 -- A reader's counts: `seen`, the live messages that are not unread for them (up to the
 -- mark, and their own after it), so unread = live - seen; `mentioned`, the live
 -- messages after the mark that mention them. A row exists for every (user, group)
@@ -116,9 +125,14 @@ UPDATE chat_summary
           FROM chat_register r WHERE r.id = chat_summary.last_id)
  WHERE last_id IS NOT NULL;
 UPDATE chat_groups SET marks = '{}' WHERE is_public = 0;
+UPDATE chat_summary SET listed = (SELECT g.is_public = 1 AND g.context IS NULL
+                                    FROM chat_groups g WHERE g.id = chat_summary.group_id);
+UPDATE chat_members SET last_id = coalesce((SELECT s.last_id FROM chat_summary s
+                                             WHERE s.group_id = chat_members.group_id), 0);
 
 CREATE TRIGGER chat_summary_group AFTER INSERT ON chat_groups BEGIN
-    INSERT OR IGNORE INTO chat_summary(group_id) VALUES (new.id);
+    INSERT OR IGNORE INTO chat_summary(group_id, listed)
+        VALUES (new.id, new.is_public = 1 AND new.context IS NULL);
     UPDATE chat_groups SET marks = '{}' WHERE id = new.id AND is_public = 0 AND marks IS NULL;
 END;
 CREATE TRIGGER chat_summary_add AFTER INSERT ON chat_register BEGIN
@@ -131,10 +145,17 @@ CREATE TRIGGER chat_summary_add AFTER INSERT ON chat_register BEGIN
            rev = CASE WHEN new.rev <> 0 THEN new.rev
                       ELSE (SELECT rev FROM chat_register WHERE id = new.id) END
      WHERE group_id = new.group_id AND coalesce(last_id, 0) < new.id;
+    UPDATE chat_members SET last_id = new.id WHERE group_id = new.group_id AND last_id < new.id;
     -- A message is never unread for its publisher.
     INSERT INTO chat_reads(user_key, group_id, up_to, seen)
         VALUES (new.publisher_key, new.group_id, 0, new.deleted = 0)
         ON CONFLICT(user_key, group_id) DO UPDATE SET seen = seen + (new.deleted = 0);
+END;
+-- A member added (a new group, who takes part in a discussion): the group's newest id.
+CREATE TRIGGER chat_member_newest AFTER INSERT ON chat_members BEGIN
+    UPDATE chat_members
+       SET last_id = coalesce((SELECT last_id FROM chat_summary WHERE group_id = new.group_id), 0)
+     WHERE user_key = new.user_key AND group_id = new.group_id;
 END;
 -- An edit, a tombstone, a revision numbered late: the newest message's copy follows.
 CREATE TRIGGER chat_summary_change AFTER UPDATE ON chat_register BEGIN

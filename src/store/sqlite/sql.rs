@@ -90,14 +90,20 @@ macro_rules! group_rows {
 }
 
 /// The ?2 most recently active visible groups (-1: all), as `group_rows!`. The newest
-/// are chosen from the summaries' ids alone, so a short list reads the other columns of
-/// the groups it returns only. `shape::newest_first` orders them.
+/// are picked by two index walks, ?2 rows each: the public topics by their summary's
+/// newest id, the user's other groups by their member row's; so a short list reads the
+/// other columns of the groups it returns only. `shape::newest_first` orders them.
 pub const GROUPS: &str = concat!(
-    visible_groups!(),
-    ",
-    shown(id) AS (
-        SELECT v.id FROM visible v LEFT JOIN chat_summary s ON s.group_id = v.id
-         ORDER BY coalesce(s.last_id, 0) DESC, v.id DESC LIMIT ?2)",
+    "WITH newest(id, last_id) AS (
+        SELECT * FROM (
+            SELECT group_id, coalesce(last_id, 0) FROM chat_summary WHERE listed
+             ORDER BY coalesce(last_id, 0) DESC, group_id DESC LIMIT ?2)
+        UNION ALL
+        SELECT * FROM (
+            SELECT m.group_id, m.last_id FROM chat_members m JOIN chat_groups g ON g.id = m.group_id
+             WHERE m.user_key = ?1 AND (g.is_public = 0 OR g.context IS NOT NULL)
+             ORDER BY m.last_id DESC, m.group_id DESC LIMIT ?2)),
+    shown(id) AS (SELECT id FROM newest ORDER BY last_id DESC, id DESC LIMIT ?2)",
     group_rows!()
 );
 

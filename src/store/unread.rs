@@ -16,7 +16,7 @@ use crate::store::StoreError;
 /// `api_unread`, which a unit test keeps in step).
 pub const CHANGES_AT_MOST: usize = 200;
 
-/// One answer of `api_unread`.
+/// One answer of the store (PostgreSQL: `api_unread`; SQLite: `unread_since`).
 pub struct Answer {
     /// Every group with something unread (the others have none), not only those changed.
     pub whole: bool,
@@ -47,7 +47,7 @@ impl UnreadCounts {
         if a.ids.len() != a.unread.len() || a.ids.len() != a.mentions.len() {
             self.at = None;
             return Err(StoreError::Other(
-                "api_unread answered columns of different lengths".into(),
+                "GetUnread's answer has columns of different lengths".into(),
             ));
         }
         if a.whole {

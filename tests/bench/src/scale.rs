@@ -288,6 +288,37 @@ fn measure(
             &mut t[7],
         );
     }
+    // The notifier on an event for these users: someone writes in a public topic, then
+    // each asks GetUnread (the store adds what changed since its last call).
+    let mut writer = open(lib, store, &name(busy_user(users)));
+    let topic = Value::I4(data.public[0] as i32 + 1);
+    let mut on_event = Vec::new();
+    for k in 0..cfg.size(5, 20, 50) {
+        writer
+            .call(
+                "PostMessage",
+                &[topic.clone(), Value::Str(format!("news {k}"))],
+            )
+            .unwrap();
+        for (_, _, o) in objs.iter_mut() {
+            time(o, "GetUnread", &[], &mut on_event);
+        }
+    }
+    writer.destroy();
+    report.add(
+        "scale",
+        &format!("{label}: GetUnread after one new message, the notifier on an event"),
+        &Summary::of(&on_event),
+        Some((
+            "goal ≤ 5 ms p99",
+            &Summary {
+                n: 0,
+                p50: 5_000_000,
+                p99: 5_000_000,
+                max: 5_000_000,
+            },
+        )),
+    );
     let avg_groups = group_counts.iter().sum::<usize>() as f64 / group_counts.len().max(1) as f64;
     let goal = Summary {
         n: 0,

@@ -261,7 +261,7 @@ impl SqliteStore {
     fn unread_since(&mut self, since: Option<(i64, i64)>) -> Result<unread::Answer, StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(map_err)?;
         let head: i64 = tx
-            .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
+            .prepare_cached(sql::HEAD)
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(map_err)?;
         let moves: i64 = tx
@@ -506,7 +506,7 @@ impl SqliteStore {
     fn store_head(&mut self) -> Result<i64, StoreError> {
         self.in_round()?;
         self.conn
-            .prepare_cached("SELECT coalesce(max(rev), 0) FROM chat_register")
+            .prepare_cached(sql::HEAD)
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(map_err)
     }

@@ -111,6 +111,9 @@ pub const GROUPS: &str = concat!(
 /// has checked that they may read it.
 pub const GROUP: &str = concat!("WITH shown(id) AS (SELECT ?2)", group_rows!());
 
+/// The store's head: the newest revision (0: none yet).
+pub const HEAD: &str = "SELECT coalesce(max(rev), 0) FROM chat_register";
+
 /// GetUnread counted afresh: per visible group of the user ?1 with something unread or
 /// mentioning them, its id, unread messages and unread mentions (`store/unread.rs`).
 pub const UNREAD: &str = concat!(

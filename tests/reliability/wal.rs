@@ -94,11 +94,14 @@ fn a_process_that_only_reads_never_checkpoints() {
     for n in 0..SENDS {
         last = send(&mut ann, "news", "", &format!("message {n}"));
     }
-    let half = i64::try_from(SENDS / 2).unwrap();
+    // A passive checkpoint copies only what every reader has seen, and the last one was
+    // asked for some 50 sends before the end: how much it copied depends on how closely
+    // the reader followed then (under load, less than half: a flake seen on 2026-11-30).
     assert!(
         eventually(Duration::from_secs(20), || checkpointed(&store)
-            .is_some_and(|n| n >= half)),
-        "the writer checkpoints"
+            .is_some_and(|n| n > 0)),
+        "the writer checkpoints: {:?} of {SENDS} in the database file",
+        checkpointed(&store)
     );
     let told = format!("\"cursor\":{last},");
     assert!(

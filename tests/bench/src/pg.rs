@@ -69,13 +69,17 @@ fn start_cluster() -> Option<String> {
 
 /// Runs SQL with psql, quietly; panics when it fails.
 pub fn psql(url: &str, sql: &str) {
-    let ok = Command::new("psql")
+    assert!(psql_may_fail(url, sql), "psql failed: {sql}");
+}
+
+/// Runs `sql` through psql; false when it failed.
+pub fn psql_may_fail(url: &str, sql: &str) -> bool {
+    Command::new("psql")
         .args(["-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "psql failed: {sql}");
+        .is_ok_and(|s| s.success())
 }
 
 fn strip_password(url: &str) -> String {

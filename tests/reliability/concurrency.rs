@@ -157,6 +157,11 @@ fn senders_making_one_new_group_at_once_share_it() {
     const ROUNDS: usize = 15;
     let store = TempStore::new();
     let loc = store.location();
+    // The store exists before the race, as a deployed one does: six first Opens of a new
+    // file wait for whichever creates its schema, and a CI run fresh from a build (its
+    // disk busy writing the build back) once saw that take over the 3 s busy timeout.
+    let lib = library();
+    let mut o = open(&lib, &store, "sender0");
     let start = std::sync::Arc::new(std::sync::Barrier::new(SENDERS));
     let senders: Vec<_> = (0..SENDERS)
         .map(|w| {
@@ -186,8 +191,6 @@ fn senders_making_one_new_group_at_once_share_it() {
     for s in senders {
         s.join().expect("a sender failed");
     }
-    let lib = library();
-    let mut o = open(&lib, &store, "sender0");
     let groups = json(o.call("GetGroups", &[]).unwrap());
     let mut by_topic: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for g in groups.as_array().unwrap() {

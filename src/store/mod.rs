@@ -216,8 +216,9 @@ pub trait Feed: Send {
 /// How a store is watched for commits made by other processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchPlan {
-    /// Directory whose files change on every commit (None: poll only).
-    pub dir: Option<std::path::PathBuf>,
+    /// The store's file, changed on every commit: its folder is watched, and writes to
+    /// the store's own files wake the watcher (None: poll only).
+    pub store_file: Option<std::path::PathBuf>,
     /// Fallback poll period; short where change notifications cannot be trusted.
     pub poll: Duration,
 }

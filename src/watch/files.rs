@@ -7,6 +7,7 @@
 //! (network shares, platforms built without a backend), the watcher's slow poll
 //! carries on alone.
 
+use std::ffi::OsStr;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
@@ -15,6 +16,22 @@ use super::{Signal, Woken};
 
 /// Ends the watcher thread's wait from another thread.
 pub(super) type Interrupt = Box<dyn Fn() + Send + Sync>;
+
+/// Whether `name`, a file in the store's folder, is one of the store's own files (the
+/// database, its WAL, WAL index, journal and commit records, all named after it). Other
+/// files there — a 1C file infobase beside it, whatever else the folder holds — are
+/// written far more often than the chat, and must not make every reader of the store
+/// look at it (Linux still wakes the thread: inotify watches the folder as a whole).
+/// File names compare ignoring case where the file system does (Windows, macOS).
+pub(super) fn is_store_file(store: &OsStr, name: &OsStr) -> bool {
+    if cfg!(any(target_os = "windows", target_os = "macos")) {
+        let (store, name) = (store.to_string_lossy(), name.to_string_lossy());
+        name.to_lowercase().starts_with(&store.to_lowercase())
+    } else {
+        name.as_encoded_bytes()
+            .starts_with(store.as_encoded_bytes())
+    }
+}
 
 /// Waits on the channel alone: signals of this process (and, off Linux, notify's).
 pub(super) fn wait_channel(rx: &Receiver<Signal>, timeout: Duration) -> Woken {
@@ -32,6 +49,7 @@ pub(super) use other::Files;
 
 #[cfg(target_os = "linux")]
 mod linux {
+    use std::ffi::OsString;
     use std::os::fd::AsRawFd;
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
@@ -41,7 +59,7 @@ mod linux {
     use inotify::{EventMask, Inotify, WatchMask};
     use mio::{unix::SourceFd, Events, Interest, Poll, Token, Waker};
 
-    use super::{Interrupt, Signal, Woken};
+    use super::{is_store_file, Interrupt, Signal, Woken};
 
     const FILES: Token = Token(0);
     const SIGNALS: Token = Token(1);
@@ -93,6 +111,8 @@ mod linux {
         waker: Arc<Waker>,
         buffer: [u8; BUFFER],
         dir: PathBuf,
+        /// The store file's name: only writes to files named after it count.
+        store: OsString,
         /// Whether writes wake this thread (until the first mark).
         writes: bool,
         /// A commit went unmarked: writes wake this thread from now on.
@@ -102,7 +122,9 @@ mod linux {
     }
 
     impl Files {
-        pub fn watch(dir: &Path, _wake: &Sender<Signal>) -> Option<Files> {
+        /// Watches the folder of `store`, the store's file.
+        pub fn watch(store: &Path, _wake: &Sender<Signal>) -> Option<Files> {
+            let (dir, name) = (store.parent()?, store.file_name()?);
             let inotify = Inotify::init().ok()?;
             inotify.watches().add(dir, WRITES | MARKS).ok()?;
             let poll = Poll::new().ok()?;
@@ -118,6 +140,7 @@ mod linux {
                 waker: Arc::new(waker),
                 buffer: [0; BUFFER],
                 dir: dir.to_path_buf(),
+                store: name.to_os_string(),
                 writes: true,
                 unmarked: false,
                 suspect: None,
@@ -229,7 +252,9 @@ mod linux {
                         // The folder itself (a file in it closed has a name).
                         marked |= event.name.is_none();
                     } else {
-                        written |= event.name.is_some_and(|n| !is_wal_index(n));
+                        written |= event
+                            .name
+                            .is_some_and(|n| is_store_file(&self.store, n) && !is_wal_index(n));
                     }
                 }
                 // The buffer had room for one more event of any size: the queue was
@@ -256,7 +281,7 @@ mod linux {
         fn watched() -> (tempfile::TempDir, Files, Sender<Signal>, Receiver<Signal>) {
             let dir = tempfile::tempdir().unwrap();
             let (tx, rx) = crossbeam_channel::unbounded();
-            let files = Files::watch(dir.path(), &tx).unwrap();
+            let files = Files::watch(&dir.path().join("chat.sqlite"), &tx).unwrap();
             (dir, files, tx, rx)
         }
 
@@ -307,6 +332,33 @@ mod linux {
         }
 
         #[test]
+        fn writes_to_other_files_in_the_folder_are_no_change() {
+            let (dir, mut files, _tx, rx) = watched();
+            for name in [
+                "1Cv8.1CD",
+                "chat.sqlit",
+                "other.sqlite-wal",
+                "Chat.sqlite-wal",
+            ] {
+                std::fs::write(dir.path().join(name), b"written").unwrap();
+                assert!(
+                    !changed(&mut files, &rx, Duration::from_millis(50)),
+                    "{name}"
+                );
+            }
+            std::fs::write(dir.path().join("chat.sqlite-journal"), b"pages").unwrap();
+            assert!(
+                changed(&mut files, &rx, Duration::from_secs(5)),
+                "the journal"
+            );
+            std::fs::write(dir.path().join("chat.sqlite"), b"pages").unwrap();
+            assert!(
+                changed(&mut files, &rx, Duration::from_secs(5)),
+                "the database"
+            );
+        }
+
+        #[test]
         fn writes_wake_and_the_wal_index_alone_does_not() {
             let (dir, mut files, _tx, rx) = watched();
             std::fs::write(dir.path().join("chat.sqlite-shm"), b"index").unwrap();
@@ -354,6 +406,8 @@ mod other {
 
     use crossbeam_channel::{Receiver, Sender};
 
+    #[cfg(any(target_os = "windows", target_os = "macos"))]
+    use super::is_store_file;
     use super::{wait_channel, Interrupt, Signal, Woken};
 
     pub struct Files {
@@ -368,18 +422,29 @@ mod other {
     const PAUSE: Duration = Duration::from_micros(250);
 
     impl Files {
+        /// Watches the folder of `store`, the store's file.
         #[cfg(any(target_os = "windows", target_os = "macos"))]
-        pub fn watch(dir: &Path, wake: &Sender<Signal>) -> Option<Files> {
+        pub fn watch(store: &Path, wake: &Sender<Signal>) -> Option<Files> {
             use notify::{EventKind, RecursiveMode, Watcher};
+            let (dir, name) = (store.parent()?, store.file_name()?.to_os_string());
             let wake = wake.clone();
             let mut watcher =
                 notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
                     if let Ok(event) = event {
-                        // Only writes matter: the WAL, the journal or the database changed.
-                        if matches!(
-                            event.kind,
-                            EventKind::Modify(_) | EventKind::Create(_) | EventKind::Remove(_)
-                        ) {
+                        // Only writes to the store's files matter: the WAL, the journal,
+                        // the database or its commit records changed (an event that names
+                        // no file, a rescan, counts).
+                        let ours = event.paths.is_empty()
+                            || event
+                                .paths
+                                .iter()
+                                .any(|p| p.file_name().is_some_and(|n| is_store_file(&name, n)));
+                        if ours
+                            && matches!(
+                                event.kind,
+                                EventKind::Modify(_) | EventKind::Create(_) | EventKind::Remove(_)
+                            )
+                        {
                             let _ = wake.send(Signal::Written);
                             // Every WAL write of a commit is an event. Pausing this thread
                             // lets the OS merge the next ones into one, and spares the
@@ -395,7 +460,7 @@ mod other {
         }
 
         #[cfg(not(any(target_os = "windows", target_os = "macos")))]
-        pub fn watch(_dir: &Path, _wake: &Sender<Signal>) -> Option<Files> {
+        pub fn watch(_store: &Path, _wake: &Sender<Signal>) -> Option<Files> {
             None
         }
 

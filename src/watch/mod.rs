@@ -243,7 +243,10 @@ fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
     let (tx, rx) = unbounded();
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     // The file watch lives as long as the thread.
-    let mut files = plan.dir.as_deref().and_then(|dir| Files::watch(dir, &tx));
+    let mut files = plan
+        .store_file
+        .as_deref()
+        .and_then(|file| Files::watch(file, &tx));
     let shared = Arc::new(Shared {
         subscribers: Mutex::new(Vec::new()),
         signal: tx,
@@ -256,7 +259,7 @@ fn start_thread(feed: Box<dyn Feed>, plan: WatchPlan) -> Watcher {
         .name("chat1c-watch".into())
         .spawn(move || {
             let mut plan = plan;
-            if plan.dir.is_some() && files.is_none() {
+            if plan.store_file.is_some() && files.is_none() {
                 // No file events after all: the poll has to carry the latency.
                 plan.poll = plan.poll.min(POLL_WITHOUT_EVENTS);
             }

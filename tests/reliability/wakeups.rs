@@ -286,3 +286,82 @@ fn forged_commit_records_hide_no_message() {
     let fin = writer.finish();
     assert_eq!(fin["violations"], json!([]), "{fin}");
 }
+
+/// How many times the threads of process `pid` named `name` have run (schedstat's
+/// third field: time slices on a CPU, one per wake-up of a sleeping thread).
+#[cfg(target_os = "linux")]
+fn runs_of(pid: u32, name: &str) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the process's threads")
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(2)?.parse::<u64>().ok())
+        .sum()
+}
+
+/// A file infobase (1Cv8.1CD) or anything else beside the store is written far more
+/// often than the chat: it makes no reader look at the store, even one whose writes
+/// wake it (after an unmarked commit); the store's own writes still do.
+/// Read system calls of process `pid` so far.
+#[cfg(target_os = "linux")]
+fn reads_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .expect("the process's io")
+        .lines()
+        .find_map(|l| l.strip_prefix("syscr: ")?.parse().ok())
+        .expect("syscr")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn writes_to_other_files_in_the_store_folder_run_no_round() {
+    const WRITES: u64 = 300;
+    let store = TempStore::new();
+    sqlite_only!(store);
+    let mut writer = Client::start(&[]);
+    ok(writer.call("Open", json!([store.location(), "writer"])));
+    let id = ok(writer.call("SendMessage", json!(["beside", "", "m0"])));
+    let mut reader = Client::start(&[]);
+    ok(reader.call("Open", json!([store.location(), "reader"])));
+    let pid = reader.child().id();
+    // An unmarked commit, found by the slow poll: from then on writes wake the reader.
+    let other = other_program(&store);
+    unmarked_edit(&other, id, "m0 edited");
+    let told = |r: &mut Client, within: Duration| {
+        r.events.clear();
+        r.cmd(json!({"cmd": "wait_event", "ms": within.as_millis() as u64}));
+        !r.events.is_empty()
+    };
+    assert!(
+        told(&mut reader, Duration::from_secs(30)),
+        "the unmarked commit"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    reader.cmd(json!({"cmd": "pump"}));
+    let before = (runs_of(pid, "chat1c-watch"), reads_of(pid));
+    let infobase = store.dir.path().join("1Cv8.1CD");
+    for k in 0..WRITES {
+        std::fs::write(&infobase, format!("page {k}")).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let woken = runs_of(pid, "chat1c-watch") - before.0;
+    let reads = reads_of(pid) - before.1;
+    println!(
+        "{WRITES} writes beside the store: the reader's watcher ran {woken} times, {reads} reads"
+    );
+    // The inotify watch is on the folder, so each write still wakes the watcher, which
+    // reads the event (one read); a round would read the store's commit records too.
+    assert!(
+        reads < WRITES * 3 / 2,
+        "{WRITES} writes to another file: {reads} reads, rounds ran"
+    );
+    unmarked_edit(&other, id, "m0 edited again");
+    assert!(
+        told(&mut reader, ANNOUNCED_WITHIN),
+        "the store's own write still wakes it, before the slow poll"
+    );
+    let fin = writer.finish();
+    assert_eq!(fin["violations"], json!([]), "{fin}");
+}

@@ -62,7 +62,7 @@ impl PgStore {
         let conn = Connection::open(location.trim(), config, tls)?;
         schema::upgrade(&conn)?;
         let plan = WatchPlan {
-            dir: None,
+            store_file: None,
             poll: POLL,
         };
         let store = PgStore {

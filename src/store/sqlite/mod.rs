@@ -141,7 +141,7 @@ impl SqliteStore {
         let network = location::is_network_path(&path);
         let store = Self::open_path(&path, network, is_default)?;
         let plan = WatchPlan {
-            dir: path.parent().map(Path::to_path_buf),
+            store_file: Some(path.clone()),
             poll: if network { NETWORK_POLL } else { LOCAL_POLL },
         };
         Ok((store, plan))

@@ -434,16 +434,15 @@ mod other {
                         // Only writes to the store's files matter: the WAL, the journal,
                         // the database or its commit records changed (an event that names
                         // no file, a rescan, counts).
-                        let ours = event.paths.is_empty()
-                            || event
-                                .paths
-                                .iter()
-                                .any(|p| p.file_name().is_some_and(|n| is_store_file(&name, n)));
-                        if ours
-                            && matches!(
-                                event.kind,
-                                EventKind::Modify(_) | EventKind::Create(_) | EventKind::Remove(_)
-                            )
+                        let written = matches!(
+                            event.kind,
+                            EventKind::Modify(_) | EventKind::Create(_) | EventKind::Remove(_)
+                        );
+                        if written
+                            && (event.paths.is_empty()
+                                || event.paths.iter().any(|p| {
+                                    p.file_name().is_some_and(|n| is_store_file(&name, n))
+                                }))
                         {
                             let _ = wake.send(Signal::Written);
                             // Every WAL write of a commit is an event. Pausing this thread

@@ -104,3 +104,12 @@ pub fn hint_groups(data: &str) -> Vec<i64> {
         .map(|g| g.as_i64().expect("group id"))
         .collect()
 }
+
+/// A field of `/proc/<who>/io`: bytes read or written by system calls, or the calls.
+#[cfg(target_os = "linux")]
+pub fn io(who: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{who}/io")).expect("read /proc io");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(": ")?.parse().ok())
+        .expect("an io field")
+}

@@ -15,6 +15,8 @@ use serde_json::{json, Value as Json};
 
 use crate::common::*;
 use crate::sqlite_only;
+#[cfg(target_os = "linux")]
+use crate::util::io;
 
 /// Shorter than the slow poll of a local store: a change announced within this came
 /// through a wake-up, not the poll.
@@ -287,32 +289,9 @@ fn forged_commit_records_hide_no_message() {
     assert_eq!(fin["violations"], json!([]), "{fin}");
 }
 
-/// How many times the threads of process `pid` named `name` have run (schedstat's
-/// third field: time slices on a CPU, one per wake-up of a sleeping thread).
-#[cfg(target_os = "linux")]
-fn runs_of(pid: u32, name: &str) -> u64 {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .expect("the process's threads")
-        .flatten()
-        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name))
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().nth(2)?.parse::<u64>().ok())
-        .sum()
-}
-
 /// A file infobase (1Cv8.1CD) or anything else beside the store is written far more
 /// often than the chat: it makes no reader look at the store, even one whose writes
 /// wake it (after an unmarked commit); the store's own writes still do.
-/// Read system calls of process `pid` so far.
-#[cfg(target_os = "linux")]
-fn reads_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/io"))
-        .expect("the process's io")
-        .lines()
-        .find_map(|l| l.strip_prefix("syscr: ")?.parse().ok())
-        .expect("syscr")
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn writes_to_other_files_in_the_store_folder_run_no_round() {
@@ -339,18 +318,15 @@ fn writes_to_other_files_in_the_store_folder_run_no_round() {
     );
     std::thread::sleep(Duration::from_millis(500));
     reader.cmd(json!({"cmd": "pump"}));
-    let before = (runs_of(pid, "chat1c-watch"), reads_of(pid));
+    let reads = || io(&pid.to_string(), "syscr");
+    let before = reads();
     let infobase = store.dir.path().join("1Cv8.1CD");
     for k in 0..WRITES {
         std::fs::write(&infobase, format!("page {k}")).unwrap();
         std::thread::sleep(Duration::from_millis(2));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let woken = runs_of(pid, "chat1c-watch") - before.0;
-    let reads = reads_of(pid) - before.1;
-    println!(
-        "{WRITES} writes beside the store: the reader's watcher ran {woken} times, {reads} reads"
-    );
+    let reads = reads() - before;
     // The inotify watch is on the folder, so each write still wakes the watcher, which
     // reads the event (one read); a round would read the store's commit records too.
     assert!(

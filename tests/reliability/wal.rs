@@ -9,19 +9,12 @@ use serde_json::json;
 
 use crate::common::*;
 use crate::sqlite_only;
+#[cfg(target_os = "linux")]
+use crate::util::io;
 
 /// Sends per test: fewer than the WAL pages after which a writer checkpoints on its own
 /// thread (when the checkpoints of the other thread never let the WAL start over).
 const SENDS: usize = 250;
-
-/// A field of `/proc/<who>/io` (bytes read or written by system calls).
-#[cfg(target_os = "linux")]
-fn io(who: &str, field: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{who}/io")).expect("read /proc io");
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(": ")?.parse().ok())
-        .expect("an io field")
-}
 
 /// Messages in the database file alone, as a copy of it without its WAL shows them:
 /// what checkpoints have copied there. None while a checkpoint is half written.

@@ -195,11 +195,7 @@ fn a_burst_of_edits_at_queue_depth_1_reaches_the_reader_completely() {
     let lib = library();
     let store = TempStore::new();
     let mut reader = open_at_depth(&lib, &store, "reader", 1);
-    let mut writer = Client::start(&[]);
-    assert_eq!(
-        writer.call("Open", json!([store.location(), "writer"]))["ok"],
-        true
-    );
+    let mut writer = Client::opened(&[], &store.location(), "writer");
     let mut ids = Vec::new();
     for n in 0..20 {
         let r = writer.call(

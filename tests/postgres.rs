@@ -1,7 +1,8 @@
 //! PostgreSQL faults, through the host as 1C calls: connections killed
 //! and the server restarted in the middle of a stream lose nothing and duplicate
 //! nothing; an unreachable or silent server and a wrong password fail clearly
-//! within the documented timeout; the password never shows. Needs CHAT1C_TEST_PG
+//! within the documented timeout; the password never shows; a process holds one
+//! connection, and a NOTIFY wakes one of its threads. Needs CHAT1C_TEST_PG
 //! (tests/pg/cluster.sh start prints it); without it each test says so and passes.
 
 mod common;
@@ -58,8 +59,7 @@ fn stream_through_fault(fault: impl FnOnce(&str) + Send + 'static, label: &str) 
     let store = TempStore::new();
     let url = store.location();
     let mut reader = open(&library(), &store, "reader");
-    let mut writer = Client::start(&[]);
-    assert_eq!(writer.call("Open", json!([url, "writer"]))["ok"], true);
+    let mut writer = Client::opened(&[], &url, "writer");
     let first = writer.call("SendMessage", json!(["stream", "reader", "first"]));
     let group = {
         let g = json(reader.call("GetGroups", &[]).unwrap());
@@ -334,14 +334,73 @@ fn one_process_holds_one_connection_for_all_its_objects_and_its_watcher() {
     assert_eq!(hint_cursor(&e), number_of(&mut objects[1]));
     assert_eq!(count(), "1", "three objects and a watcher: one connection");
     // Another process (another 1C client) is another connection.
-    let mut other = Client::start(&[]);
-    assert_eq!(
-        other.call("Open", json!([store.location(), "Dan"]))["ok"],
-        true
-    );
+    let other = Client::opened(&[], &store.location(), "Dan");
     assert_eq!(count(), "2");
     drop(objects);
     other.finish();
+}
+
+/// A NOTIFY wakes one thread of a listening process: its watcher reads the shared
+/// connection while it waits and raises the event itself. With a thread of its own
+/// for the connection, every message woke two threads of every reader.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_notify_wakes_one_thread_of_a_reader_process() {
+    let Some(_) = server() else { return };
+    let _server = shared();
+    let store = TempStore::new();
+    let url = store.location();
+    let n = 100;
+    let depth = (n + 10).to_string();
+    let mut reader = Client::opened(&["--depth", &depth], &url, "reader");
+    let mut writer = Client::opened(&[], &url, "writer");
+    let mut send = |k: usize| {
+        let r = writer.call("SendMessage", json!(["wake", "", format!("m{k}")]));
+        assert_eq!(r["ok"], true, "{r}");
+    };
+    // The reader meets the group once (a query); then every message is a NOTIFY.
+    send(0);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(reader.cmd(json!({"cmd": "pump"}))["pumped"], 1);
+    let pid = reader.child().id();
+    let before = background_wakeups(pid);
+    for k in 1..=n {
+        send(k);
+        // Apart, so that each message is a wake-up of its own.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let woken = background_wakeups(pid) - before;
+    // One event per message, unless a loaded machine put two into one wake-up.
+    let events = reader.cmd(json!({"cmd": "pump"}))["pumped"]
+        .as_u64()
+        .unwrap_or(0);
+    println!("{n} messages: {events} events, the reader's own threads woken {woken} times");
+    assert!(events > n as u64 / 2, "{events} events for {n} messages");
+    assert!(
+        woken < events * 3 / 2,
+        "{events} events woke the reader's threads {woken} times: more than one thread each"
+    );
+    writer.finish();
+    reader.finish();
+}
+
+/// How often the threads of process `pid` other than its main one (1C's) went to sleep
+/// and woke again: their voluntary context switches.
+#[cfg(target_os = "linux")]
+fn background_wakeups(pid: u32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads");
+    tasks
+        .flatten()
+        .filter(|t| t.file_name().to_string_lossy() != pid.to_string())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
 }
 
 fn hint_cursor(e: &Event) -> i64 {
@@ -377,8 +436,7 @@ fn a_full_server_refuses_open_at_once_and_says_so() {
     let url = store
         .location()
         .replacen("chat1c:chat1c-pw@", &format!("{role}:one-pw@"), 1);
-    let mut first = Client::start(&[]);
-    assert_eq!(first.call("Open", json!([url, "Ann"]))["ok"], true);
+    let first = Client::opened(&[], &url, "Ann");
     let mut second = Client::start(&[]);
     // The server's refusal itself, not the client's connect timeout ("did not answer").
     let r = second.call("Open", json!([url, "Bob"]));
@@ -411,11 +469,7 @@ fn notes_setup(before_open: &str) -> Option<Notes> {
         psql(&store.location(), before_open);
     }
     let reader = open(&library(), &store, "Bob");
-    let mut writer = Client::start(&[]);
-    assert_eq!(
-        writer.call("Open", json!([store.location(), "Ann"]))["ok"],
-        true
-    );
+    let writer = Client::opened(&[], &store.location(), "Ann");
     let mut n = Notes {
         store,
         reader,

@@ -52,9 +52,7 @@ fn another_process_sees_a_message_within_milliseconds() {
     let lib = library();
     let store = TempStore::new();
     let reader = open(&lib, &store, "reader");
-    let mut writer = Client::start(&[]);
-    let r = writer.call("Open", json!([store.location(), "writer"]));
-    assert_eq!(r["ok"], true, "{r}");
+    let mut writer = Client::opened(&[], &store.location(), "writer");
     let mut latencies = Vec::new();
     for n in 0..50 {
         let r = writer.call("SendMessage", json!(["t", "reader", format!("m{n}")]));
@@ -129,11 +127,7 @@ fn a_burst_of_500_at_queue_depth_1_loses_nothing() {
     reader.events().set_depth(1);
     // Prime the per-group cursors the way a form does after FillChat: from now on.
     let mut seen = BTreeMap::new();
-    let mut writer = Client::start(&[]);
-    assert_eq!(
-        writer.call("Open", json!([store.location(), "writer"]))["ok"],
-        true
-    );
+    let mut writer = Client::opened(&[], &store.location(), "writer");
     let script: Vec<serde_json::Value> = (0..500)
         .map(|n| {
             let topic = if n % 3 == 0 { "public" } else { "private" };
@@ -172,11 +166,7 @@ fn a_burst_of_500_at_queue_depth_1_loses_nothing() {
 fn no_event_after_done_while_another_process_sends() {
     let lib = library();
     let store = TempStore::new();
-    let mut writer = Client::start(&[]);
-    assert_eq!(
-        writer.call("Open", json!([store.location(), "writer"]))["ok"],
-        true
-    );
+    let mut writer = Client::opened(&[], &store.location(), "writer");
     let stream: Vec<serde_json::Value> = (0..2000)
         .map(|n| json!({"cmd": "call", "name": "SendMessage", "args": ["t", "", format!("{n}")]}))
         .collect();

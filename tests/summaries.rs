@@ -175,17 +175,9 @@ fn every_write_keeps_the_summaries_equal_to_a_recount() {
     let mut bob = open(&lib, &store, "Bob");
     let mut carl = open(&lib, &store, "Carl");
     // Dave writes from another process.
-    let mut dave = Client::start(&[]);
-    assert_eq!(
-        dave.call("Open", json!([store.location(), "Dave"]))["ok"],
-        true
-    );
+    let mut dave = Client::opened(&[], &store.location(), "Dave");
     // Ann in a second 1C client: her read marks move there too.
-    let mut ann_elsewhere = Client::start(&[]);
-    assert_eq!(
-        ann_elsewhere.call("Open", json!([store.location(), "Ann"]))["ok"],
-        true
-    );
+    let mut ann_elsewhere = Client::opened(&[], &store.location(), "Ann");
     macro_rules! check {
         ($step:expr) => {
             check(
@@ -321,11 +313,7 @@ fn many_messages_and_marks_from_two_processes_stay_counted() {
     let store = TempStore::new();
     let mut ann = open(&lib, &store, "Ann");
     let mut bob = open(&lib, &store, "Bob");
-    let mut other = Client::start(&[]);
-    assert_eq!(
-        other.call("Open", json!([store.location(), "Carl"]))["ok"],
-        true
-    );
+    let mut other = Client::opened(&[], &store.location(), "Carl");
     let mut ids = Vec::new();
     for n in 0..40 {
         let (topic, who) = [("Pair", "Bob"), ("Room", ""), ("Three", "Bob;Carl")][n % 3];
@@ -372,11 +360,7 @@ fn more_changes_between_two_calls_than_get_unread_adds_one_by_one() {
     check(&store, &mut [("Ann", &mut ann)], "the first message");
     // 250 changes from another process while Ann's object does not ask (PostgreSQL
     // counts afresh past 200), then a few (added one by one).
-    let mut carl = Client::start(&[]);
-    assert_eq!(
-        carl.call("Open", json!([store.location(), "Carl"]))["ok"],
-        true
-    );
+    let mut carl = Client::opened(&[], &store.location(), "Carl");
     for n in 0..250 {
         let (topic, who) = if n % 2 == 0 {
             ("Room", "")

@@ -83,6 +83,15 @@ impl Client {
         }
     }
 
+    /// Starts a client process (see [`Client::start`]) and opens `store` as `user` in it;
+    /// panics with the answer when Open fails.
+    pub fn opened(args: &[&str], store: &str, user: &str) -> Client {
+        let mut c = Client::start(args);
+        let r = c.call("Open", json!([store, user]));
+        assert_eq!(r["ok"], true, "Open {user}: {r}");
+        c
+    }
+
     /// Calls a method by name as BSL would.
     pub fn call(&mut self, name: &str, args: Json) -> Json {
         self.cmd(json!({"cmd": "call", "name": name, "args": args}))

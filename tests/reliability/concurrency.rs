@@ -41,12 +41,7 @@ fn eight_writers_four_watchers_every_message_once_by_cursor() {
     let loc = store.location();
     // Watchers open first: they start from the store's beginning (cursor 0 = empty store).
     let watchers: Vec<_> = (0..WATCHERS)
-        .map(|k| {
-            let mut c = Client::start(&[]);
-            let r = c.call("Open", json!([loc, format!("watcher{k}")]));
-            assert_eq!(r["ok"], true, "{r}");
-            c
-        })
+        .map(|k| Client::opened(&[], &loc, &format!("watcher{k}")))
         .collect();
     let done_writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let started = Instant::now();
@@ -54,9 +49,7 @@ fn eight_writers_four_watchers_every_message_once_by_cursor() {
         .map(|w| {
             let loc = loc.clone();
             std::thread::spawn(move || {
-                let mut c = Client::start(&[]);
-                let r = c.call("Open", json!([loc, format!("writer{w}")]));
-                assert_eq!(r["ok"], true, "{r}");
+                let mut c = Client::opened(&[], &loc, &format!("writer{w}"));
                 let mut sent = Vec::new();
                 for n in 0..per_writer {
                     let (topic, who) = audience(w, n);
@@ -167,9 +160,7 @@ fn senders_making_one_new_group_at_once_share_it() {
         .map(|w| {
             let (loc, start) = (loc.clone(), start.clone());
             std::thread::spawn(move || {
-                let mut c = Client::start(&[]);
-                let r = c.call("Open", json!([loc, format!("sender{w}")]));
-                assert_eq!(r["ok"], true, "{r}");
+                let mut c = Client::opened(&[], &loc, &format!("sender{w}"));
                 for round in 0..ROUNDS {
                     // A private group of everyone, and a public topic, both new this round.
                     let everyone: Vec<String> =

@@ -29,11 +29,7 @@ fn private_groups_are_invisible_to_outsiders_through_every_method_and_event() {
     let mut ann = open(&lib, &store, "Ann");
     let mut eve = open(&lib, &store, "Eve");
     // Eve's watcher in another process too.
-    let mut eve2 = Client::start(&[]);
-    assert_eq!(
-        eve2.call("Open", json!([store.location(), "Eve"]))["ok"],
-        true
-    );
+    let mut eve2 = Client::opened(&[], &store.location(), "Eve");
     let secret = "the secret plan";
     let id = send(&mut ann, "private deal", "Bob", secret);
     let groups = json(ann.call("GetGroups", &[]).unwrap());

@@ -24,8 +24,7 @@ fn open_close_done_cycles_while_another_process_sends() {
     let sender = {
         let (stop, loc) = (stop.clone(), loc.clone());
         std::thread::spawn(move || {
-            let mut c = Client::start(&[]);
-            assert_eq!(c.call("Open", json!([loc, "sender"]))["ok"], true);
+            let mut c = Client::opened(&[], &loc, "sender");
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 let r = c.call("SendMessage", json!(["t", "", format!("{n}")]));

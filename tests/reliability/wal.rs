@@ -78,9 +78,7 @@ fn a_process_that_only_reads_never_checkpoints() {
     let lib = library();
     let store = TempStore::new();
     sqlite_only!(store);
-    let mut reader = Client::start(&[]);
-    let r = reader.call("Open", json!([store.location(), "reader"]));
-    assert_eq!(r["ok"], true, "{r}");
+    let mut reader = Client::opened(&[], &store.location(), "reader");
     let pid = reader.child().id();
     let mut ann = open(&lib, &store, "Ann");
     let mut last = 0;

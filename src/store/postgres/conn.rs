@@ -1,8 +1,9 @@
 //! The connection to the server and how calls use it. A client process holds one
 //! connection per store: every Chat object of the process and its watcher share it
 //! (calls are pipelined on it; the watcher LISTENs on it), so a server with the
-//! default max_connections serves about ninety 1C clients. Around it: a runtime on a
-//! thread of its own that keeps the connection read between calls, bounded waits (a silent
+//! default max_connections serves about ninety 1C clients. Around it: a runtime driven by
+//! whichever thread waits on it (the watcher while it waits for NOTIFYs, keeping the
+//! connection read between calls; a caller during its call), bounded waits (a silent
 //! server must not hang 1C), prepared statements, one reconnect when the server
 //! dropped the connection, and NOTIFYs turned into wake-ups.
 
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use once_cell::sync::Lazy;
-use tokio::runtime::Handle;
+use tokio::runtime::Runtime;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -202,8 +203,8 @@ impl Listeners {
 struct Shared {
     config: Config,
     tls: Tls,
-    /// One worker: it reads the connection (NOTIFYs, answers) while nobody calls.
-    worker: Worker,
+    /// Runs the connection's task (answers, NOTIFYs), see [`Shared::runtime`].
+    runtime: Runtime,
     live: Mutex<Option<Arc<Conn>>>,
     listeners: Arc<Listeners>,
     /// Some watcher listens: every (re)connection LISTENs.
@@ -226,11 +227,15 @@ impl Shared {
         if let Some(shared) = all.get(location).and_then(Weak::upgrade) {
             return Ok(shared);
         }
-        let worker = Worker::start()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
         let shared = Arc::new(Shared {
             config,
             tls,
-            worker,
+            runtime,
             live: Mutex::new(None),
             listeners: Arc::default(),
             listening: AtomicBool::new(false),
@@ -239,8 +244,14 @@ impl Shared {
         Ok(shared)
     }
 
-    fn runtime(&self) -> &Handle {
-        &self.worker.handle
+    /// A current-thread runtime with no thread of its own: whichever thread blocks on it
+    /// drives the connection's task and the I/O and timer drivers, the others' futures
+    /// are answered through it (tokio hands the drivers over when that call returns). The
+    /// watcher waits for NOTIFYs this way, so a NOTIFY wakes one thread, which raises the
+    /// events itself (a thread of the runtime's own cost a second wake-up per message);
+    /// a call made while nobody waits drives its own answer.
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     /// The live connection, made (again) when there is none or it died.
@@ -264,7 +275,7 @@ impl Shared {
         }
     }
 
-    /// A new client, its connection driven on the runtime's worker.
+    /// A new client, its connection's task spawned on the runtime.
     fn connect(&self) -> Result<Client, StoreError> {
         let (config, tls) = (self.config.clone(), self.tls);
         let listening = self.listening.load(Ordering::SeqCst);
@@ -304,39 +315,6 @@ impl Shared {
         self.runtime()
             .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, connecting).await })
             .map_err(|_| StoreError::Timeout(CONNECT_TIMEOUT.as_secs()))?
-    }
-}
-
-/// A current-thread runtime driven by a thread of its own, "chat1c-pg": it runs the
-/// connections' tasks and the I/O and timer drivers; callers block on their futures with its
-/// handle (what a multi-thread runtime with one worker did, for 0.1 MB less code).
-struct Worker {
-    handle: Handle,
-    /// Dropped with the worker: the thread then drops the runtime and its tasks and ends on
-    /// its own (Close and Done do not wait for it).
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Worker {
-    fn start() -> Result<Worker, StoreError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        let handle = runtime.handle().clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("chat1c-pg".into())
-            .spawn(move || {
-                // Until the sender is dropped; then the runtime drops its tasks here.
-                let _ = runtime.block_on(stopped);
-            })
-            .map_err(|e| StoreError::Other(e.to_string()))?;
-        Ok(Worker {
-            handle,
-            _stop: stop,
-        })
     }
 }
 

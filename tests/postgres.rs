@@ -582,36 +582,16 @@ fn a_forged_notification_and_a_killed_session_hide_no_message() {
 fn a_reader_asks_the_server_nothing_per_message() {
     let _server = shared();
     let Some(mut n) = notes_setup("") else { return };
-    let db = db_name(&n.store.location());
-    let base = std::env::var("CHAT1C_TEST_PG").unwrap_or_default();
-    // Only a superuser may count: elsewhere the test says so and passes.
-    let counting = Command::new("psql")
-        .args(["-qAt", &base, "-c"])
-        .arg(format!("ALTER DATABASE {db} SET track_functions = 'pl'"))
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !counting {
-        println!("track_functions cannot be set here: not counted");
+    let Some(calls) = counting_calls(&n.store, &["api_head", "api_changes", "api_visible"]) else {
         return;
-    }
-    // The setting applies to new sessions: the reader reconnects.
+    };
+    // The setting applies to new sessions: the reader reconnects (its process's only
+    // connection closes with it).
     drop(n.reader);
     n.reader = open(&library(), &n.store, "Bob");
     let first = n.send("deal", "Bob", "counted from here");
     assert!(n.told(first));
     n.send("secret", "Carl", "counted from here");
-    let url = n.store.location();
-    let calls = || -> i64 {
-        // The reader's backend reports its counts when idle, at most once a second.
-        std::thread::sleep(Duration::from_millis(3500));
-        psql(
-            &url,
-            "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions
-              WHERE funcname IN ('api_head', 'api_changes', 'api_visible')",
-        )
-        .parse()
-        .unwrap()
-    };
     let before = calls();
     let rounds = 30;
     for k in 0..rounds {
@@ -626,5 +606,71 @@ fn a_reader_asks_the_server_nothing_per_message() {
         "the reader asked the server {asked} times for {} messages",
         2 * rounds
     );
+    assert_eq!(n.writer.finish()["violations"], json!([]));
+}
+
+/// Counts the calls of `functions` in the store's database, in sessions that begin
+/// from now on; None, after saying so, where only a superuser may count and the test
+/// user is not one.
+fn counting_calls(store: &TempStore, functions: &[&str]) -> Option<impl Fn() -> i64> {
+    let url = store.location();
+    let base = std::env::var("CHAT1C_TEST_PG").unwrap_or_default();
+    let counting = Command::new("psql")
+        .args(["-qAt", &base, "-c"])
+        .arg(format!(
+            "ALTER DATABASE {} SET track_functions = 'pl'",
+            db_name(&url)
+        ))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !counting {
+        println!("track_functions cannot be set here: not counted");
+        return None;
+    }
+    let names = functions
+        .iter()
+        .map(|f| format!("'{f}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(move || -> i64 {
+        // The reader's backend reports its counts when idle, at most once a second.
+        std::thread::sleep(Duration::from_millis(3500));
+        psql(
+            &url,
+            &format!(
+                "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions
+                  WHERE funcname IN ({names})"
+            ),
+        )
+        .parse()
+        .unwrap()
+    })
+}
+
+/// An idle reader costs the server nothing: the notes of the last message are checked
+/// once (within CHECK_EVERY, 2 s), and then nothing is asked until the slow poll (30 s).
+/// A poll every 2 s made 1,000 idle clients run 500 calls a second, each waking a
+/// backend: most of two cores of the server's CPU (BENCHMARKS.md, section 2).
+#[test]
+fn an_idle_reader_checks_the_last_notes_once_then_asks_nothing() {
+    let _server = shared();
+    let Some(mut n) = notes_setup("") else { return };
+    let Some(calls) = counting_calls(&n.store, &["api_notes"]) else {
+        return;
+    };
+    drop(n.reader);
+    n.reader = open(&library(), &n.store, "Bob");
+    let idle = calls();
+    let id = n.send("deal", "Bob", "the last message");
+    assert!(n.told(id));
+    let checked = calls();
+    assert!(
+        checked > idle,
+        "the notes of message {id} were checked against the server"
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    let asked = calls() - checked;
+    println!("an idle reader asked api_notes {asked} times in 9.5 s");
+    assert_eq!(asked, 0, "an idle reader asks the server nothing");
     assert_eq!(n.writer.finish()["violations"], json!([]));
 }

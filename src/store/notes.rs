@@ -165,6 +165,21 @@ impl Hints {
         (self.checked, inbox.arrived)
     }
 
+    /// How long the watcher may wait before the notes it told are due for a check
+    /// (None: nothing is unchecked, only the slow poll is due).
+    pub fn check_due(&self, now: Instant) -> Option<Duration> {
+        self.unchecked_since
+            .map(|t| (t + CHECK_EVERY).saturating_duration_since(now))
+    }
+
+    /// A check failed (the server refused or is gone): the next one is due a full
+    /// [`CHECK_EVERY`] from now, not at once again.
+    pub fn postpone_check(&mut self, now: Instant) {
+        if self.unchecked_since.is_some() {
+            self.unchecked_since = Some(now);
+        }
+    }
+
     /// Whether the server must be asked before the next answer.
     pub fn must_check(&self, inbox: &Inbox, now: Instant) -> bool {
         inbox.contested.is_some()
@@ -395,6 +410,26 @@ mod tests {
         );
         assert_eq!(h.take_retraction(), Some(11));
         assert_eq!(h.head(&inbox, now), 12);
+    }
+
+    #[test]
+    fn told_notes_fall_due_for_a_check_and_a_failed_check_waits_again() {
+        let mut inbox = Inbox::default();
+        let mut h = Hints::new(10, &mut inbox);
+        let now = Instant::now();
+        assert_eq!(h.check_due(now), None, "nothing told: only the slow poll");
+        inbox.receive("11:1:100");
+        h.head(&inbox, now);
+        assert_eq!(h.check_due(now), Some(CHECK_EVERY));
+        let later = now + CHECK_EVERY + Duration::from_millis(5);
+        assert_eq!(h.check_due(later), Some(Duration::ZERO));
+        h.postpone_check(later);
+        assert_eq!(h.check_due(later), Some(CHECK_EVERY), "not at once again");
+        let started = h.checking(&inbox).1;
+        h.settle(&mut inbox, &[(11, note(1, 100))], true, started);
+        assert_eq!(h.check_due(later), None, "checked");
+        h.postpone_check(later);
+        assert_eq!(h.check_due(later), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 #   tests/bench/run.sh            default size (a few minutes)
 #   tests/bench/run.sh --smoke    tiny sizes, every section once (CI; figures not meaningful)
 #   tests/bench/run.sh --full     the sizes BENCHMARKS.md reports (1,000,000 messages, 5,000 latency samples…)
-#   tests/bench/run.sh --only latency,idle,throughput,scale,calls,fanout,pg,pgwrite,pgfanout
+#   tests/bench/run.sh --only latency,idle,throughput,scale,calls,fanout,pg,pgwrite,pgfanout,pgidle
 #   tests/bench/run.sh --full --only fanout --readers 100   (fan-out with another number of readers)
 # PostgreSQL figures use CHAT1C_PG_URL, else a throwaway cluster from tests/pg/cluster.sh
 # (skipped with a printed reason when neither is available).

@@ -37,8 +37,11 @@ pub(super) use schema::HISTORY;
 /// so an unreachable or silent server cannot hang 1C.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
-/// The watcher's safety-net poll (notifications carry the fast path).
-const POLL: Duration = Duration::from_secs(2);
+/// The watcher's safety-net poll (notifications carry the fast path; TCP keepalives, not
+/// this poll, find a dead connection). Each poll wakes the client process and its
+/// backend, which costs the server more than the query: long, so that idle clients cost
+/// the server next to nothing. Notes told are checked sooner, see `wait_change`.
+const POLL: Duration = Duration::from_secs(30);
 const CHANNEL: &str = "chat1c_new";
 
 pub struct PgStore {
@@ -400,6 +403,16 @@ impl PgStore {
 
     /// Compares what the notes told with the server's list of changes (see `notes`).
     fn check(&mut self, viewer: &Viewer) -> Result<(), StoreError> {
+        let checked = self.check_pages(viewer);
+        if checked.is_err() {
+            if let Some(hints) = self.hints.as_mut() {
+                hints.postpone_check(Instant::now());
+            }
+        }
+        checked
+    }
+
+    fn check_pages(&mut self, viewer: &Viewer) -> Result<(), StoreError> {
         for _ in 0..CHECK_PAGES {
             if self.hints(viewer)?.is_none() {
                 return Ok(());
@@ -510,7 +523,16 @@ impl Feed for PgStore {
     }
 
     fn wait_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
-        self.conn.wait_change(timeout)
+        // Notes told and not yet checked are checked within CHECK_EVERY (the idle
+        // look does it), however long the slow poll; a check that fails is put off
+        // (`check`), and the floor keeps anything else from spinning.
+        let due = self
+            .hints
+            .as_ref()
+            .and_then(|h| h.check_due(Instant::now()));
+        let floor = Duration::from_millis(50);
+        self.conn
+            .wait_change(due.map_or(timeout, |due| timeout.min(due.max(floor))))
     }
 
     fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {

@@ -151,19 +151,12 @@ pub fn postgres(cfg: &Cfg, report: &mut Report, url: &str) {
 }
 
 /// The backends of the chat's connections to this database (server processes).
-fn backends(url: &str) -> Vec<u32> {
-    let out = std::process::Command::new("psql")
-        .args(["-qAt", url, "-c"])
-        .arg(
-            "SELECT pid FROM pg_stat_activity
-              WHERE datname = current_database() AND application_name = 'chat1c'",
-        )
-        .output()
-        .expect("run psql");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
+pub fn backends(url: &str) -> Vec<u32> {
+    crate::pg::psql_values(
+        url,
+        "SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'chat1c'",
+    )
 }
 
 fn fan_out(cfg: &Cfg, report: &mut Report, store: &str, pg: Option<&str>) {

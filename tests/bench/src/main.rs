@@ -2,7 +2,7 @@
 //! 1C-faithful host (chat1c_host), cross-process where it matters, and is printed
 //! beside its reference, the ratio and the machine's load average at that moment.
 //!
-//!   chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg,pgwrite,pgfanout]
+//!   chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg,pgwrite,pgfanout,pgidle]
 //!                [--pg URL] [--readers N]
 //!
 //! Each section is a module (`latency`, `polling`, `idle`, `throughput`, `scale`, `calls`,
@@ -84,7 +84,7 @@ fn main() {
             "--pg" => cfg.pg = it.next().cloned(),
             "--readers" => cfg.readers = it.next().and_then(|n| n.parse().ok()),
             other => {
-                eprintln!("unknown argument {other}\nusage: chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg,pgwrite,pgfanout] [--pg URL] [--readers N]");
+                eprintln!("unknown argument {other}\nusage: chat1c-bench [--smoke|--full] [--only latency,idle,throughput,scale,calls,fanout,pg,pgwrite,pgfanout,pgidle] [--pg URL] [--readers N]");
                 std::process::exit(2);
             }
         }
@@ -126,6 +126,9 @@ fn main() {
     }
     if cfg.wants("pgfanout") {
         pg::fanout(&cfg, &mut report);
+    }
+    if cfg.wants("pgidle") {
+        pg::idle(&lib, &cfg, &mut report);
     }
     println!(
         "\n==== summary (markdown) — total {:.0} s ====",

@@ -37,15 +37,47 @@ pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report, with_scale: bool) {
 
 /// 6b. Fan-out on PostgreSQL: N reader processes, each with its one connection.
 pub fn fanout(cfg: &Cfg, report: &mut Report) {
+    in_database_of_its_own(cfg, report, "fan-out", |report, url| {
+        fanout::postgres(cfg, report, url)
+    });
+}
+
+/// 2b. Idle cost on PostgreSQL: 50 idle objects, each process with its connection.
+pub fn idle(lib: &Library, cfg: &Cfg, report: &mut Report) {
+    in_database_of_its_own(cfg, report, "idle", |report, url| {
+        crate::idle::postgres(lib, cfg, report, url)
+    });
+}
+
+/// Runs `section` in a database of its own on the server (CHAT1C_PG_URL or the throwaway
+/// cluster), dropped afterwards; skipped with a note when there is no server.
+fn in_database_of_its_own(
+    cfg: &Cfg,
+    report: &mut Report,
+    what: &str,
+    section: impl FnOnce(&mut Report, &str),
+) {
     let Some(base) = cfg.pg.clone().or_else(start_cluster) else {
-        println!("\n-- PostgreSQL fan-out: skipped (no server)");
-        report.note("PostgreSQL fan-out: skipped, no server".into());
+        println!("\n-- PostgreSQL {what}: skipped (no server)");
+        report.note(format!("PostgreSQL {what}: skipped, no server"));
         return;
     };
-    let db = format!("chat1c_fanout_{}", std::process::id());
+    let db = format!("chat1c_{}_{}", what.replace('-', ""), std::process::id());
     psql(&base, &format!("CREATE DATABASE {db}"));
-    fanout::postgres(cfg, report, &pg_url_with_db(&base, &db));
+    section(report, &pg_url_with_db(&base, &db));
     psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+/// The values psql prints for `sql` (unaligned, one per line) that parse as `T`.
+pub fn psql_values<T: std::str::FromStr>(url: &str, sql: &str) -> Vec<T> {
+    let out = Command::new("psql")
+        .args(["-qAt", url, "-c", sql])
+        .output()
+        .expect("run psql");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
 }
 
 /// Starts the throwaway cluster of tests/pg/cluster.sh; its URL, or None when it cannot.

@@ -8,6 +8,8 @@
 //! dropped the connection, and NOTIFYs turned into wake-ups.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -203,7 +205,7 @@ impl Listeners {
 struct Shared {
     config: Config,
     tls: Tls,
-    /// Runs the connection's task (answers, NOTIFYs), see [`Shared::runtime`].
+    /// Runs the connection's task (answers, NOTIFYs), see [`Shared::block_on`].
     runtime: Runtime,
     live: Mutex<Option<Arc<Conn>>>,
     listeners: Arc<Listeners>,
@@ -244,14 +246,25 @@ impl Shared {
         Ok(shared)
     }
 
-    /// A current-thread runtime with no thread of its own: whichever thread blocks on it
-    /// drives the connection's task and the I/O and timer drivers, the others' futures
-    /// are answered through it (tokio hands the drivers over when that call returns). The
-    /// watcher waits for NOTIFYs this way, so a NOTIFY wakes one thread, which raises the
-    /// events itself (a thread of the runtime's own cost a second wake-up per message);
-    /// a call made while nobody waits drives its own answer.
-    fn runtime(&self) -> &Runtime {
-        &self.runtime
+    /// Runs `future` to its end on the runtime. It is a current-thread runtime with no
+    /// thread of its own: whichever thread blocks on it drives the connection's task and
+    /// the I/O and timer drivers, the others' futures are answered through it (tokio hands
+    /// the drivers over when that call returns). The watcher waits for NOTIFYs this way,
+    /// so a NOTIFY wakes one thread, which raises the events itself (a thread of the
+    /// runtime's own cost a second wake-up per message); a call made while nobody waits
+    /// drives its own answer.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        // The scheduler's block_on is instantiated once, for a boxed future, not once per
+        // caller's future type (30 KB of code in every binary).
+        let mut output = None;
+        let boxed: Pin<Box<dyn Future<Output = ()> + '_>> = Box::pin(async {
+            output = Some(future.await);
+        });
+        self.runtime.block_on(boxed);
+        match output {
+            Some(value) => value,
+            None => unreachable!("block_on returns once the future has completed"),
+        }
     }
 
     /// The live connection, made (again) when there is none or it died.
@@ -312,8 +325,7 @@ impl Shared {
             }
             Ok(client)
         };
-        self.runtime()
-            .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, connecting).await })
+        self.block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, connecting).await })
             .map_err(|_| StoreError::Timeout(CONNECT_TIMEOUT.as_secs()))?
     }
 }
@@ -347,7 +359,6 @@ impl Connection {
         let conn = self.shared.live()?;
         let done = self
             .shared
-            .runtime()
             .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&conn)).await });
         match done {
             Ok(result) => Ok((result, conn)),
@@ -406,7 +417,6 @@ impl Connection {
     ) -> Result<T, StoreError> {
         let mut client = self.shared.connect()?;
         self.shared
-            .runtime()
             .block_on(async { tokio::time::timeout(OPERATION_TIMEOUT, f(&mut client)).await })
             .map_err(|_| timed_out())?
     }
@@ -427,7 +437,7 @@ impl Connection {
     pub fn wait_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
         let conn = self.shared.live()?;
         let mut rx = self.notified.take().ok_or_else(connection_lost)?;
-        let got = self.shared.runtime().block_on(async {
+        let got = self.shared.block_on(async {
             match tokio::time::timeout(timeout, rx.recv()).await {
                 Ok(_) => {
                     // Drain what else arrived: one round covers them all.

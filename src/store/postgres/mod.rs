@@ -37,10 +37,11 @@ pub(super) use schema::HISTORY;
 /// so an unreachable or silent server cannot hang 1C.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
-/// The watcher's safety-net poll (notifications carry the fast path; TCP keepalives, not
-/// this poll, find a dead connection). Each poll wakes the client process and its
-/// backend, which costs the server more than the query: long, so that idle clients cost
-/// the server next to nothing. Notes told are checked sooner, see `wait_change`.
+/// The watcher's safety-net poll (notifications carry the fast path; TCP keepalives find a
+/// dead connection, on Linux within ~25 s, elsewhere this poll and the operation timeout
+/// bound it). Each poll wakes the client process and its backend, which costs the server
+/// more than the query: long, so that idle clients cost the server next to nothing. Notes
+/// told are checked sooner, see `wait_change`.
 const POLL: Duration = Duration::from_secs(30);
 const CHANNEL: &str = "chat1c_new";
 

@@ -650,7 +650,7 @@ fn counting_calls(store: &TempStore, functions: &[&str]) -> Option<impl Fn() -> 
 /// An idle reader costs the server nothing: the notes of the last message are checked
 /// once (within CHECK_EVERY, 2 s), and then nothing is asked until the slow poll (30 s).
 /// A poll every 2 s made 1,000 idle clients run 500 calls a second, each waking a
-/// backend: most of two cores of the server's CPU (BENCHMARKS.md, section 2).
+/// backend: most of two cores of the server's CPU (BENCHMARKS.md, section 2b).
 #[test]
 fn an_idle_reader_checks_the_last_notes_once_then_asks_nothing() {
     let _server = shared();

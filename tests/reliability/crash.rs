@@ -66,11 +66,7 @@ fn sigkill_mid_stream_loses_no_acknowledged_message() {
     println!("{} sends acknowledged before SIGKILL", acked.len());
 
     // The watcher continues: a message from a new writer process reaches it.
-    let mut w2 = Client::start(&[]);
-    assert_eq!(
-        w2.call("Open", serde_json::json!([store.location(), "writer2"]))["ok"],
-        true
-    );
+    let mut w2 = Client::opened(&[], &store.location(), "writer2");
     let after = w2.call(
         "SendMessage",
         serde_json::json!(["stream", "watcher", "after the crash"]),

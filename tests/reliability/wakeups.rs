@@ -82,8 +82,7 @@ fn ok(r: Json) -> i64 {
 /// A reader object in this process at event-queue depth 1, and a writer process.
 fn reader_and_writer(lib: &Library, store: &TempStore) -> (Object, Client) {
     let reader = open_at_depth(lib, store, "reader", 1);
-    let mut writer = Client::start(&[]);
-    ok(writer.call("Open", json!([store.location(), "writer"])));
+    let writer = Client::opened(&[], &store.location(), "writer");
     (reader, writer)
 }
 
@@ -298,11 +297,9 @@ fn writes_to_other_files_in_the_store_folder_run_no_round() {
     const WRITES: u64 = 300;
     let store = TempStore::new();
     sqlite_only!(store);
-    let mut writer = Client::start(&[]);
-    ok(writer.call("Open", json!([store.location(), "writer"])));
+    let mut writer = Client::opened(&[], &store.location(), "writer");
     let id = ok(writer.call("SendMessage", json!(["beside", "", "m0"])));
-    let mut reader = Client::start(&[]);
-    ok(reader.call("Open", json!([store.location(), "reader"])));
+    let mut reader = Client::opened(&[], &store.location(), "reader");
     let pid = reader.child().id();
     // An unmarked commit, found by the slow poll: from then on writes wake the reader.
     let other = other_program(&store);

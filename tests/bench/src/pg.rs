@@ -12,27 +12,17 @@ use crate::{fanout, latency, scale, throughput, Cfg};
 
 /// PostgreSQL: the same latency and throughput through a PG store, with a raw INSERT floor.
 pub fn run(lib: &Library, cfg: &Cfg, report: &mut Report, with_scale: bool) {
-    let Some(base) = cfg.pg.clone().or_else(start_cluster) else {
-        println!("\n-- PostgreSQL: skipped (no server: tests/pg/cluster.sh start failed and CHAT1C_PG_URL unset)");
-        report.note("PostgreSQL: skipped, no server".into());
-        return;
-    };
-    let db = format!("chat1c_bench_{}", std::process::id());
-    psql(&base, &format!("CREATE DATABASE {db}"));
-    let url = pg_url_with_db(&base, &db);
-    println!(
-        "\n-- PostgreSQL at {}",
-        pg_url_with_db(&strip_password(&base), &db)
-    );
-    // Scale first: the 8-writer run below leaves the machine loaded for a while.
-    if with_scale {
-        scale::postgres(lib, cfg, report, &url);
-        psql(&url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
-    }
-    call_overhead(lib, cfg, report, &url);
-    latency::run(lib, cfg, report, "PostgreSQL", &url);
-    throughput::postgres(lib, cfg, report, &url);
-    psql(&base, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    in_database_of_its_own(cfg, report, "bench", |report, url| {
+        println!("\n-- PostgreSQL at {}", strip_password(url));
+        // Scale first: the 8-writer run below leaves the machine loaded for a while.
+        if with_scale {
+            scale::postgres(lib, cfg, report, url);
+            psql(url, "DROP SCHEMA IF EXISTS chat1c, chat1c_private CASCADE");
+        }
+        call_overhead(lib, cfg, report, url);
+        latency::run(lib, cfg, report, "PostgreSQL", url);
+        throughput::postgres(lib, cfg, report, url);
+    });
 }
 
 /// 6b. Fan-out on PostgreSQL: N reader processes, each with its one connection.
@@ -58,7 +48,7 @@ fn in_database_of_its_own(
     section: impl FnOnce(&mut Report, &str),
 ) {
     let Some(base) = cfg.pg.clone().or_else(start_cluster) else {
-        println!("\n-- PostgreSQL {what}: skipped (no server)");
+        println!("\n-- PostgreSQL {what}: skipped (no server: tests/pg/cluster.sh start failed and CHAT1C_PG_URL unset)");
         report.note(format!("PostgreSQL {what}: skipped, no server"));
         return;
     };

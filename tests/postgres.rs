@@ -2,7 +2,8 @@
 //! and the server restarted in the middle of a stream lose nothing and duplicate
 //! nothing; an unreachable or silent server and a wrong password fail clearly
 //! within the documented timeout; the password never shows; a process holds one
-//! connection, and a NOTIFY wakes one of its threads. Needs CHAT1C_TEST_PG
+//! connection, and a NOTIFY wakes one of its threads; the server plans a connection's
+//! queries once, not at every call. Needs CHAT1C_TEST_PG
 //! (tests/pg/cluster.sh start prints it); without it each test says so and passes.
 
 mod common;
@@ -673,4 +674,119 @@ fn an_idle_reader_checks_the_last_notes_once_then_asks_nothing() {
     println!("an idle reader asked api_notes {asked} times in 9.5 s");
     assert_eq!(asked, 0, "an idle reader asks the server nothing");
     assert_eq!(n.writer.finish()["violations"], json!([]));
+}
+
+/// The server plans each of a connection's queries once, not at every call. A SQL
+/// function with a sub-select (`visible`, asked by every call that names a group) was
+/// parsed and planned at each call, and api_messages' query, once the store had grown,
+/// was planned anew for its values every time: ~1.0 ms of server time for the newest 50
+/// messages, 0.3 ms with its plan kept (BENCHMARKS.md, section 4c). pg_stat_statements
+/// (loaded by tests/pg/cluster.sh) counts the plans of every statement, nested too.
+#[test]
+fn the_server_plans_a_connections_queries_once() {
+    let Some(_) = server() else { return };
+    let _server = shared();
+    let store = TempStore::new();
+    let url = store.location();
+    let lib = library();
+    let mut ann = open(&lib, &store, "Ann");
+    send(&mut ann, "big", "Bob", "first");
+    send(&mut ann, "small", "Bob", "first");
+    let groups = json(ann.call("GetGroups", &[]).unwrap());
+    let id_of = |topic: &str| {
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["topic"] == json!(topic))
+            .and_then(|g| g["id"].as_i64())
+            .unwrap()
+    };
+    let (big, small) = (id_of("big"), id_of("small"));
+    // A store that has grown: 100,000 messages in one group (written as the owner,
+    // without the triggers, then counted afresh), and its statistics.
+    psql(
+        &url,
+        &format!(
+            "SET session_replication_role = replica;
+             INSERT INTO chat1c.register(group_id, period, publisher, publisher_key,
+                                         participants, topic, message, rev)
+             SELECT {big}, 1700000000000 + i, 'Ann', 'ann', '[\"Ann\",\"Bob\"]', 'big',
+                    'message ' || i, 1000 + i FROM generate_series(1, 100000) i;
+             SET session_replication_role = origin;
+             SELECT chat1c_private.count_afresh();
+             ANALYZE;"
+        ),
+    );
+    // Fails where the server does not load pg_stat_statements (tests/pg/cluster.sh does).
+    psql(
+        &url,
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT count(*) FROM pg_stat_statements",
+    );
+    let this_db = format!(
+        "(SELECT oid FROM pg_database WHERE datname = '{}')",
+        db_name(&url)
+    );
+    // A connection of its own, from here on.
+    drop(ann);
+    let mut ann = open(&lib, &store, "Ann");
+    psql(
+        &url,
+        &format!("SELECT pg_stat_statements_reset(0, {this_db}, 0)"),
+    );
+    let rounds = 20;
+    for k in 0..rounds {
+        let newest = json(
+            ann.call("GetMessages", &[i(big as i32), i(0), i(50)])
+                .unwrap(),
+        );
+        assert_eq!(newest.as_array().unwrap().len(), 50);
+        let after = json(
+            ann.call("GetMessages", &[i(big as i32), i(90_000 + k), i(50)])
+                .unwrap(),
+        );
+        assert_eq!(after.as_array().unwrap().len(), 50);
+        let before = json(
+            ann.call("GetHistory", &[i(big as i32), i(50_000 + k), i(50)])
+                .unwrap(),
+        );
+        assert_eq!(before.as_array().unwrap().len(), 50);
+        let changed = json(
+            ann.call("GetUpdates", &[i(big as i32), i(60_000 + k), i(50)])
+                .unwrap(),
+        );
+        assert_eq!(changed.as_array().unwrap().len(), 50);
+        ann.call("MarkRead", &[i(big as i32), i(90_000 + k)])
+            .unwrap();
+        let posted = number(
+            ann.call("PostMessage", &[i(small as i32), s(&format!("s{k}"))])
+                .unwrap(),
+        );
+        let mine = json(
+            ann.call("GetMessages", &[i(small as i32), i(0), i(50)])
+                .unwrap(),
+        );
+        let last = mine.as_array().unwrap().last().cloned().unwrap_or_default();
+        assert_eq!(
+            last["id"],
+            json!(posted),
+            "the small group's newest: {mine}"
+        );
+        ann.call("GetGroups", &[i(50)]).unwrap();
+    }
+    // Five plans for the values, then one kept: 6 for a statement run 20 times (twice
+    // that in a trigger function compiled for two triggers); one planned at every call
+    // has as many plans as calls.
+    let replanned = psql(
+        &url,
+        &format!(
+            "SELECT coalesce(string_agg(plans || ' plans for ' || calls || ' calls: '
+                                        || left(regexp_replace(query, '\\s+', ' ', 'g'), 90),
+                                        E'\\n'), '')
+               FROM pg_stat_statements
+              WHERE dbid = {this_db} AND calls >= {rounds} AND plans * 2 > calls"
+        ),
+    );
+    assert_eq!(replanned, "", "statements planned at (nearly) every call");
+    ann.call("Close", &[]).unwrap();
 }

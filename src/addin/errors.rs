@@ -375,9 +375,9 @@ fn store_text(e: &StoreError, loc: &str, lang: Lang) -> String {
             format!("The chat store {loc} was made by a newer version of the chat add-in (schema {version}): update the add-in"),
             format!("Хранилище чата {loc} создано более новой версией компоненты чата (схема {version}): обновите компоненту"),
         ),
-        StoreError::UpgradeNeedsOwner { found } => lang.pick(
-            format!("The chat store {loc} (schema {found}) must be upgraded to schema {}, and this user may not do it: open it once with the owner's connection string (see README: updating)", crate::store::SCHEMA_VERSION),
-            format!("Хранилище чата {loc} (схема {found}) нужно обновить до схемы {}, а у этого пользователя нет прав: откройте его один раз под владельцем схемы (см. README: обновление)", crate::store::SCHEMA_VERSION),
+        StoreError::UpgradeNeedsOwner { found, to } => lang.pick(
+            format!("The chat store {loc} (schema {found}) must be upgraded to schema {to}, and this user may not do it: open it once with the owner's connection string (see README: updating)"),
+            format!("Хранилище чата {loc} (схема {found}) нужно обновить до схемы {to}, а у этого пользователя нет прав: откройте его один раз под владельцем схемы (см. README: обновление)"),
         ),
         StoreError::Corrupt => lang.pick(
             format!("The chat store {loc} is damaged"),

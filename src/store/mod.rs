@@ -19,7 +19,7 @@ use crate::chat::{Group, Message, NewMessage, Unread};
 
 pub use location::{default_location, is_network_path};
 pub use postgres::{is_postgres, provision, PgStore};
-pub use schema::SCHEMA_VERSION;
+pub use schema::{POSTGRES_VERSION, SQLITE_VERSION};
 pub use shape::Page;
 pub use sqlite::SqliteStore;
 
@@ -69,7 +69,7 @@ pub enum StoreError {
     /// The store's schema is newer than this build knows (made by a later chat1c).
     TooNew(u32),
     /// The store needs a schema upgrade that this connection may not make.
-    UpgradeNeedsOwner { found: u32 },
+    UpgradeNeedsOwner { found: u32, to: u32 },
     /// The store requires a ticket from the 1C server, and none was given.
     TicketRequired,
     /// The ticket is forged, signed with another secret, or names another user.

@@ -37,7 +37,19 @@ max_connections = 400
 fsync = off
 CONF
     fi
-    as_pg test -f "$DIR/data/postmaster.pid" && pgctl status >/dev/null 2>&1 || pgctl start -o "-p $PORT"
+    local running=
+    as_pg test -f "$DIR/data/postmaster.pid" && pgctl status >/dev/null 2>&1 && running=1
+    if ! grep -q pg_stat_statements "$DIR/data/postgresql.conf"; then
+        # tests/postgres.rs counts how often each statement is planned (a cluster made
+        # before that test gets it here, and a restart).
+        cat >> "$DIR/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+pg_stat_statements.track_planning = on
+CONF
+        [ -n "$running" ] && pgctl restart -m fast -o "-p $PORT"
+    fi
+    [ -n "$running" ] || pgctl start -o "-p $PORT"
 }
 
 case "${1:-}" in

@@ -6,7 +6,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::GenericClient;
 
 use super::conn::{map_err, Connection};
-use crate::store::schema::{pending, Migration, SCHEMA_VERSION};
+use crate::store::schema::{pending, Migration, POSTGRES_VERSION as SCHEMA_VERSION};
 use crate::store::StoreError;
 
 /// Taken while the schema is created or upgraded, so clients starting together do it once.
@@ -78,6 +78,10 @@ GRANT SELECT ON chat1c.schema_version TO PUBLIC;
         to: 5,
         sql: FIND_SQL,
     },
+    Migration {
+        to: 6,
+        sql: PLANS_SQL,
+    },
 ];
 
 /// The chat's API of server functions (schema version 3).
@@ -91,6 +95,9 @@ pub const FIND_SQL: &str = concat!(
     include_str!("v5_notes.sql"),
     include_str!("v5_summaries.sql")
 );
+
+/// The server functions keep their plans for the connection (6).
+pub const PLANS_SQL: &str = include_str!("v6_plans.sql");
 
 /// The version of the schema found (0: none yet).
 async fn found_version(c: &impl GenericClient) -> Result<u32, tokio_postgres::Error> {
@@ -134,7 +141,10 @@ pub fn upgrade(conn: &Connection) -> Result<(), StoreError> {
                 )
             }
             Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => {
-                StoreError::UpgradeNeedsOwner { found }
+                StoreError::UpgradeNeedsOwner {
+                    found,
+                    to: SCHEMA_VERSION,
+                }
             }
             _ => map_err(e),
         };
@@ -166,28 +176,38 @@ pub fn upgrade(conn: &Connection) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{API_SQL, FIND_SQL, LIVE_SQL};
+    use super::{API_SQL, FIND_SQL, LIVE_SQL, PLANS_SQL};
     use crate::chat::{is_invisible, limits};
     use unicode_normalization::UnicodeNormalization;
 
     #[test]
     fn the_servers_limits_are_the_add_ins() {
-        for rule in [
+        // Each function's latest definition is in force: v6 makes api_send and
+        // api_messages anew, v5 the rest.
+        let in_v6 = [
             format!("length(p_text) > {}", limits::TEXT_MAX_CHARS),
             format!("length(t) > {}", limits::TOPIC_MAX_CHARS),
             format!("length(n) > {}", limits::NAME_MAX_CHARS),
             format!("cardinality(keys) > {}", limits::PARTICIPANTS_MAX),
             format!("least(greatest(lim, 1), {})", limits::PAGE_MAX),
-            format!("least(greatest(lim, 1), {})", limits::SEARCH_MAX),
             format!("length(p_file) > {}", limits::FILE_MAX_BYTES),
             format!("length(p_file_name) > {}", limits::FILE_NAME_MAX_CHARS),
+        ];
+        for rule in in_v6 {
+            assert!(
+                PLANS_SQL.contains(&rule),
+                "v6_plans.sql should check {rule}"
+            );
+        }
+        for rule in [
+            format!("least(greatest(lim, 1), {})", limits::SEARCH_MAX),
             format!("length(p_context) > {}", limits::CONTEXT_MAX_CHARS),
         ] {
-            // v5 makes api_send, api_messages and the rest anew: its copy is in force.
             assert!(FIND_SQL.contains(&rule), "v5_find.sql should check {rule}");
         }
         // The old steps stay as they were (a migration history only grows).
         assert!(LIVE_SQL.contains("CREATE FUNCTION chat1c.api_send"));
+        assert!(FIND_SQL.contains("CREATE FUNCTION chat1c.api_send"));
     }
 
     /// The code points of the regular expression class in `bad_chars`.

@@ -963,7 +963,7 @@ mod tests {
             marks,
             (
                 i64::from(schema::APP_ID),
-                i64::from(super::super::SCHEMA_VERSION)
+                i64::from(super::super::SQLITE_VERSION)
             )
         );
     }

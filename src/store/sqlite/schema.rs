@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 
 use super::map_err;
-use crate::store::schema::{pending, Migration, SCHEMA_VERSION};
+use crate::store::schema::{pending, Migration, SQLITE_VERSION as SCHEMA_VERSION};
 use crate::store::StoreError;
 
 /// "ch1c": marks a SQLite file as a chat1c store.

@@ -248,8 +248,9 @@ fn an_unreachable_or_silent_server_fails_within_the_timeout() {
     drop(silent);
 }
 
-/// The grants README.md documents are enough for day-to-day use; without the schema
-/// such a user gets a clear error instead of a half-made store.
+/// The grants README.md documents are enough for day-to-day use; without the schema, or
+/// with a schema an update must bring up to date, such a user gets a clear error
+/// instead of a half-made store.
 #[test]
 fn a_user_with_the_documented_grants_can_chat() {
     let Some(base) = server() else { return };
@@ -283,6 +284,22 @@ fn a_user_with_the_documented_grants_can_chat() {
         &[i(g[0]["id"].as_i64().unwrap() as i32), i(id as i32)],
     )
     .unwrap();
+    // A store one schema step behind (as after updating the add-in): the plain user may
+    // not take it, and is told who may; once the owner has opened it, the user chats on.
+    psql(&owner_url, "UPDATE chat1c.schema_version SET version = 5");
+    let mut behind = create(&library(), "en");
+    fails(
+        &mut behind,
+        "Open",
+        &[s(&user_url), s("user")],
+        "(schema 5) must be upgraded to schema 6, and this user may not do it",
+    );
+    drop(open(&library(), &store, "owner"));
+    behind
+        .call("Open", &[s(&user_url), s("user")])
+        .expect("Open after the owner upgraded the store");
+    send(&mut behind, "t", "", "after the upgrade");
+    drop(behind);
     // A database without the schema: the plain user may not create it.
     let empty = TempStore::new();
     psql(

@@ -26,7 +26,7 @@ END $$;
 --    index's (register_group; (group_id, rev): register_updates), so that is the plan.
 --    A message's files come from a function in FROM, which the planner inlines
 --    (files_of in the select list ran as a query of its own per message).
-CREATE FUNCTION chat1c_private.files_row(msg BIGINT) RETURNS TABLE(files TEXT)
+CREATE OR REPLACE FUNCTION chat1c_private.files_row(msg BIGINT) RETURNS TABLE(files TEXT)
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(json_agg(json_build_object('id', f.id, 'name', f.name, 'size', f.size,
                                                'type', f.type) ORDER BY f.id), '[]'::JSON)::TEXT

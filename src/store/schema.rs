@@ -9,14 +9,15 @@
 //!    the chat's API of server functions, sessions and the secret for tickets;
 //! 4. messages that live: edits, tombstones, replies, mentions, the users a store knows;
 //! 5. find, share, link: discussions keyed by an object, files, message search;
-//! 6. PostgreSQL only: the server functions keep their plans for the connection.
+//! 6. PostgreSQL only: the server functions keep their plans for the connection;
+//! 7. PostgreSQL only: search reads the trigram index for older messages.
 
 use super::StoreError;
 
 /// The SQLite store's schema this build writes and reads.
 pub const SQLITE_VERSION: u32 = 5;
 /// The PostgreSQL store's.
-pub const POSTGRES_VERSION: u32 = 6;
+pub const POSTGRES_VERSION: u32 = 7;
 
 /// One step: the SQL that takes a store from the version of the step before to `to`.
 pub(super) struct Migration {
@@ -74,6 +75,6 @@ mod tests {
         assert_eq!(pending(h, v + 1).err(), Some(StoreError::TooNew(v + 1)));
         // A PostgreSQL-only version is news to PostgreSQL alone.
         let pg = super::super::postgres::HISTORY;
-        assert_eq!(pending(pg, SQLITE_VERSION).unwrap().len(), 1);
+        assert_eq!(pending(pg, SQLITE_VERSION).unwrap().len(), 2);
     }
 }

@@ -82,6 +82,10 @@ GRANT SELECT ON chat1c.schema_version TO PUBLIC;
         to: 6,
         sql: PLANS_SQL,
     },
+    Migration {
+        to: 7,
+        sql: SEARCH_SQL,
+    },
 ];
 
 /// The chat's API of server functions (schema version 3).
@@ -98,6 +102,9 @@ pub const FIND_SQL: &str = concat!(
 
 /// The server functions keep their plans for the connection (6).
 pub const PLANS_SQL: &str = include_str!("v6_plans.sql");
+
+/// Search reads the trigram index for older messages, never every one of them (7).
+pub const SEARCH_SQL: &str = include_str!("v7_search.sql");
 
 /// The version of the schema found (0: none yet).
 async fn found_version(c: &impl GenericClient) -> Result<u32, tokio_postgres::Error> {
@@ -176,18 +183,28 @@ pub fn upgrade(conn: &Connection) -> Result<(), StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{API_SQL, FIND_SQL, LIVE_SQL, PLANS_SQL};
+    use super::{API_SQL, FIND_SQL, LIVE_SQL, PLANS_SQL, SEARCH_SQL};
     use crate::chat::{is_invisible, limits};
     use unicode_normalization::UnicodeNormalization;
 
     #[test]
     fn the_servers_limits_are_the_add_ins() {
         // Each function's latest definition is in force: v6 makes api_messages anew,
-        // v5 the rest (v6 only sets how api_send's plans are kept).
+        // v7 api_search, v5 the rest (v6 only sets how api_send's plans are kept).
         let page = format!("least(greatest(lim, 1), {})", limits::PAGE_MAX);
         assert!(
             PLANS_SQL.contains(&page),
             "v6_plans.sql should check {page}"
+        );
+        let search = format!("least(greatest(lim, 1), {})", limits::SEARCH_MAX);
+        assert!(
+            SEARCH_SQL.contains(&search),
+            "v7_search.sql should check {search}"
+        );
+        let shortest = format!("coalesce(q, ''))) < {}", limits::SEARCH_MIN_CHARS);
+        assert!(
+            SEARCH_SQL.contains(&shortest),
+            "v7_search.sql should check {shortest}"
         );
         for rule in [
             format!("length(p_text) > {}", limits::TEXT_MAX_CHARS),

@@ -6,11 +6,11 @@
 -- matches from the trigram index and sort them. It costs the walk from a guess of how
 -- many messages match, made from the text's length alone (a few hundred of 300,000
 -- for any five letters), so for a rare or absent word it walked every older message:
--- 0.28 s at 300,000 messages, 0.4-0.7 s at 420,000, and growing with the store.
+-- 0.2-0.3 s at 300,000 messages, 0.4-0.7 s at 420,000, and growing with the store.
 -- Now the matches are gathered first (MATERIALIZED: no order is asked of that query,
 -- so an ordered walk is never a way to answer it) and only their newest are read.
 -- A text common in the older messages costs what the index costs for it, as before
--- (BENCHMARKS.md, section 4c); one common among the newest is found by the first step.
+-- (BENCHMARKS.md, sections 4c, 4d); one common among the newest is found by the first step.
 -- tests/postgres.rs::search_reads_the_index_not_every_older_message counts the buffers.
 CREATE OR REPLACE FUNCTION chat1c.api_search(session TEXT, q TEXT, grp BIGINT, lim BIGINT)
 RETURNS TABLE(m_id BIGINT, m_group_id BIGINT, m_period BIGINT, m_publisher TEXT, m_message TEXT,

@@ -876,16 +876,10 @@ fn search_reads_the_index_not_every_older_message() {
     let mut ann = open(&lib, &store, "Ann");
     let this_db = statements_counted(&url);
     let search = |o: &mut Object, text: &str, group: i64, limit: i32| -> Vec<i64> {
-        let found = json(
+        ids(&json(
             o.call("Search", &[s(text), i(group as i32), i(limit)])
                 .unwrap(),
-        );
-        found
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_i64().unwrap())
-            .collect()
+        ))
     };
     assert_eq!(search(&mut ann, "quasar", 0, 5), planted);
     assert_eq!(search(&mut ann, "QUASAR", big, 2), planted[..2]);

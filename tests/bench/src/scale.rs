@@ -288,9 +288,9 @@ fn measure(
             &mut t[7],
         );
         // A short word in no message: PostgreSQL's planner guesses the share of matches
-        // from a text's length, and where a user sees most of the store it walks the
-        // register newest first for five letters (BENCHMARKS.md, end of section 4c: up to
-        // a second), so one round in 20. These users see about 1 % of the messages.
+        // from a text's length, and before schema 7 it could walk the register newest
+        // first for five letters (BENCHMARKS.md, sections 4c and 4d: up to a second), so
+        // one round in 20. These users see about 1 % of the messages, where it did not.
         if k % 20 == 0 {
             time(o, "Search", &[Value::Str("zebra".into())], &mut t[10]);
         }

@@ -11,19 +11,21 @@
 //! store can write its ring, so notes are hints. A forged note for the next revision,
 //! naming a group the user cannot see, would make the watcher pass over the real
 //! change. Defence: the watcher checks what it told against the store (the list of
-//! changes after a revision) when two notes for one revision differ (the real one
-//! always follows a forgery), after every new connection (a forger may end the
-//! session before the real note arrives), and at least every [`CHECK_EVERY`] while
-//! anything is unchecked; on a difference it retracts ([`Hints::take_retraction`]):
-//! the watcher scans again, from the store, from below the first revision told wrongly.
+//! changes after a revision) when two notes for one revision differ, after every new
+//! connection (a forger may end the session before the real note arrives), and at
+//! least every `check_every` while anything is unchecked; on a difference it retracts
+//! ([`Hints::take_retraction`]): the watcher scans again, from the store, from below
+//! the first revision told wrongly. `check_every` is the store's ([`Hints::new`]): on
+//! PostgreSQL the real NOTIFY always reaches a listening connection after a forged one
+//! and contests it, so the periodic check is a backstop and may be long; in a SQLite
+//! ring a forger may overwrite the real record before a reader reads it, so there the
+//! periodic check is the defence itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::store::{GroupChanges, Viewer};
 
-/// Longest time a change told from notes stays unchecked against the server.
-pub const CHECK_EVERY: Duration = Duration::from_secs(2);
 /// Notes kept above the last checked revision; a flood beyond is dropped (the
 /// revisions it would cover are then asked for).
 const WINDOW: i64 = 20_000;
@@ -134,6 +136,8 @@ pub struct Hints {
     told: i64,
     /// When a revision above `checked` was first told.
     unchecked_since: Option<Instant>,
+    /// Longest time a change told from notes stays unchecked against the store.
+    check_every: Duration,
     epoch: u64,
     /// Per viewer, the groups met so far and whether the viewer sees them.
     visible: HashMap<Viewer, HashMap<i64, bool>>,
@@ -144,14 +148,16 @@ pub struct Hints {
 }
 
 impl Hints {
-    /// Starts at the server's head, read after LISTEN (so no note is missed).
-    pub fn new(head: i64, inbox: &mut Inbox) -> Hints {
+    /// Starts at the server's head, read after LISTEN (so no note is missed); what the
+    /// notes tell is checked within `check_every`.
+    pub fn new(head: i64, inbox: &mut Inbox, check_every: Duration) -> Hints {
         inbox.floor = head;
         inbox.notes = inbox.notes.split_off(&(head + 1));
         Hints {
             checked: head,
             told: head,
             unchecked_since: None,
+            check_every,
             epoch: inbox.epoch,
             visible: HashMap::new(),
             retraction: None,
@@ -169,11 +175,11 @@ impl Hints {
     /// (None: nothing is unchecked, only the slow poll is due).
     pub fn check_due(&self, now: Instant) -> Option<Duration> {
         self.unchecked_since
-            .map(|t| (t + CHECK_EVERY).saturating_duration_since(now))
+            .map(|t| (t + self.check_every).saturating_duration_since(now))
     }
 
     /// A check failed (the server refused or is gone): the next one is due a full
-    /// [`CHECK_EVERY`] from now, not at once again.
+    /// `check_every` from now, not at once again.
     pub fn postpone_check(&mut self, now: Instant) {
         if self.unchecked_since.is_some() {
             self.unchecked_since = Some(now);
@@ -187,7 +193,7 @@ impl Hints {
             || inbox.epoch != self.epoch
             || self
                 .unchecked_since
-                .is_some_and(|t| now.duration_since(t) >= CHECK_EVERY)
+                .is_some_and(|t| now.duration_since(t) >= self.check_every)
     }
 
     /// Takes the server's list of changes after `checked` (`api_notes`, ascending;
@@ -325,6 +331,8 @@ impl Hints {
 mod tests {
     use super::*;
 
+    const CHECK_EVERY: Duration = Duration::from_secs(2);
+
     fn note(group: i64, id: i64) -> Note {
         Note { group, id }
     }
@@ -349,7 +357,7 @@ mod tests {
     #[test]
     fn contiguous_notes_are_told_and_a_gap_asks() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox);
+        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
         let now = Instant::now();
         inbox.receive("11:1:100");
         inbox.receive("13:2:101");
@@ -377,7 +385,7 @@ mod tests {
     #[test]
     fn a_forged_note_is_retracted_when_the_real_one_differs() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox);
+        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
         let now = Instant::now();
         inbox.receive("11:9:500"); // forged: a group the viewer cannot see
         assert_eq!(h.head(&inbox, now), 11);
@@ -395,7 +403,7 @@ mod tests {
     #[test]
     fn the_check_finds_what_a_lost_connection_hid() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox);
+        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
         let now = Instant::now();
         inbox.receive("11:9:500"); // forged, and the session killed before the real one
         h.head(&inbox, now);
@@ -415,7 +423,7 @@ mod tests {
     #[test]
     fn told_notes_fall_due_for_a_check_and_a_failed_check_waits_again() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox);
+        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
         let now = Instant::now();
         assert_eq!(h.check_due(now), None, "nothing told: only the slow poll");
         inbox.receive("11:1:100");
@@ -435,7 +443,7 @@ mod tests {
     #[test]
     fn notes_ahead_of_the_server_are_retracted_and_told_is_pulled_back() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox);
+        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
         let now = Instant::now();
         for rev in 11..=40 {
             inbox.receive(&format!("{rev}:9:{rev}"));
@@ -452,7 +460,7 @@ mod tests {
     #[test]
     fn the_same_note_twice_is_no_contest_and_a_flood_far_ahead_is_dropped() {
         let mut inbox = Inbox::default();
-        let h = Hints::new(10, &mut inbox);
+        let h = Hints::new(10, &mut inbox, CHECK_EVERY);
         inbox.receive("11:1:100");
         inbox.receive("11:1:100");
         assert!(!h.must_check(&inbox, Instant::now()));

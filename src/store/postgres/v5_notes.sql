@@ -2,8 +2,8 @@
 -- `rev:group:id` (numbers only, never text), so a watcher learns which conversation
 -- changed without a query, and asks the server only about groups it has not seen
 -- yet. Anyone who may connect can NOTIFY this channel, so a watcher takes these as
--- hints: it checks them against api_notes (below) every few seconds, after every
--- reconnect, and at once when two notes for one revision differ.
+-- hints: it checks them against api_notes (below) at least every 30 seconds, after
+-- every reconnect, and at once when two notes for one revision differ.
 
 DROP TRIGGER register_notify ON chat1c.register;
 DROP FUNCTION chat1c.notify_new();

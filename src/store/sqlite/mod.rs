@@ -35,6 +35,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(3);
 /// Poll period when change notifications work: a safety net only, kept long so that
 /// idle clients cost nothing (measured in BENCHMARKS.md).
 const LOCAL_POLL: Duration = Duration::from_secs(10);
+/// What the commit records told is checked against the store this long after, at the
+/// latest (see `notes`): whoever may write the ring may overwrite a real record before a
+/// reader reads it, so this check is the defence itself; it reads the local store only.
+const CHECK_NOTES: Duration = Duration::from_secs(2);
 /// Poll period on network shares, where change notifications may never come.
 const NETWORK_POLL: Duration = Duration::from_millis(300);
 
@@ -546,7 +550,7 @@ impl SqliteStore {
         if self.notes.is_none() {
             let head = self.store_head()?;
             let mut inbox = Inbox::default();
-            let hints = Hints::new(head, &mut inbox);
+            let hints = Hints::new(head, &mut inbox, CHECK_NOTES);
             self.notes = Some(Notes {
                 ring: None,
                 inbox,

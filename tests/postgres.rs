@@ -706,6 +706,54 @@ fn a_change_without_its_notify_behind_a_forged_note_is_found_by_the_check() {
     assert_eq!(n.writer.finish()["violations"], json!([]));
 }
 
+/// A forger who NOTIFYs without pause — notes that cannot be read, or two that differ
+/// for one revision — makes a listener check with the server at most once a second, not
+/// at every note: otherwise every listening client would query the server as fast as the
+/// forger sends, a load on the server that grows with every client.
+#[test]
+fn a_stream_of_forged_notes_makes_a_listener_check_once_a_second_at_most() {
+    let _server = shared();
+    let Some(mut n) = notes_setup("") else { return };
+    let url = n.store.location();
+    let checks = counting_calls(&n.store, &["api_notes"]);
+    let head = n.head();
+    let started = Instant::now();
+    // 400 NOTIFYs, each in a transaction of its own, 5 ms apart: junk, then two
+    // different notes for the next revision.
+    psql(
+        &url,
+        &format!(
+            "DO $$ BEGIN
+               FOR i IN 1..400 LOOP
+                 PERFORM pg_notify('chat1c_new',
+                   CASE WHEN i % 2 = 0 THEN 'junk ' || i
+                        ELSE '{}:' || (i % 7 + 1) || ':' || i END);
+                 COMMIT;
+                 PERFORM pg_sleep(0.005);
+               END LOOP;
+             END $$",
+            head + 1
+        ),
+    );
+    let took = started.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_millis(1500));
+    let asked = checks();
+    println!("400 forged NOTIFYs over {took:.1} s: api_notes asked {asked} times");
+    // Two listening processes (Bob's and the writer's), a check a second each, and the
+    // one that starts right after the last note.
+    let most = 2 * (took.ceil() as i64 + 2);
+    assert!(
+        asked <= most,
+        "{asked} checks for 400 forged NOTIFYs in {took:.1} s (at most {most})"
+    );
+    let real = n.send("deal", "Bob", "after the forged stream");
+    assert!(
+        n.told(real),
+        "Bob is told of message {real} after the stream"
+    );
+    assert_eq!(n.writer.finish()["violations"], json!([]));
+}
+
 /// A store that has grown: `n` messages "message <i>" from Ann to Bob in `group` (topic
 /// "big"), written as the owner without the triggers, with `then` run while they are
 /// off; then counted afresh, and its statistics.

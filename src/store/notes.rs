@@ -15,11 +15,13 @@
 //! connection (a forger may end the session before the real note arrives), and at
 //! least every `check_every` while anything is unchecked; on a difference it retracts
 //! ([`Hints::take_retraction`]): the watcher scans again, from the store, from below
-//! the first revision told wrongly. `check_every` is the store's ([`Hints::new`]): on
+//! the first revision told wrongly. How often is the store's ([`CheckPace`]): on
 //! PostgreSQL the real NOTIFY always reaches a listening connection after a forged one
 //! and contests it, so the periodic check is a backstop and may be long; in a SQLite
 //! ring a forger may overwrite the real record before a reader reads it, so there the
-//! periodic check is the defence itself.
+//! periodic check is the defence itself. A check at once is asked by notes anyone can
+//! send, so on PostgreSQL a stream of them is answered once per `urgent_gap`: every
+//! listening client would otherwise query the server as fast as a forger NOTIFYs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -127,6 +129,16 @@ pub enum Answer {
     Ask,
 }
 
+/// How often a store checks what the notes told against itself.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckPace {
+    /// Longest time a change told from notes stays unchecked.
+    pub every: Duration,
+    /// Shortest time between two checks that notes asked for at once (two that
+    /// differ, an unreadable one, a new connection).
+    pub urgent_gap: Duration,
+}
+
 /// The watcher's side: what it told from notes and what the server confirmed.
 #[derive(Debug)]
 pub struct Hints {
@@ -136,8 +148,9 @@ pub struct Hints {
     told: i64,
     /// When a revision above `checked` was first told.
     unchecked_since: Option<Instant>,
-    /// Longest time a change told from notes stays unchecked against the store.
-    check_every: Duration,
+    pace: CheckPace,
+    /// When the last check was made or tried.
+    last_check: Option<Instant>,
     epoch: u64,
     /// Per viewer, the groups met so far and whether the viewer sees them.
     visible: HashMap<Viewer, HashMap<i64, bool>>,
@@ -149,15 +162,16 @@ pub struct Hints {
 
 impl Hints {
     /// Starts at the server's head, read after LISTEN (so no note is missed); what the
-    /// notes tell is checked within `check_every`.
-    pub fn new(head: i64, inbox: &mut Inbox, check_every: Duration) -> Hints {
+    /// notes tell is checked at `pace`.
+    pub fn new(head: i64, inbox: &mut Inbox, pace: CheckPace) -> Hints {
         inbox.floor = head;
         inbox.notes = inbox.notes.split_off(&(head + 1));
         Hints {
             checked: head,
             told: head,
             unchecked_since: None,
-            check_every,
+            pace,
+            last_check: None,
             epoch: inbox.epoch,
             visible: HashMap::new(),
             retraction: None,
@@ -171,16 +185,22 @@ impl Hints {
         (self.checked, inbox.arrived)
     }
 
-    /// How long the watcher may wait before the notes it told are due for a check
-    /// (None: nothing is unchecked, only the slow poll is due).
-    pub fn check_due(&self, now: Instant) -> Option<Duration> {
-        self.unchecked_since
-            .map(|t| (t + self.check_every).saturating_duration_since(now))
+    /// How long the watcher may wait before a check is due (None: nothing is
+    /// unchecked, only the slow poll is due).
+    pub fn check_due(&self, inbox: &Inbox, now: Instant) -> Option<Duration> {
+        let periodic = self.unchecked_since.map(|t| t + self.pace.every);
+        let urgent = self.urgent(inbox).then(|| self.urgent_from(now));
+        [periodic, urgent]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at.saturating_duration_since(now))
     }
 
     /// A check failed (the server refused or is gone): the next one is due a full
-    /// `check_every` from now, not at once again.
+    /// period from now, not at once again.
     pub fn postpone_check(&mut self, now: Instant) {
+        self.last_check = Some(now);
         if self.unchecked_since.is_some() {
             self.unchecked_since = Some(now);
         }
@@ -188,12 +208,20 @@ impl Hints {
 
     /// Whether the server must be asked before the next answer.
     pub fn must_check(&self, inbox: &Inbox, now: Instant) -> bool {
-        inbox.contested.is_some()
-            || inbox.unexplained
-            || inbox.epoch != self.epoch
+        (self.urgent(inbox) && now >= self.urgent_from(now))
             || self
                 .unchecked_since
-                .is_some_and(|t| now.duration_since(t) >= self.check_every)
+                .is_some_and(|t| now.duration_since(t) >= self.pace.every)
+    }
+
+    /// The notes asked for a check at once.
+    fn urgent(&self, inbox: &Inbox) -> bool {
+        inbox.contested.is_some() || inbox.unexplained || inbox.epoch != self.epoch
+    }
+
+    /// When a check the notes ask for at once may be made.
+    fn urgent_from(&self, now: Instant) -> Instant {
+        self.last_check.map_or(now, |t| t + self.pace.urgent_gap)
     }
 
     /// Takes the server's list of changes after `checked` (`api_notes`, ascending;
@@ -246,6 +274,7 @@ impl Hints {
         self.checked = head;
         self.told = head;
         self.unchecked_since = None;
+        self.last_check = Some(Instant::now());
     }
 
     /// The newest revision the notes vouch for: `told`, moved through every note
@@ -332,6 +361,10 @@ mod tests {
     use super::*;
 
     const CHECK_EVERY: Duration = Duration::from_secs(2);
+    const PACE: CheckPace = CheckPace {
+        every: CHECK_EVERY,
+        urgent_gap: Duration::ZERO,
+    };
 
     fn note(group: i64, id: i64) -> Note {
         Note { group, id }
@@ -357,7 +390,7 @@ mod tests {
     #[test]
     fn contiguous_notes_are_told_and_a_gap_asks() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
+        let mut h = Hints::new(10, &mut inbox, PACE);
         let now = Instant::now();
         inbox.receive("11:1:100");
         inbox.receive("13:2:101");
@@ -385,7 +418,7 @@ mod tests {
     #[test]
     fn a_forged_note_is_retracted_when_the_real_one_differs() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
+        let mut h = Hints::new(10, &mut inbox, PACE);
         let now = Instant::now();
         inbox.receive("11:9:500"); // forged: a group the viewer cannot see
         assert_eq!(h.head(&inbox, now), 11);
@@ -403,7 +436,7 @@ mod tests {
     #[test]
     fn the_check_finds_what_a_lost_connection_hid() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
+        let mut h = Hints::new(10, &mut inbox, PACE);
         let now = Instant::now();
         inbox.receive("11:9:500"); // forged, and the session killed before the real one
         h.head(&inbox, now);
@@ -423,27 +456,35 @@ mod tests {
     #[test]
     fn told_notes_fall_due_for_a_check_and_a_failed_check_waits_again() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
+        let mut h = Hints::new(10, &mut inbox, PACE);
         let now = Instant::now();
-        assert_eq!(h.check_due(now), None, "nothing told: only the slow poll");
+        assert_eq!(
+            h.check_due(&inbox, now),
+            None,
+            "nothing told: only the slow poll"
+        );
         inbox.receive("11:1:100");
         h.head(&inbox, now);
-        assert_eq!(h.check_due(now), Some(CHECK_EVERY));
+        assert_eq!(h.check_due(&inbox, now), Some(CHECK_EVERY));
         let later = now + CHECK_EVERY + Duration::from_millis(5);
-        assert_eq!(h.check_due(later), Some(Duration::ZERO));
+        assert_eq!(h.check_due(&inbox, later), Some(Duration::ZERO));
         h.postpone_check(later);
-        assert_eq!(h.check_due(later), Some(CHECK_EVERY), "not at once again");
+        assert_eq!(
+            h.check_due(&inbox, later),
+            Some(CHECK_EVERY),
+            "not at once again"
+        );
         let started = h.checking(&inbox).1;
         h.settle(&mut inbox, &[(11, note(1, 100))], true, started);
-        assert_eq!(h.check_due(later), None, "checked");
+        assert_eq!(h.check_due(&inbox, later), None, "checked");
         h.postpone_check(later);
-        assert_eq!(h.check_due(later), None);
+        assert_eq!(h.check_due(&inbox, later), None);
     }
 
     #[test]
     fn notes_ahead_of_the_server_are_retracted_and_told_is_pulled_back() {
         let mut inbox = Inbox::default();
-        let mut h = Hints::new(10, &mut inbox, CHECK_EVERY);
+        let mut h = Hints::new(10, &mut inbox, PACE);
         let now = Instant::now();
         for rev in 11..=40 {
             inbox.receive(&format!("{rev}:9:{rev}"));
@@ -458,9 +499,41 @@ mod tests {
     }
 
     #[test]
+    fn checks_asked_at_once_come_one_gap_apart() {
+        let pace = CheckPace {
+            every: CHECK_EVERY,
+            urgent_gap: Duration::from_secs(1),
+        };
+        let mut inbox = Inbox::default();
+        let mut h = Hints::new(10, &mut inbox, pace);
+        let now = Instant::now();
+        inbox.receive("junk");
+        assert!(h.must_check(&inbox, now), "the first: at once");
+        let started = h.checking(&inbox).1;
+        h.settle(&mut inbox, &[], true, started);
+        let checked = Instant::now();
+        inbox.receive("11:1:100");
+        inbox.receive("11:2:100");
+        assert!(!h.must_check(&inbox, checked), "the next: a gap later");
+        let due = h.check_due(&inbox, checked).unwrap();
+        assert!(
+            due > Duration::from_millis(900) && due <= pace.urgent_gap,
+            "{due:?}"
+        );
+        let later = checked + pace.urgent_gap;
+        assert!(h.must_check(&inbox, later));
+        assert_eq!(h.check_due(&inbox, later), Some(Duration::ZERO));
+        h.postpone_check(later);
+        assert!(
+            !h.must_check(&inbox, later),
+            "a failed check waits a gap too"
+        );
+    }
+
+    #[test]
     fn the_same_note_twice_is_no_contest_and_a_flood_far_ahead_is_dropped() {
         let mut inbox = Inbox::default();
-        let h = Hints::new(10, &mut inbox, CHECK_EVERY);
+        let h = Hints::new(10, &mut inbox, PACE);
         inbox.receive("11:1:100");
         inbox.receive("11:1:100");
         assert!(!h.must_check(&inbox, Instant::now()));

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage, Unread};
-use crate::store::notes::{Answer, Hints, Note};
+use crate::store::notes::{Answer, CheckPace, Hints, Note};
 use crate::store::unread::{self, UnreadCounts};
 use conn::{map_err, Connection, PgResult};
 
@@ -50,6 +50,14 @@ const POLL: Duration = Duration::from_secs(30);
 /// process per 2 s while messages came — 500 a second for 1,000 clients — and a third of
 /// a reader's CPU per message (BENCHMARKS.md, section 6b).
 const CHECK_NOTES: Duration = POLL;
+/// Checks that notes ask for at once (two that differ for one revision, an unreadable
+/// one, a new connection) come at most once a second: anyone may NOTIFY, and a forger's
+/// stream would otherwise make every listening client query the server at every note.
+/// A forged note then delays the real change it contests by a second at most.
+const CHECK_PACE: CheckPace = CheckPace {
+    every: CHECK_NOTES,
+    urgent_gap: Duration::from_secs(1),
+};
 const CHANNEL: &str = "chat1c_new";
 
 pub struct PgStore {
@@ -404,7 +412,7 @@ impl PgStore {
         }
         if self.hints.is_none() {
             let head = self.server_head(viewer)?;
-            self.hints = Some(Hints::new(head, &mut self.conn.inbox(), CHECK_NOTES));
+            self.hints = Some(Hints::new(head, &mut self.conn.inbox(), CHECK_PACE));
         }
         Ok(self.hints.as_mut())
     }
@@ -537,7 +545,7 @@ impl Feed for PgStore {
         let due = self
             .hints
             .as_ref()
-            .and_then(|h| h.check_due(Instant::now()));
+            .and_then(|h| h.check_due(&self.conn.inbox(), Instant::now()));
         let floor = Duration::from_millis(50);
         self.conn
             .wait_change(due.map_or(timeout, |due| timeout.min(due.max(floor))))

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::chat::files::NewFile;
 use crate::chat::{Group, NewMessage, Unread};
-use crate::store::notes::{Answer, Hints, Inbox, Note};
+use crate::store::notes::{Answer, CheckPace, Hints, Inbox, Note};
 use crate::store::unread::{self, UnreadCounts};
 use checkpoint::Checkpoints;
 use file::FileId;
@@ -39,6 +39,12 @@ const LOCAL_POLL: Duration = Duration::from_secs(10);
 /// latest (see `notes`): whoever may write the ring may overwrite a real record before a
 /// reader reads it, so this check is the defence itself; it reads the local store only.
 const CHECK_NOTES: Duration = Duration::from_secs(2);
+/// A check that the records ask for at once (two that differ) is made at once: only
+/// those who may write the store can write them, and the check reads the local store.
+const CHECK_PACE: CheckPace = CheckPace {
+    every: CHECK_NOTES,
+    urgent_gap: Duration::ZERO,
+};
 /// Poll period on network shares, where change notifications may never come.
 const NETWORK_POLL: Duration = Duration::from_millis(300);
 
@@ -550,7 +556,7 @@ impl SqliteStore {
         if self.notes.is_none() {
             let head = self.store_head()?;
             let mut inbox = Inbox::default();
-            let hints = Hints::new(head, &mut inbox, CHECK_NOTES);
+            let hints = Hints::new(head, &mut inbox, CHECK_PACE);
             self.notes = Some(Notes {
                 ring: None,
                 inbox,

@@ -713,45 +713,65 @@ fn a_change_without_its_notify_behind_a_forged_note_is_found_by_the_check() {
 #[test]
 fn a_stream_of_forged_notes_makes_a_listener_check_once_a_second_at_most() {
     let _server = shared();
-    let Some(mut n) = notes_setup("") else { return };
-    let url = n.store.location();
-    let checks = counting_calls(&n.store, &["api_notes"]);
-    let head = n.head();
-    let started = Instant::now();
-    // 400 NOTIFYs, each in a transaction of its own, 5 ms apart: junk, then two
-    // different notes for the next revision.
-    psql(
-        &url,
-        &format!(
-            "DO $$ BEGIN
-               FOR i IN 1..400 LOOP
-                 PERFORM pg_notify('chat1c_new',
-                   CASE WHEN i % 2 = 0 THEN 'junk ' || i
-                        ELSE '{}:' || (i % 7 + 1) || ':' || i END);
-                 COMMIT;
-                 PERFORM pg_sleep(0.005);
-               END LOOP;
-             END $$",
-            head + 1
-        ),
+    let Some(n) = notes_setup("") else { return };
+    // Junk, then two different notes for the next revision.
+    n.forged_stream(
+        "CASE WHEN i % 2 = 0 THEN 'junk ' || i ELSE (head + 1) || ':' || (i % 7 + 1) || ':' || i END",
+        &["api_notes"],
     );
-    let took = started.elapsed().as_secs_f64();
-    std::thread::sleep(Duration::from_millis(1500));
-    let asked = checks();
-    println!("400 forged NOTIFYs over {took:.1} s: api_notes asked {asked} times");
-    // Two listening processes (Bob's and the writer's), a check a second each, and the
-    // one that starts right after the last note.
-    let most = 2 * (took.ceil() as i64 + 2);
-    assert!(
-        asked <= most,
-        "{asked} checks for 400 forged NOTIFYs in {took:.1} s (at most {most})"
+}
+
+/// A forger who NOTIFYs the next revisions one by one, each naming a conversation the
+/// listener has not met, makes it ask the server which of them it sees at most once a
+/// second, not at every note.
+#[test]
+fn forged_notes_naming_new_groups_make_a_listener_ask_once_a_second_at_most() {
+    let _server = shared();
+    let Some(n) = notes_setup("") else { return };
+    n.forged_stream(
+        "(head + i) || ':' || (1000000 + i) || ':' || i",
+        &["api_visible", "api_changes"],
     );
-    let real = n.send("deal", "Bob", "after the forged stream");
-    assert!(
-        n.told(real),
-        "Bob is told of message {real} after the stream"
-    );
-    assert_eq!(n.writer.finish()["violations"], json!([]));
+}
+
+impl Notes {
+    /// NOTIFYs `payload` (SQL of `i`, 1 to 400, and `head`, the store's head) 400 times,
+    /// each in a transaction of its own, 5 ms apart; then the two listening processes
+    /// (Bob's and the writer's) must have called `functions` at most once a second each,
+    /// and Bob must be told of the next real message.
+    fn forged_stream(mut self, payload: &str, functions: &[&str]) {
+        let calls = counting_calls(&self.store, functions);
+        let started = Instant::now();
+        psql(
+            &self.store.location(),
+            &format!(
+                "DO $$ DECLARE head BIGINT := {}; BEGIN
+                   FOR i IN 1..400 LOOP
+                     PERFORM pg_notify('chat1c_new', {payload});
+                     COMMIT;
+                     PERFORM pg_sleep(0.005);
+                   END LOOP;
+                 END $$",
+                self.head()
+            ),
+        );
+        let took = started.elapsed().as_secs_f64();
+        std::thread::sleep(Duration::from_millis(1500));
+        let asked = calls();
+        println!("400 forged NOTIFYs over {took:.1} s: {functions:?} called {asked} times");
+        // Once a second in each process, and once more after the last note.
+        let most = 2 * (took.ceil() as i64 + 2);
+        assert!(
+            asked <= most,
+            "{asked} calls of {functions:?} for 400 forged NOTIFYs in {took:.1} s (at most {most})"
+        );
+        let real = self.send("deal", "Bob", "after the forged stream");
+        assert!(
+            self.told(real),
+            "Bob is told of message {real} after the stream"
+        );
+        assert_eq!(self.writer.finish()["violations"], json!([]));
+    }
 }
 
 /// A store that has grown: `n` messages "message <i>" from Ann to Bob in `group` (topic

@@ -20,8 +20,10 @@
 //! and contests it, so the periodic check is a backstop and may be long; in a SQLite
 //! ring a forger may overwrite the real record before a reader reads it, so there the
 //! periodic check is the defence itself. A check at once is asked by notes anyone can
-//! send, so on PostgreSQL a stream of them is answered once per `urgent_gap`: every
-//! listening client would otherwise query the server as fast as a forger NOTIFYs.
+//! send, and so is a question about a group the watcher has not met, so on PostgreSQL
+//! a stream of them is answered once per `urgent_gap` (notes that name unmet groups
+//! wait for it): every listening client would otherwise query the server as fast as a
+//! forger NOTIFYs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -135,7 +137,8 @@ pub struct CheckPace {
     /// Longest time a change told from notes stays unchecked.
     pub every: Duration,
     /// Shortest time between two checks that notes asked for at once (two that
-    /// differ, an unreadable one, a new connection).
+    /// differ, an unreadable one, a new connection), and between two questions about
+    /// groups the notes named.
     pub urgent_gap: Duration,
 }
 
@@ -151,6 +154,11 @@ pub struct Hints {
     pace: CheckPace,
     /// When the last check was made or tried.
     last_check: Option<Instant>,
+    /// When the store was last asked which groups a viewer sees.
+    last_lookup: Option<Instant>,
+    /// `head` stopped before a note naming a group not met yet, until the next question
+    /// may be asked.
+    held: bool,
     epoch: u64,
     /// Per viewer, the groups met so far and whether the viewer sees them.
     visible: HashMap<Viewer, HashMap<i64, bool>>,
@@ -172,6 +180,8 @@ impl Hints {
             unchecked_since: None,
             pace,
             last_check: None,
+            last_lookup: None,
+            held: false,
             epoch: inbox.epoch,
             visible: HashMap::new(),
             retraction: None,
@@ -195,6 +205,21 @@ impl Hints {
             .flatten()
             .min()
             .map(|at| at.saturating_duration_since(now))
+    }
+
+    /// How long the watcher may wait before the notes `head` held back may be told
+    /// (None: none held).
+    pub fn held_due(&self, now: Instant) -> Option<Duration> {
+        self.held.then(|| {
+            self.last_lookup
+                .map_or(now, |t| t + self.pace.urgent_gap)
+                .saturating_duration_since(now)
+        })
+    }
+
+    /// The held notes' turn came: the next `head` decides again.
+    pub fn release_held(&mut self) {
+        self.held = false;
     }
 
     /// A check failed (the server refused or is gone): the next one is due a full
@@ -278,10 +303,19 @@ impl Hints {
     }
 
     /// The newest revision the notes vouch for: `told`, moved through every note
-    /// that follows it without a gap.
+    /// that follows it without a gap. Within `urgent_gap` of the last question about
+    /// groups it stops before a note naming a group some viewer has not met.
     pub fn head(&mut self, inbox: &Inbox, now: Instant) -> i64 {
         let before = self.told;
-        while inbox.note(self.told + 1).is_some() {
+        let may_ask = self
+            .last_lookup
+            .is_none_or(|t| now >= t + self.pace.urgent_gap);
+        self.held = false;
+        while let Some(note) = inbox.note(self.told + 1) {
+            if !may_ask && self.visible.values().any(|m| !m.contains_key(&note.group)) {
+                self.held = true;
+                break;
+            }
             self.told += 1;
         }
         if self.told > before && self.unchecked_since.is_none() {
@@ -329,6 +363,11 @@ impl Hints {
         }
     }
 
+    /// The store is being asked which groups a viewer sees (see [`Hints::head`]).
+    pub fn asking(&mut self, now: Instant) {
+        self.last_lookup = Some(now);
+    }
+
     /// Records which of `asked` the viewer sees (`seen`, from the server).
     pub fn learn(&mut self, viewer: &Viewer, asked: &[i64], seen: &[i64]) {
         let known = self.visible.entry(viewer.clone()).or_default();
@@ -364,6 +403,10 @@ mod tests {
     const PACE: CheckPace = CheckPace {
         every: CHECK_EVERY,
         urgent_gap: Duration::ZERO,
+    };
+    const GAPPED: CheckPace = CheckPace {
+        every: CHECK_EVERY,
+        urgent_gap: Duration::from_secs(1),
     };
 
     fn note(group: i64, id: i64) -> Note {
@@ -500,10 +543,7 @@ mod tests {
 
     #[test]
     fn checks_asked_at_once_come_one_gap_apart() {
-        let pace = CheckPace {
-            every: CHECK_EVERY,
-            urgent_gap: Duration::from_secs(1),
-        };
+        let pace = GAPPED;
         let mut inbox = Inbox::default();
         let mut h = Hints::new(10, &mut inbox, pace);
         let now = Instant::now();
@@ -527,6 +567,38 @@ mod tests {
         assert!(
             !h.must_check(&inbox, later),
             "a failed check waits a gap too"
+        );
+    }
+
+    #[test]
+    fn notes_naming_unmet_groups_wait_a_gap_after_a_question() {
+        let pace = GAPPED;
+        let mut inbox = Inbox::default();
+        let mut h = Hints::new(10, &mut inbox, pace);
+        let now = Instant::now();
+        inbox.receive("11:1:100");
+        assert_eq!(h.head(&inbox, now), 11, "no question yet: told at once");
+        assert_eq!(
+            h.answer(&inbox, &viewer(), 10, 11),
+            Answer::Unknown(vec![1])
+        );
+        h.asking(now);
+        h.learn(&viewer(), &[1], &[1]);
+        inbox.receive("12:1:101"); // a group met: told at once
+        inbox.receive("13:5:102"); // not met: waits for the gap
+        inbox.receive("14:1:103");
+        assert_eq!(h.head(&inbox, now), 12);
+        let due = h.held_due(now).unwrap();
+        assert!(
+            due <= pace.urgent_gap && due > Duration::from_millis(900),
+            "{due:?}"
+        );
+        let later = now + pace.urgent_gap;
+        assert_eq!(h.head(&inbox, later), 14);
+        assert_eq!(h.held_due(later), None);
+        assert_eq!(
+            h.answer(&inbox, &viewer(), 12, 14),
+            Answer::Unknown(vec![5])
         );
     }
 

@@ -470,14 +470,21 @@ impl PgStore {
 
     /// Which of `groups` the viewer sees, from the server.
     fn visible(&mut self, viewer: &Viewer, groups: &[i64]) -> Result<Vec<i64>, StoreError> {
-        let rows = self.conn.run(async |c| {
-            c.query(
-                "SELECT * FROM chat1c.api_visible($1, $2)",
-                &[&viewer.0, &groups],
-            )
-            .await
-        })?;
-        rows.iter().map(|r| r.int(0)).collect()
+        let mut seen = Vec::new();
+        // api_visible takes 1,000 groups at most (forged notes can name any number).
+        for some in groups.chunks(1000) {
+            let rows = self.conn.run(async |c| {
+                c.query(
+                    "SELECT * FROM chat1c.api_visible($1, $2)",
+                    &[&viewer.0, &some],
+                )
+                .await
+            })?;
+            for r in &rows {
+                seen.push(r.int(0)?);
+            }
+        }
+        Ok(seen)
     }
 }
 
@@ -508,6 +515,9 @@ impl Feed for PgStore {
             match answer {
                 Answer::Told(changes) => return Ok(changes),
                 Answer::Unknown(groups) => {
+                    if let Some(hints) = self.hints.as_mut() {
+                        hints.asking(Instant::now());
+                    }
                     let seen = self.visible(viewer, &groups)?;
                     if let Some(hints) = self.hints.as_mut() {
                         hints.learn(viewer, &groups, &seen);
@@ -541,14 +551,25 @@ impl Feed for PgStore {
     fn wait_change(&mut self, timeout: Duration) -> Result<bool, StoreError> {
         // Notes told and not yet checked are checked within CHECK_NOTES (the idle
         // look does it), however long the slow poll; a check that fails is put off
-        // (`check`), and the floor keeps anything else from spinning.
-        let due = self
-            .hints
-            .as_ref()
-            .and_then(|h| h.check_due(&self.conn.inbox(), Instant::now()));
+        // (`check`), and the floor keeps anything else from spinning. Notes `head` held
+        // back (see `Hints::head`) are a change whose turn comes: a round, not a check.
+        let now = Instant::now();
+        let (due, held) = self.hints.as_ref().map_or((None, None), |h| {
+            (h.check_due(&self.conn.inbox(), now), h.held_due(now))
+        });
         let floor = Duration::from_millis(50);
-        self.conn
-            .wait_change(due.map_or(timeout, |due| timeout.min(due.max(floor))))
+        let wait = [due, held]
+            .into_iter()
+            .flatten()
+            .fold(timeout, |wait, d| wait.min(d.max(floor)));
+        let woken = self.conn.wait_change(wait)?;
+        let turn = held.is_some_and(|h| h.max(floor) <= wait);
+        if turn {
+            if let Some(hints) = self.hints.as_mut() {
+                hints.release_held();
+            }
+        }
+        Ok(woken || turn)
     }
 
     fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {

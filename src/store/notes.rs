@@ -13,7 +13,7 @@
 //! change. Defence: the watcher checks what it told against the store (the list of
 //! changes after a revision) when two notes for one revision differ, after every new
 //! connection (a forger may end the session before the real note arrives), and at
-//! least every `check_every` while anything is unchecked; on a difference it retracts
+//! least every `CheckPace::every` while anything is unchecked; on a difference it retracts
 //! ([`Hints::take_retraction`]): the watcher scans again, from the store, from below
 //! the first revision told wrongly. How often is the store's ([`CheckPace`]): on
 //! PostgreSQL the real NOTIFY always reaches a listening connection after a forged one

@@ -51,9 +51,10 @@ const POLL: Duration = Duration::from_secs(30);
 /// a reader's CPU per message (BENCHMARKS.md, section 6b).
 const CHECK_NOTES: Duration = POLL;
 /// Checks that notes ask for at once (two that differ for one revision, an unreadable
-/// one, a new connection) come at most once a second: anyone may NOTIFY, and a forger's
-/// stream would otherwise make every listening client query the server at every note.
-/// A forged note then delays the real change it contests by a second at most.
+/// one, a new connection), and questions about groups the notes name, come at most once a
+/// second: anyone may NOTIFY, and a forger's stream would otherwise make every listening
+/// client query the server at every note. A forged note then delays the real change it
+/// contests, or that follows it, by a second at most.
 const CHECK_PACE: CheckPace = CheckPace {
     every: CHECK_NOTES,
     urgent_gap: Duration::from_secs(1),

@@ -515,7 +515,11 @@ impl Notes {
 
     /// Waits until Bob is told of message `id`.
     fn told(&mut self, id: i64) -> bool {
-        eventually(Duration::from_secs(10), || {
+        self.told_within(id, Duration::from_secs(10))
+    }
+
+    fn told_within(&mut self, id: i64, wait: Duration) -> bool {
+        eventually(wait, || {
             self.reader
                 .events()
                 .pump()
@@ -691,13 +695,7 @@ fn a_change_without_its_notify_behind_a_forged_note_is_found_by_the_check() {
         &url,
         "ALTER TABLE chat1c.register ENABLE TRIGGER register_notify",
     );
-    let told = eventually(Duration::from_secs(45), || {
-        n.reader
-            .events()
-            .pump()
-            .iter()
-            .any(|e| hint_cursor(e) >= real)
-    });
+    let told = n.told_within(real, Duration::from_secs(45));
     println!(
         "told of message {real} after {:.1} s",
         started.elapsed().as_secs_f64()

@@ -21,9 +21,9 @@
 //! ring a forger may overwrite the real record before a reader reads it, so there the
 //! periodic check is the defence itself. A check at once is asked by notes anyone can
 //! send, and so is a question about a group the watcher has not met, so on PostgreSQL
-//! a stream of them is answered once per `urgent_gap` (notes that name unmet groups
-//! wait for it): every listening client would otherwise query the server as fast as a
-//! forger NOTIFYs.
+//! the store is asked at most once per `urgent_gap` (notes that name unmet groups wait
+//! for it): every listening client would otherwise query the server as fast as a forger
+//! NOTIFYs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -136,9 +136,9 @@ pub enum Answer {
 pub struct CheckPace {
     /// Longest time a change told from notes stays unchecked.
     pub every: Duration,
-    /// Shortest time between two checks that notes asked for at once (two that
-    /// differ, an unreadable one, a new connection), and between two questions about
-    /// groups the notes named.
+    /// Shortest time from one question to the store (a check, or which of the groups
+    /// the notes named a viewer sees) to the next that notes ask for at once: a check
+    /// for two that differ, an unreadable one, a new connection, or a question.
     pub urgent_gap: Duration,
 }
 
@@ -152,10 +152,8 @@ pub struct Hints {
     /// When a revision above `checked` was first told.
     unchecked_since: Option<Instant>,
     pace: CheckPace,
-    /// When the last check was made or tried.
-    last_check: Option<Instant>,
-    /// When the store was last asked which groups a viewer sees.
-    last_lookup: Option<Instant>,
+    /// When the store was last asked (a check, made or tried, or a question about groups).
+    last_asked: Option<Instant>,
     /// `head` stopped before a note naming a group not met yet, until the next question
     /// may be asked.
     held: bool,
@@ -179,8 +177,7 @@ impl Hints {
             told: head,
             unchecked_since: None,
             pace,
-            last_check: None,
-            last_lookup: None,
+            last_asked: None,
             held: false,
             epoch: inbox.epoch,
             visible: HashMap::new(),
@@ -199,7 +196,7 @@ impl Hints {
     /// unchecked, only the slow poll is due).
     pub fn check_due(&self, inbox: &Inbox, now: Instant) -> Option<Duration> {
         let periodic = self.unchecked_since.map(|t| t + self.pace.every);
-        let urgent = self.urgent(inbox).then(|| self.urgent_from(now));
+        let urgent = self.urgent(inbox).then(|| self.may_ask_from(now));
         [periodic, urgent]
             .into_iter()
             .flatten()
@@ -210,11 +207,8 @@ impl Hints {
     /// How long the watcher may wait before the notes `head` held back may be told
     /// (None: none held).
     pub fn held_due(&self, now: Instant) -> Option<Duration> {
-        self.held.then(|| {
-            self.last_lookup
-                .map_or(now, |t| t + self.pace.urgent_gap)
-                .saturating_duration_since(now)
-        })
+        self.held
+            .then(|| self.may_ask_from(now).saturating_duration_since(now))
     }
 
     /// The held notes' turn came: the next `head` decides again.
@@ -225,7 +219,7 @@ impl Hints {
     /// A check failed (the server refused or is gone): the next one is due a full
     /// period from now, not at once again.
     pub fn postpone_check(&mut self, now: Instant) {
-        self.last_check = Some(now);
+        self.last_asked = Some(now);
         if self.unchecked_since.is_some() {
             self.unchecked_since = Some(now);
         }
@@ -233,7 +227,7 @@ impl Hints {
 
     /// Whether the server must be asked before the next answer.
     pub fn must_check(&self, inbox: &Inbox, now: Instant) -> bool {
-        (self.urgent(inbox) && now >= self.urgent_from(now))
+        (self.urgent(inbox) && now >= self.may_ask_from(now))
             || self
                 .unchecked_since
                 .is_some_and(|t| now.duration_since(t) >= self.pace.every)
@@ -244,9 +238,9 @@ impl Hints {
         inbox.contested.is_some() || inbox.unexplained || inbox.epoch != self.epoch
     }
 
-    /// When a check the notes ask for at once may be made.
-    fn urgent_from(&self, now: Instant) -> Instant {
-        self.last_check.map_or(now, |t| t + self.pace.urgent_gap)
+    /// When the notes may have the store asked again.
+    fn may_ask_from(&self, now: Instant) -> Instant {
+        self.last_asked.map_or(now, |t| t + self.pace.urgent_gap)
     }
 
     /// Takes the server's list of changes after `checked` (`api_notes`, ascending;
@@ -299,17 +293,15 @@ impl Hints {
         self.checked = head;
         self.told = head;
         self.unchecked_since = None;
-        self.last_check = Some(Instant::now());
+        self.last_asked = Some(Instant::now());
     }
 
     /// The newest revision the notes vouch for: `told`, moved through every note
-    /// that follows it without a gap. Within `urgent_gap` of the last question about
-    /// groups it stops before a note naming a group some viewer has not met.
+    /// that follows it without a gap. Within `urgent_gap` of the last question to the
+    /// store it stops before a note naming a group some viewer has not met.
     pub fn head(&mut self, inbox: &Inbox, now: Instant) -> i64 {
         let before = self.told;
-        let may_ask = self
-            .last_lookup
-            .is_none_or(|t| now >= t + self.pace.urgent_gap);
+        let may_ask = now >= self.may_ask_from(now);
         self.held = false;
         while let Some(note) = inbox.note(self.told + 1) {
             if !may_ask && self.visible.values().any(|m| !m.contains_key(&note.group)) {
@@ -365,7 +357,7 @@ impl Hints {
 
     /// The store is being asked which groups a viewer sees (see [`Hints::head`]).
     pub fn asking(&mut self, now: Instant) {
-        self.last_lookup = Some(now);
+        self.last_asked = Some(now);
     }
 
     /// Records which of `asked` the viewer sees (`seen`, from the server).

@@ -50,11 +50,11 @@ const POLL: Duration = Duration::from_secs(30);
 /// process per 2 s while messages came — 500 a second for 1,000 clients — and a third of
 /// a reader's CPU per message (BENCHMARKS.md, section 6b).
 const CHECK_NOTES: Duration = POLL;
-/// Checks that notes ask for at once (two that differ for one revision, an unreadable
-/// one, a new connection), and questions about groups the notes name, come at most once a
-/// second: anyone may NOTIFY, and a forger's stream would otherwise make every listening
-/// client query the server at every note. A forged note then delays the real change it
-/// contests, or that follows it, by a second at most.
+/// On the notes' account the server is asked at most once a second — a check they ask
+/// for at once (two that differ for one revision, an unreadable one, a new connection) or
+/// which of the groups they name a viewer sees: anyone may NOTIFY, and a forger's stream
+/// would otherwise make every listening client query the server at every note. A forged
+/// note then delays the real change it contests, or that follows it, by a second at most.
 const CHECK_PACE: CheckPace = CheckPace {
     every: CHECK_NOTES,
     urgent_gap: Duration::from_secs(1),
